@@ -1,0 +1,49 @@
+import { Hono } from 'hono'
+import { serveStatic } from '@hono/node-server/serve-static'
+import { fileURLToPath } from 'node:url'
+import { relative } from 'node:path'
+import type { AppDeps, AppEnv } from './http/context.ts'
+import { clientIp, formBodyLimit, originCheck, securityHeaders } from './http/security.ts'
+import { loadSession } from './auth/middleware.ts'
+import { notFoundPage, serverErrorPage } from './http/errors.tsx'
+import { health } from './routes/health.tsx'
+import { login } from './routes/login.tsx'
+import { mfa } from './routes/mfa.tsx'
+import { password } from './routes/password.tsx'
+import { home } from './routes/home.tsx'
+import { adminHome } from './routes/admin/home.tsx'
+
+const publicDir = relative(process.cwd(), fileURLToPath(new URL('../public', import.meta.url))) || '.'
+
+/** Builds the application; no I/O happens here, so tests build one per case. */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
+
+  app.use('*', async (c, next) => {
+    c.set('deps', deps)
+    const started = performance.now()
+    await next()
+    // Note: the route pattern is logged, never the path, so tokens in URLs stay out of logs.
+    deps.log.info({ msg: 'request', method: c.req.method, route: c.req.routePath, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10, ip: c.get('clientIp') })
+  })
+  app.use('*', clientIp(deps.config))
+  app.use('*', securityHeaders(deps.config))
+  app.use('/public/*', serveStatic({ root: publicDir, rewriteRequestPath: (p) => p.replace(/^\/public/, '') }))
+  app.use('*', originCheck(deps.config))
+  app.use('*', formBodyLimit())
+  app.use('*', loadSession)
+
+  app.route('/', health)
+  app.route('/', login)
+  app.route('/', mfa)
+  app.route('/', password)
+  app.route('/', home)
+  app.route('/', adminHome)
+
+  app.notFound((c) => notFoundPage(c))
+  app.onError((error, c) => {
+    deps.log.error({ msg: 'unhandled error', route: c.req.routePath, error: error instanceof Error ? error.message : String(error) })
+    return serverErrorPage(c)
+  })
+  return app
+}

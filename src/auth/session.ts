@@ -1,0 +1,80 @@
+import { and, eq, ne } from 'drizzle-orm'
+import { sha256 } from '@oslojs/crypto/sha2'
+import { constantTimeEqual } from '@oslojs/crypto/subtle'
+import { sessions, users, type Session, type User } from '../db/schema.ts'
+import type { Db } from '../db/client.ts'
+import { generateToken } from './tokens.ts'
+
+// Sessions follow Lucia's current guide: the token is `id.secret`, only SHA-256(secret) is
+// stored, and the secret is compared in constant time. Expiry is idle + absolute.
+
+export type SessionPolicy = { idleMs: number; absoluteMs: number }
+export type SessionWithUser = { session: Session; user: User }
+
+/** How often last_active_at is written: at most once a minute per session. */
+const ACTIVITY_WRITE_INTERVAL_MS = 60_000
+
+function hashSecret(secret: string): Buffer {
+  return Buffer.from(sha256(new TextEncoder().encode(secret)))
+}
+
+export function createSession(
+  db: Db,
+  input: { userId: number; now: number; mfaVerified: boolean; ip: string; userAgent: string },
+): { token: string; session: Session } {
+  const id = generateToken(15)
+  const secret = generateToken(32)
+  const session: Session = {
+    id,
+    secretHash: hashSecret(secret),
+    userId: input.userId,
+    createdAt: input.now,
+    lastActiveAt: input.now,
+    mfaVerified: input.mfaVerified,
+    ip: input.ip.slice(0, 64),
+    userAgent: input.userAgent.slice(0, 256),
+  }
+  db.insert(sessions).values(session).run()
+  return { token: `${id}.${secret}`, session }
+}
+
+/** Returns the live session and its user, or null (unknown, wrong secret, idle or too old). */
+export function validateSessionToken(db: Db, token: string, now: number, policy: SessionPolicy): SessionWithUser | null {
+  const [id, secret, extra] = token.split('.')
+  if (!id || !secret || extra !== undefined) return null
+  const row = db.select().from(sessions).innerJoin(users, eq(sessions.userId, users.id)).where(eq(sessions.id, id)).get()
+  if (!row) return null
+  const { sessions: session, users: user } = row
+  if (!constantTimeEqual(hashSecret(secret), session.secretHash)) return null
+  if (now - session.lastActiveAt >= policy.idleMs || now - session.createdAt >= policy.absoluteMs || user.disabledAt !== null) {
+    invalidateSession(db, session.id)
+    return null
+  }
+  if (now - session.lastActiveAt >= ACTIVITY_WRITE_INTERVAL_MS) {
+    db.update(sessions).set({ lastActiveAt: now }).where(eq(sessions.id, session.id)).run()
+    session.lastActiveAt = now
+  }
+  return { session, user }
+}
+
+export function markSessionMfaVerified(db: Db, sessionId: string): void {
+  db.update(sessions).set({ mfaVerified: true }).where(eq(sessions.id, sessionId)).run()
+}
+
+export function invalidateSession(db: Db, sessionId: string): void {
+  db.delete(sessions).where(eq(sessions.id, sessionId)).run()
+}
+
+/** Ends every session of the user; returns how many ended. */
+export function invalidateUserSessions(db: Db, userId: number): number {
+  return db.delete(sessions).where(eq(sessions.userId, userId)).run().changes
+}
+
+/** Ends every session of the user but the one given (after a self-service password change). */
+export function invalidateOtherUserSessions(db: Db, userId: number, keepSessionId: string): number {
+  return db.delete(sessions).where(and(eq(sessions.userId, userId), ne(sessions.id, keepSessionId))).run().changes
+}
+
+export function listUserSessions(db: Db, userId: number): Session[] {
+  return db.select().from(sessions).where(eq(sessions.userId, userId)).all()
+}

@@ -1,0 +1,25 @@
+import type { Session, User } from '../db/schema.ts'
+
+// The sign-in chain, written once: password → (TOTP if enrolled) → must-change password →
+// TOTP enrolment → full session. A user with an authenticator proves it before changing an
+// expired or temporary password; a new user sets a password first, then enrols.
+
+export type SignInStep = 'mfa-verify' | 'change-password' | 'mfa-setup'
+
+export const STEP_PAGES: Record<SignInStep, string> = {
+  'mfa-verify': '/login/mfa',
+  'change-password': '/password/change',
+  'mfa-setup': '/mfa/setup',
+}
+
+export function isPasswordExpired(user: User, now: number, maxAgeDays: number): boolean {
+  return maxAgeDays > 0 && now - user.passwordChangedAt > maxAgeDays * 24 * 60 * 60_000
+}
+
+/** The step this session must pass next, or null when it is a full session. */
+export function nextSignInStep(user: User, session: Session, now: number, passwordMaxAgeDays: number): SignInStep | null {
+  if (user.totpSecret !== null && !session.mfaVerified) return 'mfa-verify'
+  if (user.mustChangePassword || isPasswordExpired(user, now, passwordMaxAgeDays)) return 'change-password'
+  if (user.totpSecret === null) return 'mfa-setup'
+  return null
+}

@@ -1,0 +1,71 @@
+import { join } from 'node:path'
+import { loadConfig } from './config.ts'
+import { openDatabase, writeTransaction } from './db/client.ts'
+import { applyMigrations } from './db/migrate.ts'
+import { getUserByEmail, registerUserWithTemporaryPassword, resetUserMfa } from './models/users.ts'
+import { normalizeEmail } from './http/forms.ts'
+import { OutboxDeliverer } from './mail/outbox.ts'
+
+const USAGE = `Usage: npm run cli -- <command> [arguments]
+
+Commands:
+  create-admin EMAIL   create an admin; a one-time password is emailed (printed when no SMTP_URL)
+  reset-mfa EMAIL      clear a user's authenticator and end their sessions (recovery for a locked-out admin)
+  help                 show this text
+`
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv
+  if (!command || command === 'help' || command === '--help') {
+    process.stdout.write(USAGE)
+    return command ? 0 : 2
+  }
+  const config = loadConfig()
+  const db = openDatabase(join(config.dataDir, 'gatehouse.sqlite'))
+  applyMigrations(db)
+  const now = Date.now()
+  const actor = { id: 0, email: `cli:${process.env.USER ?? 'operator'}` }
+  const deliverNow = async () => {
+    const mailer = new OutboxDeliverer({ db, now: () => Date.now(), from: config.mailFrom, smtpUrl: config.smtpUrl, print: (t) => process.stdout.write(t + '\n') })
+    await mailer.deliverDue()
+    await mailer.stop()
+  }
+  try {
+    switch (command) {
+      case 'create-admin': {
+        const email = normalizeEmail(args[0] ?? '')
+        if (!email) return usageError('create-admin needs a valid EMAIL')
+        if (getUserByEmail(db, email)) return failure(`an account for ${email} already exists`)
+        await registerUserWithTemporaryPassword(db, { email, role: 'admin', now, actor: null, ip: null, baseUrl: config.baseUrl })
+        process.stdout.write(`Created admin ${email}. The one-time password has been emailed${config.smtpUrl ? '' : ' (printed below; no SMTP_URL is set)'}.\n`)
+        await deliverNow()
+        return 0
+      }
+      case 'reset-mfa': {
+        const email = normalizeEmail(args[0] ?? '')
+        if (!email) return usageError('reset-mfa needs a valid EMAIL')
+        const user = getUserByEmail(db, email)
+        if (!user) return failure(`no account for ${email}`)
+        writeTransaction(db, () => resetUserMfa(db, { userId: user.id, now, actor, ip: null, via: 'cli' }))
+        process.stdout.write(`Cleared the authenticator of ${email} and ended their sessions. They will enrol again at their next sign-in.\n`)
+        return 0
+      }
+      default:
+        return usageError(`unknown command "${command}"`)
+    }
+  } finally {
+    db.$client.close()
+  }
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`${message}\n\n${USAGE}`)
+  return 2
+}
+
+function failure(message: string): number {
+  process.stderr.write(`${message}\n`)
+  return 1
+}
+
+process.exitCode = await main(process.argv.slice(2))

@@ -1,0 +1,23 @@
+import Database from 'better-sqlite3'
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
+import * as schema from './schema.ts'
+
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database }
+
+/** Opens (or creates) the SQLite file with the pragmas of SPEC §3.4; ':memory:' for tests. */
+export function openDatabase(file: string): Db {
+  const sqlite = new Database(file)
+  sqlite.pragma('journal_mode = WAL')
+  sqlite.pragma('synchronous = FULL')
+  sqlite.pragma('busy_timeout = 5000')
+  sqlite.pragma('foreign_keys = ON')
+  return drizzle(sqlite, { schema }) as Db
+}
+
+/**
+ * Runs fn in one write transaction (BEGIN IMMEDIATE), so a state change and its audit
+ * event commit together or not at all. fn must be synchronous.
+ */
+export function writeTransaction<T>(db: Db, fn: () => T): T {
+  return db.$client.transaction(fn).immediate()
+}

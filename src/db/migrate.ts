@@ -1,0 +1,17 @@
+import { fileURLToPath } from 'node:url'
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
+import type { Db } from './client.ts'
+
+export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url))
+
+export class MigrationError extends Error {}
+
+/** Applies the committed migrations in drizzle/; throws MigrationError naming the cause. */
+export function applyMigrations(db: Db): void {
+  try {
+    migrate(db, { migrationsFolder })
+  } catch (error) {
+    const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)
+    throw new MigrationError(`Database migration failed: ${cause}`)
+  }
+}

@@ -1,0 +1,31 @@
+import type { Config } from '../config.ts'
+import type { Db } from '../db/client.ts'
+import type { Session, User } from '../db/schema.ts'
+import type { TokenBucketLimiter } from '../auth/rate-limit.ts'
+
+export type Clock = { now(): number }
+export type Logger = { info(record: Record<string, unknown>): void; error(record: Record<string, unknown>): void }
+
+/** Everything a request handler may touch; built once by server.ts, or by a test. */
+export type AppDeps = {
+  config: Config
+  db: Db
+  clock: Clock
+  log: Logger
+  ipLimiter: TokenBucketLimiter
+  /** Called after a commit that queued email, to deliver it promptly. */
+  onEmailQueued?: () => void
+}
+
+export type SignedIn = { user: User; session: Session }
+
+export type AppEnv = {
+  Variables: {
+    deps: AppDeps
+    /** The session cookie's session and user, at whatever step of sign-in; null when none. */
+    auth: SignedIn | null
+    /** Set by requireUser: a fully signed-in user. */
+    actor: User
+    clientIp: string
+  }
+}

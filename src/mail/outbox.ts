@@ -1,0 +1,134 @@
+import { and, asc, eq, lte } from 'drizzle-orm'
+import nodemailer, { type Transporter } from 'nodemailer'
+import { outbox, type OutboxMessage } from '../db/schema.ts'
+import type { Db } from '../db/client.ts'
+
+export type Email = { to: string; subject: string; text: string; html: string }
+
+/** Waits after the 1st, 2nd … failed attempt; the last repeats. A message still unsent 24 h after it was queued is failed. */
+export const RETRY_DELAYS_MS = [60_000, 5 * 60_000, 15 * 60_000, 60 * 60_000, 6 * 60 * 60_000] as const
+export const GIVE_UP_AFTER_MS = 24 * 60 * 60_000
+
+/** Writes the message to the outbox; call it inside the transaction of the change that causes it. */
+export function enqueueEmail(db: Db, email: Email, now: number): number {
+  const row = db
+    .insert(outbox)
+    .values({
+      recipient: email.to,
+      subject: email.subject,
+      textBody: email.text,
+      htmlBody: email.html,
+      status: 'queued',
+      nextAttemptAt: now,
+      createdAt: now,
+    })
+    .returning({ id: outbox.id })
+    .get()
+  return row.id
+}
+
+export type OutboxDelivererOptions = {
+  db: Db
+  now: () => number
+  from: string
+  /** null: no SMTP configured; messages are printed with `print` and kept as 'logged'. */
+  smtpUrl: string | null
+  print: (text: string) => void
+  onError?: (error: unknown) => void
+}
+
+/** Delivers due outbox messages in the background, one batch at a time. */
+export class OutboxDeliverer {
+  private transport: Transporter | null
+  private timer: NodeJS.Timeout | null = null
+  private running: Promise<number> | null = null
+
+  constructor(private readonly options: OutboxDelivererOptions) {
+    this.transport = options.smtpUrl ? nodemailer.createTransport(options.smtpUrl) : null
+  }
+
+  start(intervalMs = 2_000): void {
+    if (this.timer) return
+    const tick = () => {
+      this.deliverDue().catch((error) => this.options.onError?.(error))
+    }
+    this.timer = setInterval(tick, intervalMs)
+    this.timer.unref()
+    tick()
+  }
+
+  /** Stops the loop and waits for a batch in flight, so no message is left half-handled. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
+    await this.running?.catch(() => 0)
+    this.transport?.close()
+  }
+
+  /** Sends every due message once; returns how many were handled. Never runs twice at once. */
+  deliverDue(): Promise<number> {
+    this.running ??= this.deliverBatch().finally(() => {
+      this.running = null
+    })
+    return this.running
+  }
+
+  private async deliverBatch(): Promise<number> {
+    const { db } = this.options
+    let handled = 0
+    for (;;) {
+      const due = db
+        .select()
+        .from(outbox)
+        .where(and(eq(outbox.status, 'queued'), lte(outbox.nextAttemptAt, this.options.now())))
+        .orderBy(asc(outbox.nextAttemptAt), asc(outbox.id))
+        .limit(20)
+        .all()
+      if (due.length === 0) return handled
+      for (const message of due) {
+        await this.deliverOne(message)
+        handled++
+      }
+    }
+  }
+
+  private async deliverOne(message: OutboxMessage): Promise<void> {
+    const { db } = this.options
+    if (!this.transport) {
+      this.options.print(formatForConsole(message))
+      db.update(outbox).set({ status: 'logged', attempts: message.attempts + 1 }).where(eq(outbox.id, message.id)).run()
+      return
+    }
+    try {
+      await this.transport.sendMail({
+        from: this.options.from,
+        to: message.recipient,
+        subject: message.subject,
+        text: message.textBody,
+        html: message.htmlBody,
+        headers: { 'X-Gatehouse-Outbox-Id': String(message.id) },
+      })
+      const now = this.options.now()
+      db.update(outbox).set({ status: 'sent', attempts: message.attempts + 1, sentAt: now, lastError: null }).where(eq(outbox.id, message.id)).run()
+    } catch (error) {
+      const now = this.options.now()
+      const attempts = message.attempts + 1
+      const delay = RETRY_DELAYS_MS[Math.min(attempts, RETRY_DELAYS_MS.length) - 1]!
+      const giveUp = now + delay - message.createdAt > GIVE_UP_AFTER_MS
+      db.update(outbox)
+        .set({
+          attempts,
+          lastError: error instanceof Error ? error.message.slice(0, 500) : String(error).slice(0, 500),
+          status: giveUp ? 'failed' : 'queued',
+          nextAttemptAt: giveUp ? message.nextAttemptAt : now + delay,
+        })
+        .where(eq(outbox.id, message.id))
+        .run()
+    }
+  }
+}
+
+function formatForConsole(message: OutboxMessage): string {
+  const rule = '─'.repeat(72)
+  return [rule, `Email #${message.id} (no SMTP_URL set: kept in the outbox, printed here)`, `To: ${message.recipient}`, `Subject: ${message.subject}`, '', message.textBody, rule].join('\n')
+}

@@ -1,0 +1,156 @@
+import { Hono } from 'hono'
+import { eq, and, or, isNull, lt } from 'drizzle-orm'
+import type { AppEnv } from '../http/context.ts'
+import { publicPage, requireSignInStep, setSessionCookie, clearSessionCookie } from '../auth/middleware.ts'
+import { readForm, normalizeEmail } from '../http/forms.ts'
+import { chrome } from '../http/page.ts'
+import { redirectTo } from '../http/htmx.ts'
+import { tooManyRequestsPage, describeWait } from '../http/errors.tsx'
+import { limitByIp } from '../http/ip-limit.ts'
+import { LoginPage, LoginMfaPage } from '../../views/login.tsx'
+import { getUserByEmail } from '../models/users.ts'
+import { getDummyPasswordHash, verifyPasswordHash } from '../auth/password.ts'
+import { checkSignInThrottle, clearSignInFailures, recordSignInFailure } from '../auth/rate-limit.ts'
+import { createSession, invalidateSession, markSessionMfaVerified } from '../auth/session.ts'
+import { nextSignInStep, STEP_PAGES } from '../auth/sign-in-chain.ts'
+import { decryptSecret } from '../auth/encryption.ts'
+import { verifyTotpCode } from '../auth/totp.ts'
+import { recordAuditEvent } from '../models/audit.ts'
+import { writeTransaction, type Db } from '../db/client.ts'
+import { users } from '../db/schema.ts'
+import type { Context } from 'hono'
+
+export const login = new Hono<AppEnv>()
+
+const INCORRECT = 'Email or password is incorrect.'
+
+function lockedMessage(seconds: number, locked: boolean): string {
+  return locked
+    ? `Too many failed sign-ins: sign-in is locked for ${describeWait(seconds)}. An administrator can unlock it sooner.`
+    : `Too many failed sign-ins. Wait ${describeWait(seconds)} before trying again.`
+}
+
+/** Counts a failed password or TOTP attempt against the email, with its audit events, in one transaction. */
+function recordFailure(c: Context<AppEnv>, email: string, userId: number | null, reason: string): boolean {
+  const { db, clock, config } = c.get('deps')
+  const now = clock.now()
+  return writeTransaction(db, () => {
+    const locked = recordSignInFailure(db, email, now, { threshold: config.lockoutThreshold, lockMs: config.lockoutMinutes * 60_000 })
+    const base = { at: now, targetType: 'user', targetId: userId, ip: c.get('clientIp') }
+    recordAuditEvent(db, { ...base, event: 'signin.failed', details: { email, reason } })
+    if (locked) recordAuditEvent(db, { ...base, event: 'signin.locked', details: { email, minutes: config.lockoutMinutes } })
+    return locked
+  })
+}
+
+login.get('/login', publicPage, (c) => {
+  const auth = c.get('auth')
+  if (auth) {
+    const { clock, config } = c.get('deps')
+    const step = nextSignInStep(auth.user, auth.session, clock.now(), config.passwordMaxAgeDays)
+    return c.redirect(step === null ? '/' : STEP_PAGES[step], 303)
+  }
+  return c.html(<LoginPage chrome={chrome(c)} />)
+})
+
+login.post('/login', publicPage, async (c) => {
+  const limited = limitByIp(c)
+  if (limited) return limited
+  const { db, clock } = c.get('deps')
+  const form = await readForm(c)
+  const rawEmail = form.get('email')
+  const password = form.get('password')
+  const email = normalizeEmail(rawEmail)
+  if (email === null || password === '' || password.length > 1024) {
+    return c.html(<LoginPage chrome={chrome(c)} email={rawEmail} error={email === null ? 'Enter a valid email address.' : 'Enter your password.'} />, 422)
+  }
+  const throttle = checkSignInThrottle(db, email, clock.now())
+  if (!throttle.allowed) return tooManyRequestsPage(c, throttle.retryAfterSeconds, lockedMessage(throttle.retryAfterSeconds, throttle.locked))
+
+  const user = getUserByEmail(db, email)
+  const passwordOk = user ? await verifyPasswordHash(user.passwordHash, password) : await verifyPasswordHash(await getDummyPasswordHash(), password).then(() => false)
+  if (!user || !passwordOk) {
+    const locked = recordFailure(c, email, user?.id ?? null, 'password')
+    if (locked) return tooManyRequestsPage(c, c.get('deps').config.lockoutMinutes * 60, lockedMessage(c.get('deps').config.lockoutMinutes * 60, true))
+    return c.html(<LoginPage chrome={chrome(c)} email={rawEmail} error={INCORRECT} />, 422)
+  }
+  const now = clock.now()
+  const refusal =
+    user.disabledAt !== null
+      ? 'This account is disabled. Contact your Gatehouse administrator.'
+      : user.temporaryPasswordExpiresAt !== null && user.temporaryPasswordExpiresAt < now
+        ? 'Your temporary password has expired. Ask your Gatehouse administrator to send a new one.'
+        : null
+  if (refusal) {
+    recordAuditEvent(db, { event: 'signin.refused', at: now, targetType: 'user', targetId: user.id, ip: c.get('clientIp'), details: { reason: user.disabledAt !== null ? 'disabled' : 'temporary password expired' } })
+    return c.html(<LoginPage chrome={chrome(c)} email={rawEmail} error={refusal} />, 403)
+  }
+  const { token, session } = createSession(db, { userId: user.id, now, mfaVerified: false, ip: c.get('clientIp'), userAgent: c.req.header('User-Agent') ?? '' })
+  setSessionCookie(c, token)
+  const step = nextSignInStep(user, session, now, c.get('deps').config.passwordMaxAgeDays)
+  return redirectTo(c, step === null ? '/' : STEP_PAGES[step])
+})
+
+login.get('/login/mfa', requireSignInStep('mfa-verify'), (c) => c.html(<LoginMfaPage chrome={chrome(c)} />))
+
+login.post('/login/mfa', requireSignInStep('mfa-verify'), async (c) => {
+  const limited = limitByIp(c)
+  if (limited) return limited
+  const { db, clock, config } = c.get('deps')
+  const { user, session } = c.get('auth')!
+  const throttle = checkSignInThrottle(db, user.email, clock.now())
+  if (!throttle.allowed) return tooManyRequestsPage(c, throttle.retryAfterSeconds, lockedMessage(throttle.retryAfterSeconds, throttle.locked))
+
+  const code = (await readForm(c)).get('code')
+  const secret = decryptSecret(config.encryptionKey, user.totpSecret ?? '')
+  if (secret === null) throw new Error(`TOTP secret of user ${user.id} cannot be decrypted with the configured key`)
+  const now = clock.now()
+  const check = verifyTotpCode(secret, code, now, user.totpLastStep)
+  const accepted = check.ok && acceptTotpStep(db, user.id, check.step)
+  if (!accepted) {
+    const reason = check.ok || check.reason === 'replayed' ? 'totp replayed' : 'totp invalid'
+    if (recordFailure(c, user.email, user.id, reason)) {
+      invalidateSession(db, session.id)
+      clearSessionCookie(c)
+      return tooManyRequestsPage(c, config.lockoutMinutes * 60, lockedMessage(config.lockoutMinutes * 60, true))
+    }
+    const message = reason === 'totp replayed' ? 'That code has already been used. Wait for your app to show the next one.' : 'That code is not correct. Check the time on your device and try again.'
+    return c.html(<LoginMfaPage chrome={chrome(c)} error={message} />, 422)
+  }
+  completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip: c.get('clientIp'), method: 'totp' })
+  return redirectTo(c, '/')
+})
+
+/** Records the step as used; false when another request used it (or a later one) first. */
+export function acceptTotpStep(db: Db, userId: number, step: number): boolean {
+  return (
+    db
+      .update(users)
+      .set({ totpLastStep: step })
+      .where(and(eq(users.id, userId), or(isNull(users.totpLastStep), lt(users.totpLastStep, step))))
+      .run().changes === 1
+  )
+}
+
+/** The session becomes full: failures cleared, last sign-in recorded, audited. */
+export function completeSignIn(db: Db, input: { userId: number; email: string; sessionId: string; now: number; ip: string; method: string }): void {
+  writeTransaction(db, () => {
+    markSessionMfaVerified(db, input.sessionId)
+    clearSignInFailures(db, input.email)
+    db.update(users).set({ lastSignInAt: input.now }).where(eq(users.id, input.userId)).run()
+    recordAuditEvent(db, { event: 'signin.succeeded', at: input.now, actor: { id: input.userId, email: input.email }, targetType: 'user', targetId: input.userId, ip: input.ip, details: { method: input.method } })
+  })
+}
+
+login.post('/logout', publicPage, (c) => {
+  const auth = c.get('auth')
+  if (auth) {
+    const { db, clock } = c.get('deps')
+    writeTransaction(db, () => {
+      invalidateSession(db, auth.session.id)
+      recordAuditEvent(db, { event: 'signout', at: clock.now(), actor: { id: auth.user.id, email: auth.user.email }, targetType: 'user', targetId: auth.user.id, ip: c.get('clientIp') })
+    })
+  }
+  clearSessionCookie(c)
+  return redirectTo(c, '/login')
+})

@@ -1,0 +1,98 @@
+import { serve } from '@hono/node-server'
+import { join } from 'node:path'
+import { loadConfig, ConfigError } from './config.ts'
+import { openDatabase } from './db/client.ts'
+import { applyMigrations, MigrationError } from './db/migrate.ts'
+import { createApp } from './app.ts'
+import { OutboxDeliverer } from './mail/outbox.ts'
+import { TokenBucketLimiter } from './auth/rate-limit.ts'
+import { countEnabledAdmins, registerUserWithTemporaryPassword } from './models/users.ts'
+import { startHousekeeping } from './models/housekeeping.ts'
+import type { AppDeps, Logger } from './http/context.ts'
+
+const log: Logger = {
+  info: (record) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', ...record }) + '\n'),
+  error: (record) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', ...record }) + '\n'),
+}
+
+function fail(message: string): never {
+  process.stderr.write(`\nGatehouse cannot start: ${message}\n\n`)
+  process.exit(1)
+}
+
+async function main() {
+  let config
+  try {
+    config = loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message)
+    throw error
+  }
+  const db = openDatabase(join(config.dataDir, 'gatehouse.sqlite'))
+  try {
+    applyMigrations(db)
+  } catch (error) {
+    if (error instanceof MigrationError) fail(`${error.message}\nThe database was left as it was. Restore it from a backup or fix the cause, then start again.`)
+    throw error
+  }
+  const clock = { now: () => Date.now() }
+  const mailer = new OutboxDeliverer({
+    db,
+    now: clock.now,
+    from: config.mailFrom,
+    smtpUrl: config.smtpUrl,
+    print: (text) => process.stdout.write(text + '\n'),
+    onError: (error) => log.error({ msg: 'outbox delivery failed', error: String(error) }),
+  })
+  const deps: AppDeps = {
+    config,
+    db,
+    clock,
+    log,
+    ipLimiter: new TokenBucketLimiter(config.ipBurst, config.ipRefillPerSecond),
+    onEmailQueued: () => void mailer.deliverDue().catch(() => undefined),
+  }
+
+  if (countEnabledAdmins(db) === 0) {
+    const email = config.adminEmail ?? 'admin@gatehouse.localhost'
+    await registerUserWithTemporaryPassword(db, { email, role: 'admin', now: clock.now(), actor: null, ip: null, baseUrl: config.baseUrl })
+    process.stdout.write(
+      `\nNo admin existed, so Gatehouse created one: ${email}\n` +
+        `Its one-time password is in the email printed below (and in the outbox). It is valid for 7 days.\n` +
+        (config.adminEmail ? '' : `To use your own address instead, set ADMIN_EMAIL before the first start, or run:\n    npm run cli -- create-admin you@example.org\n`) +
+        '\n',
+    )
+  }
+
+  mailer.start()
+  const housekeeping = startHousekeeping(db, clock)
+  const app = createApp(deps)
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+    log.info({ msg: 'listening', url: config.baseUrl, port: info.port, dataDir: config.dataDir, smtp: config.smtpUrl ? 'configured' : 'none (outbox printed to console)' })
+  })
+
+  let stopping = false
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ msg: 'shutting down', signal })
+    const force = setTimeout(() => {
+      log.error({ msg: 'in-flight requests did not finish in 10 s; closing anyway' })
+      process.exit(1)
+    }, 10_000)
+    force.unref()
+    // Stop accepting, let in-flight requests finish, then stop mail and close the database.
+    server.close(async () => {
+      clearInterval(housekeeping)
+      await mailer.stop()
+      db.$client.close()
+      log.info({ msg: 'stopped' })
+      process.exit(0)
+    })
+    if ('closeIdleConnections' in server) (server as { closeIdleConnections(): void }).closeIdleConnections()
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+await main()

@@ -1,0 +1,67 @@
+import { Page, type PageChrome } from '../layouts/page.tsx'
+import { Card } from '../components/form.tsx'
+import { DateTime } from '../components/time.tsx'
+import type { AdminSummary } from '../../src/models/dashboard.ts'
+
+export function AdminHomePage(props: { chrome: PageChrome; summary: AdminSummary }) {
+  const { users, outbox, recentEvents } = props.summary
+  return (
+    <Page title="Admin" chrome={props.chrome}>
+      <h1>Admin</h1>
+      <div class="tiles">
+        <Card title="Users">
+          <dl class="facts">
+            <dt>Accounts</dt>
+            <dd>{users.total}</dd>
+            <dt>Admins</dt>
+            <dd>{users.admins}</dd>
+            <dt>Disabled</dt>
+            <dd>{users.disabled}</dd>
+            <dt>Authenticator not enrolled</dt>
+            <dd>{users.withoutMfa}</dd>
+          </dl>
+        </Card>
+        <Card title="Email outbox">
+          <dl class="facts">
+            <dt>Waiting to send</dt>
+            <dd>{outbox.queued}</dd>
+            <dt>Sent</dt>
+            <dd>{outbox.sent}</dd>
+            <dt>Failed after retries</dt>
+            <dd class={outbox.failed > 0 ? 'bad' : undefined}>{outbox.failed}</dd>
+            <dt>Printed to the console (no SMTP)</dt>
+            <dd>{outbox.logged}</dd>
+          </dl>
+        </Card>
+      </div>
+      <Card title="Recent audit events">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Event</th>
+              <th scope="col">Actor</th>
+              <th scope="col">Target</th>
+              <th scope="col">IP</th>
+            </tr>
+          </thead>
+          <tbody>
+            {recentEvents.map((e) => (
+              <tr>
+                <td>
+                  <DateTime ms={e.at} />
+                </td>
+                <td>
+                  <code>{e.event}</code>
+                </td>
+                <td>{e.actorEmail ?? 'system'}</td>
+                <td>{e.targetType ? `${e.targetType} ${e.targetId ?? ''}` : '—'}</td>
+                <td>{e.ip ?? '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+    </Page>
+  )
+}

@@ -1,0 +1,63 @@
+import { Page, type PageChrome } from './layouts/page.tsx'
+import { Card } from './components/form.tsx'
+import { DateTime } from './components/time.tsx'
+import type { Session, User } from '../src/db/schema.ts'
+
+export function HomePage(props: { chrome: PageChrome; user: User; sessions: (Session & { current: boolean })[] }) {
+  const { user } = props
+  return (
+    <Page title="Home" chrome={props.chrome}>
+      <h1>Welcome{user.firstName ? `, ${user.firstName}` : ''}</h1>
+      {props.chrome.viewer?.canAdminister && (
+        <p>
+          <a href="/admin">Open the admin area</a> to manage users, the outbox and the audit log.
+        </p>
+      )}
+      <Card title="Your account">
+        <dl class="facts">
+          <dt>Email</dt>
+          <dd>{user.email}</dd>
+          <dt>Role</dt>
+          <dd>{user.role}</dd>
+          <dt>Authenticator</dt>
+          <dd>
+            enrolled <DateTime ms={user.mfaEnrolledAt} />
+          </dd>
+          <dt>Password changed</dt>
+          <dd>
+            <DateTime ms={user.passwordChangedAt} />
+          </dd>
+        </dl>
+        <p>
+          <a href="/password/change">Change your password</a>
+        </p>
+      </Card>
+      <Card title="Where you are signed in">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Signed in</th>
+              <th scope="col">Last active</th>
+              <th scope="col">IP</th>
+              <th scope="col">Browser</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.sessions.map((s) => (
+              <tr>
+                <td>
+                  <DateTime ms={s.createdAt} /> {s.current && <strong>(this browser)</strong>}
+                </td>
+                <td>
+                  <DateTime ms={s.lastActiveAt} />
+                </td>
+                <td>{s.ip}</td>
+                <td class="truncate">{s.userAgent}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+    </Page>
+  )
+}

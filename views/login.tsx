@@ -1,0 +1,37 @@
+import { Page, type PageChrome } from './layouts/page.tsx'
+import { Field, FormError } from './components/form.tsx'
+
+export function LoginPage(props: { chrome: PageChrome; email?: string; error?: string }) {
+  return (
+    <Page title="Sign in" chrome={props.chrome} narrow>
+      <h1>Sign in</h1>
+      <form method="post" action="/login" class="stack">
+        <FormError message={props.error} />
+        <Field name="email" label="Email" type="email" value={props.email ?? ''} autocomplete="username" required autofocus={!props.email} maxlength={254} />
+        <Field name="password" label="Password" type="password" autocomplete="current-password" required autofocus={!!props.email} maxlength={256} />
+        <button type="submit">Continue</button>
+      </form>
+      <p>
+        <a href="/password/forgot">Forgot your password?</a>
+      </p>
+    </Page>
+  )
+}
+
+export function LoginMfaPage(props: { chrome: PageChrome; error?: string }) {
+  return (
+    <Page title="Authenticator code" chrome={props.chrome} narrow>
+      <h1>Authenticator code</h1>
+      <p>Open your authenticator app and enter the 6-digit code it shows for Gatehouse.</p>
+      <form method="post" action="/login/mfa" class="stack">
+        <Field name="code" label="6-digit code" inputmode="numeric" autocomplete="one-time-code" required autofocus maxlength={7} pattern="[0-9 ]{6,7}" error={props.error} />
+        <button type="submit">Verify</button>
+      </form>
+      <form method="post" action="/logout">
+        <button type="submit" class="link">
+          Cancel and sign out
+        </button>
+      </form>
+    </Page>
+  )
+}
