@@ -4,6 +4,7 @@ import type { AppEnv } from '../http/context.ts'
 import { validateSessionToken } from './session.ts'
 import { nextSignInStep, STEP_PAGES, type SignInStep } from './sign-in-chain.ts'
 import { redirectTo } from '../http/htmx.ts'
+import { resolveActor } from '../models/roles.ts'
 
 export function sessionCookieName(c: Context<AppEnv>): string {
   return c.get('deps').config.secureCookies ? '__Host-session' : 'session'
@@ -52,7 +53,7 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   const step = currentStep(c)
   if (step === 'anonymous') return redirectTo(c, '/login')
   if (step !== null) return redirectTo(c, STEP_PAGES[step])
-  c.set('actor', c.get('auth')!.user)
+  c.set('actor', resolveActor(c.get('deps').db, c.get('auth')!.user))
   await next()
 }
 
@@ -62,7 +63,7 @@ export function requireSignInStep(step: SignInStep, options: { alsoWhenComplete?
     const current = currentStep(c)
     if (current === 'anonymous') return redirectTo(c, '/login')
     if (current === null && options.alsoWhenComplete) {
-      c.set('actor', c.get('auth')!.user)
+      c.set('actor', resolveActor(c.get('deps').db, c.get('auth')!.user))
       return next()
     }
     if (current !== step) return redirectTo(c, current === null ? '/' : STEP_PAGES[current])

@@ -1,29 +1,97 @@
-import { PERMISSION_LABELS, SYSTEM_ROLE_PERMISSIONS, parseSiteRole, type Permission } from './permissions.ts'
+import { GROUP_ROLE_PERMISSIONS, PERMISSION_LABELS, PROJECT_PERMISSIONS, READ_ONLY_PERMISSIONS, type Permission, type ProjectPermission, type SitePermission } from './permissions.ts'
 
-/** Whoever asks: resolved from the database on every request, so a role change applies at once. */
-export type Actor = { id: number; role: string; disabledAt: number | null }
+// The one place that decides who may do what. Handlers ask it before acting, views receive its
+// answers as booleans. It is pure: callers load the facts (see models/access.ts) and pass them in.
 
-export type Decision =
-  | { allowed: true; permission: Permission; rule: string }
-  | { allowed: false; permission: Permission; rule: string }
+/** Whoever asks, resolved from the database on every request, so a role change applies at once. */
+export type Actor = { id: number; role: string; disabledAt: number | null; sitePermissions: readonly string[] }
 
-/** The one place that decides: may `actor` do `permission`? Says which rule decided. */
-export function decide(actor: Actor | null, permission: Permission): Decision {
-  if (actor === null) return { allowed: false, permission, rule: 'not signed in' }
-  if (actor.disabledAt !== null) return { allowed: false, permission, rule: 'account disabled' }
-  const role = parseSiteRole(actor.role)
-  if (role === null) return { allowed: false, permission, rule: `unknown site role "${actor.role}"` }
-  return SYSTEM_ROLE_PERMISSIONS[role].includes(permission)
-    ? { allowed: true, permission, rule: `site role ${role} grants it` }
-    : { allowed: false, permission, rule: `site role ${role} does not grant it` }
+/** What the policy needs to know of a project and of the actor's relation to it. */
+export type ProjectAccess = {
+  project: { id: number; ownerId: number; groupId: number | null; status: string; deletedAt: number | null }
+  membership: { roleName: string; permissions: readonly string[] } | null
+  groupRole: 'group_admin' | 'member' | null
 }
 
-export function can(actor: Actor | null, permission: Permission): boolean {
-  return decide(actor, permission).allowed
+/**
+ * kind 'permission': the actor lacks it (403, or 404 when they cannot even view);
+ * 'state': the record's state forbids it now (409).
+ */
+export type Decision = { allowed: boolean; permission: Permission; rule: string; kind: 'permission' | 'state' }
+
+const allow = (permission: Permission, rule: string): Decision => ({ allowed: true, permission, rule, kind: 'permission' })
+const refuse = (permission: Permission, rule: string, kind: Decision['kind'] = 'permission'): Decision => ({ allowed: false, permission, rule, kind })
+
+export function decideSite(actor: Actor | null, permission: SitePermission): Decision {
+  if (actor === null) return refuse(permission, 'not signed in')
+  if (actor.disabledAt !== null) return refuse(permission, 'the account is disabled')
+  return actor.sitePermissions.includes(permission)
+    ? allow(permission, `site role “${actor.role}” grants it`)
+    : refuse(permission, `site role “${actor.role}” does not grant it`)
 }
 
-/** null when allowed; otherwise what a 403 page tells the user. */
-export function deny(actor: Actor | null, permission: Permission): { permission: Permission; label: string; rule: string } | null {
-  const decision = decide(actor, permission)
-  return decision.allowed ? null : { permission, label: PERMISSION_LABELS[permission], rule: decision.rule }
+/** Project actions the project's state forbids, whoever asks. */
+function stateRule(permission: ProjectPermission, status: string): string | null {
+  if ((permission === 'project.edit' || permission === 'project.stage') && status !== 'unstaged') {
+    return `the project is ${status}: it is locked for editing${status === 'staged' ? ' until an admin unstages it' : ''}`
+  }
+  if ((permission === 'models.create' || permission === 'models.upload' || permission === 'models.train') && status !== 'approved') {
+    return `the project is ${status}: models need an approved project`
+  }
+  return null
+}
+
+export function decideProject(actor: Actor | null, permission: ProjectPermission, access: ProjectAccess): Decision {
+  if (actor === null) return refuse(permission, 'not signed in')
+  if (actor.disabledAt !== null) return refuse(permission, 'the account is disabled')
+  if (access.project.deletedAt !== null) return refuse(permission, 'the project has been deleted')
+
+  let grant: string | null = null
+  if (actor.sitePermissions.includes('projects.manage_all')) grant = `site role “${actor.role}” has every permission on every project`
+  else if (access.project.ownerId === actor.id) grant = 'the owner has every permission on their project'
+  else if (access.membership?.permissions.includes(permission)) grant = `project role “${access.membership.roleName}” grants it`
+  else if (access.groupRole && GROUP_ROLE_PERMISSIONS[access.groupRole].includes(permission)) grant = `group role “${access.groupRole}” in the project's group grants it`
+
+  if (grant === null) {
+    const why = access.membership
+      ? `project role “${access.membership.roleName}” does not grant it`
+      : access.groupRole
+        ? `group role “${access.groupRole}” does not grant it, and the user is not a project member`
+        : 'the user is neither the owner nor a member of the project'
+    return refuse(permission, why)
+  }
+  if (!READ_ONLY_PERMISSIONS.has(permission) && !actor.sitePermissions.includes('projects.contribute') && !actor.sitePermissions.includes('projects.manage_all')) {
+    return refuse(permission, `site role “${actor.role}” is read-only (no projects.contribute): it caps every project role, ownership included`)
+  }
+  const state = stateRule(permission, access.project.status)
+  if (state) return refuse(permission, state, 'state')
+  return allow(permission, grant)
+}
+
+export function can(actor: Actor | null, permission: SitePermission): boolean {
+  return decideSite(actor, permission).allowed
+}
+
+export function canOnProject(actor: Actor | null, permission: ProjectPermission, access: ProjectAccess): boolean {
+  return decideProject(actor, permission, access).allowed
+}
+
+export type Denial = { permission: Permission; label: string; rule: string; kind: Decision['kind'] }
+
+/** null when allowed; otherwise what the refusal page tells the user. */
+export function deny(actor: Actor | null, permission: SitePermission): Denial | null {
+  return toDenial(decideSite(actor, permission))
+}
+
+export function denyOnProject(actor: Actor | null, permission: ProjectPermission, access: ProjectAccess): Denial | null {
+  return toDenial(decideProject(actor, permission, access))
+}
+
+function toDenial(d: Decision): Denial | null {
+  return d.allowed ? null : { permission: d.permission, label: PERMISSION_LABELS[d.permission], rule: d.rule, kind: d.kind }
+}
+
+/** Every project permission with the rule that grants or denies it ("explain access"). */
+export function explainProjectAccess(actor: Actor, access: ProjectAccess): Decision[] {
+  return PROJECT_PERMISSIONS.map((p) => decideProject(actor, p, access))
 }

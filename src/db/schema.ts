@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { blob, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 
 // Every *_at column holds milliseconds since the Unix epoch (UTC).
 
@@ -13,7 +13,10 @@ export const users = sqliteTable(
     lastName: text('last_name').notNull().default(''),
     username: text('username'),
     organization: text('organization').notNull().default(''),
-    role: text('role').notNull(),
+    /** The user's one site role, by name (system: admin, researcher, observer; or a custom site role). */
+    role: text('role')
+      .notNull()
+      .references((): AnySQLiteColumn => roles.name, { onUpdate: 'cascade' }),
     passwordHash: text('password_hash').notNull(),
     passwordChangedAt: integer('password_changed_at').notNull(),
     mustChangePassword: integer('must_change_password', { mode: 'boolean' }).notNull().default(false),
@@ -127,7 +130,103 @@ export const settings = sqliteTable('settings', {
   value: text('value').notNull(),
 })
 
+/** Site and project roles. Permissions are names from src/authz/permissions.ts, as a JSON array. */
+export const roles = sqliteTable('roles', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull().unique(),
+  description: text('description').notNull().default(''),
+  scope: text('scope', { enum: ['site', 'project'] }).notNull(),
+  /** System roles are built in: neither editable nor deletable. */
+  isSystem: integer('is_system', { mode: 'boolean' }).notNull().default(false),
+  permissions: text('permissions', { mode: 'json' }).$type<string[]>().notNull(),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+})
+
+/** A project role listed here may only be granted in these groups; none listed: any project. */
+export const roleGroups = sqliteTable(
+  'role_groups',
+  {
+    roleId: integer('role_id')
+      .notNull()
+      .references(() => roles.id, { onDelete: 'cascade' }),
+    groupId: integer('group_id')
+      .notNull()
+      .references(() => groups.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.roleId, t.groupId] })],
+)
+
+/** A centre, team or consortium that holds projects. */
+export const groups = sqliteTable('groups', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull().unique(),
+  description: text('description').notNull().default(''),
+  createdAt: integer('created_at').notNull(),
+})
+
+export const GROUP_ROLES = ['group_admin', 'member'] as const
+export type GroupRole = (typeof GROUP_ROLES)[number]
+
+export const groupMembers = sqliteTable(
+  'group_members',
+  {
+    groupId: integer('group_id')
+      .notNull()
+      .references(() => groups.id),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id),
+    role: text('role', { enum: GROUP_ROLES }).notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.userId] }), index('group_members_user_idx').on(t.userId)],
+)
+
+export const PROJECT_STATUSES = ['unstaged', 'staged', 'approved'] as const
+export type ProjectStatus = (typeof PROJECT_STATUSES)[number]
+
+export const projects = sqliteTable(
+  'projects',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id),
+    groupId: integer('group_id').references(() => groups.id),
+    status: text('status', { enum: PROJECT_STATUSES }).notNull().default('unstaged'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    /** Soft delete: hidden everywhere, kept for the audit trail. */
+    deletedAt: integer('deleted_at'),
+  },
+  (t) => [index('projects_owner_idx').on(t.ownerId), index('projects_group_idx').on(t.groupId)],
+)
+
+/** Project user access: one project role per user and project. */
+export const projectMembers = sqliteTable(
+  'project_members',
+  {
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => projects.id),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id),
+    roleId: integer('role_id')
+      .notNull()
+      .references(() => roles.id),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.userId] }), index('project_members_user_idx').on(t.userId), index('project_members_role_idx').on(t.roleId)],
+)
+
 export type User = typeof users.$inferSelect
 export type Session = typeof sessions.$inferSelect
 export type OutboxMessage = typeof outbox.$inferSelect
 export type AuditEvent = typeof auditEvents.$inferSelect
+export type Role = typeof roles.$inferSelect
+export type Group = typeof groups.$inferSelect
+export type Project = typeof projects.$inferSelect

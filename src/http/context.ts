@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts'
 import type { Db } from '../db/client.ts'
 import type { Session, User } from '../db/schema.ts'
+import type { CurrentUser } from '../models/roles.ts'
 import type { TokenBucketLimiter } from '../auth/rate-limit.ts'
 
 export type Clock = { now(): number }
@@ -24,8 +25,8 @@ export type AppEnv = {
     deps: AppDeps
     /** The session cookie's session and user, at whatever step of sign-in; null when none. */
     auth: SignedIn | null
-    /** Set by requireUser: a fully signed-in user. */
-    actor: User
+    /** Set by requireUser: a fully signed-in user with their site permissions, resolved for this request. */
+    actor: CurrentUser
     clientIp: string
   }
 }
