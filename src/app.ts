@@ -12,6 +12,9 @@ import { mfa } from './routes/mfa.tsx'
 import { password } from './routes/password.tsx'
 import { home } from './routes/home.tsx'
 import { adminHome } from './routes/admin/home.tsx'
+import { adminUsers } from './routes/admin/users.tsx'
+import { adminRoles } from './routes/admin/roles.tsx'
+import { adminGroups } from './routes/admin/groups.tsx'
 
 const publicDir = relative(process.cwd(), fileURLToPath(new URL('../public', import.meta.url))) || '.'
 
@@ -39,6 +42,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', password)
   app.route('/', home)
   app.route('/', adminHome)
+  app.route('/', adminUsers)
+  app.route('/', adminRoles)
+  app.route('/', adminGroups)
 
   app.notFound((c) => notFoundPage(c))
   app.onError((error, c) => {

@@ -6,7 +6,6 @@ import { writeTransaction, type Db } from '../db/client.ts'
 import { recordAuditEvent } from './audit.ts'
 import { enqueueEmail } from '../mail/outbox.ts'
 import { temporaryPasswordEmail } from '../../views/emails/temporary-password.tsx'
-import type { SystemRoleName } from '../authz/permissions.ts'
 import { hashPassword } from '../auth/password.ts'
 import { invalidateUserSessions } from '../auth/session.ts'
 
@@ -48,7 +47,8 @@ export function registerUser(
   db: Db,
   input: {
     email: string
-    role: SystemRoleName
+    /** A site role name (system or custom). */
+    role: string
     temporaryPassword: string
     passwordHash: string
     now: number

@@ -8,6 +8,11 @@ export function AdminHomePage(props: { chrome: PageChrome; summary: AdminSummary
   return (
     <Page title="Admin" chrome={props.chrome}>
       <h1>Admin</h1>
+      <nav class="admin-nav" aria-label="Admin">
+        <a href="/admin/users">Users</a>
+        <a href="/admin/roles">Roles</a>
+        <a href="/admin/groups">Groups</a>
+      </nav>
       <div class="tiles">
         <Card title="Users">
           <dl class="facts">

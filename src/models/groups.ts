@@ -1,0 +1,81 @@
+import { and, asc, count, eq, sql } from 'drizzle-orm'
+import { groupMembers, groups, projects, users, type Group, type GroupRole } from '../db/schema.ts'
+import { writeTransaction, type Db } from '../db/client.ts'
+import { recordAuditEvent, type AuditInput } from './audit.ts'
+
+type AuditBase = Omit<AuditInput, 'event' | 'targetType' | 'targetId'>
+
+export function getGroupById(db: Db, id: number): Group | null {
+  return db.select().from(groups).where(eq(groups.id, id)).get() ?? null
+}
+
+export function getGroupByName(db: Db, name: string): Group | null {
+  return db.select().from(groups).where(sql`${groups.name} = ${name} collate nocase`).get() ?? null
+}
+
+export type GroupSummary = Group & { members: number; projects: number }
+
+export function listGroups(db: Db): GroupSummary[] {
+  return db
+    .select({
+      id: groups.id,
+      name: groups.name,
+      description: groups.description,
+      createdAt: groups.createdAt,
+      members: sql<number>`(select count(*) from group_members gm where gm.group_id = ${groups.id})`,
+      projects: sql<number>`(select count(*) from projects p where p.group_id = ${groups.id} and p.deleted_at is null)`,
+    })
+    .from(groups)
+    .orderBy(asc(groups.name))
+    .all()
+}
+
+export function createGroup(db: Db, input: { name: string; description: string }, audit: AuditBase): Group {
+  return writeTransaction(db, () => {
+    const group = db.insert(groups).values({ ...input, createdAt: audit.at }).returning().get()
+    recordAuditEvent(db, { ...audit, event: 'group.created', targetType: 'group', targetId: group.id, details: { name: group.name } })
+    return group
+  })
+}
+
+export function updateGroup(db: Db, group: Group, input: { name: string; description: string }, audit: AuditBase): void {
+  writeTransaction(db, () => {
+    db.update(groups).set(input).where(eq(groups.id, group.id)).run()
+    recordAuditEvent(db, { ...audit, event: 'group.updated', targetType: 'group', targetId: group.id, details: { before: { name: group.name, description: group.description }, after: input } })
+  })
+}
+
+export type GroupMemberRow = { userId: number; email: string; firstName: string; lastName: string; role: GroupRole }
+
+export function listGroupMembers(db: Db, groupId: number): GroupMemberRow[] {
+  return db
+    .select({ userId: users.id, email: users.email, firstName: users.firstName, lastName: users.lastName, role: groupMembers.role })
+    .from(groupMembers)
+    .innerJoin(users, eq(users.id, groupMembers.userId))
+    .where(eq(groupMembers.groupId, groupId))
+    .orderBy(users.email)
+    .all()
+}
+
+/** Adds the member, or changes their group role when they are one already. */
+export function setGroupMember(db: Db, group: Group, user: { id: number; email: string }, role: GroupRole, audit: AuditBase): void {
+  writeTransaction(db, () => {
+    db.insert(groupMembers)
+      .values({ groupId: group.id, userId: user.id, role, createdAt: audit.at })
+      .onConflictDoUpdate({ target: [groupMembers.groupId, groupMembers.userId], set: { role } })
+      .run()
+    recordAuditEvent(db, { ...audit, event: 'group.member_set', targetType: 'group', targetId: group.id, details: { user_id: user.id, email: user.email, role } })
+  })
+}
+
+export function removeGroupMember(db: Db, group: Group, userId: number, audit: AuditBase): boolean {
+  return writeTransaction(db, () => {
+    const removed = db.delete(groupMembers).where(and(eq(groupMembers.groupId, group.id), eq(groupMembers.userId, userId))).run().changes > 0
+    if (removed) recordAuditEvent(db, { ...audit, event: 'group.member_removed', targetType: 'group', targetId: group.id, details: { user_id: userId } })
+    return removed
+  })
+}
+
+export function countGroupProjects(db: Db, groupId: number): number {
+  return db.select({ n: count() }).from(projects).where(and(eq(projects.groupId, groupId), sql`${projects.deletedAt} is null`)).get()?.n ?? 0
+}

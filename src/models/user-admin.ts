@@ -1,0 +1,138 @@
+import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm'
+import { sessions, users, type User } from '../db/schema.ts'
+import { writeTransaction, type Db } from '../db/client.ts'
+import { recordAuditEvent } from './audit.ts'
+import { countEnabledAdmins, generateTemporaryPassword, resetUserMfa, type Actor } from './users.ts'
+import { invalidateUserSessions } from '../auth/session.ts'
+import { clearSignInFailures } from '../auth/rate-limit.ts'
+import { hashPassword } from '../auth/password.ts'
+import { enqueueEmail } from '../mail/outbox.ts'
+import { temporaryPasswordEmail } from '../../views/emails/temporary-password.tsx'
+import { TEMPORARY_PASSWORD_TTL_MS } from './users.ts'
+
+// Admin actions on accounts. Each one is a guarded change plus its audit event in one
+// transaction; a refusal is returned as a sentence for the admin, and changes nothing.
+
+export type AdminContext = { actor: NonNullable<Actor>; now: number; ip: string }
+export type Outcome = { ok: true } | { ok: false; reason: string }
+
+const ok: Outcome = { ok: true }
+
+function isLastEnabledAdmin(db: Db, target: User): boolean {
+  return target.role === 'admin' && target.disabledAt === null && countEnabledAdmins(db) <= 1
+}
+
+function audit(db: Db, ctx: AdminContext, event: string, target: User, details: Record<string, unknown> = {}) {
+  recordAuditEvent(db, { event, at: ctx.now, actor: ctx.actor, targetType: 'user', targetId: target.id, ip: ctx.ip, details: { email: target.email, ...details } })
+}
+
+/** Roles are exclusive: the new one replaces the old. Nobody demotes themselves; the last enabled admin stays admin. */
+export function changeUserRole(db: Db, target: User, role: string, ctx: AdminContext): Outcome {
+  if (role === target.role) return ok
+  if (target.id === ctx.actor.id) return { ok: false, reason: 'You cannot change your own role. Ask another admin.' }
+  return writeTransaction(db, () => {
+    if (isLastEnabledAdmin(db, target)) return { ok: false, reason: 'This is the last enabled admin: make someone else an admin first.' }
+    db.update(users).set({ role }).where(eq(users.id, target.id)).run()
+    audit(db, ctx, 'user.role_changed', target, { from: target.role, to: role })
+    return ok
+  })
+}
+
+/** Refuses sign-in from now on and ends every session. Not yourself, not the last enabled admin. */
+export function disableUser(db: Db, target: User, ctx: AdminContext): Outcome {
+  if (target.id === ctx.actor.id) return { ok: false, reason: 'You cannot disable your own account.' }
+  return writeTransaction(db, () => {
+    if (isLastEnabledAdmin(db, target)) return { ok: false, reason: 'This is the last enabled admin and cannot be disabled.' }
+    const changed = db.update(users).set({ disabledAt: ctx.now }).where(and(eq(users.id, target.id), isNull(users.disabledAt))).run().changes
+    if (changed === 0) return ok
+    const ended = invalidateUserSessions(db, target.id)
+    audit(db, ctx, 'user.disabled', target, { sessions_ended: ended })
+    return ok
+  })
+}
+
+export function enableUser(db: Db, target: User, ctx: AdminContext): Outcome {
+  return writeTransaction(db, () => {
+    const changed = db.update(users).set({ disabledAt: null }).where(and(eq(users.id, target.id), isNotNull(users.disabledAt))).run().changes
+    if (changed > 0) audit(db, ctx, 'user.enabled', target)
+    return ok
+  })
+}
+
+/** Clears the failed sign-in counter and any lock before it runs out. */
+export function unlockUser(db: Db, target: User, ctx: AdminContext): Outcome {
+  writeTransaction(db, () => {
+    clearSignInFailures(db, target.email)
+    audit(db, ctx, 'user.unlocked', target)
+  })
+  return ok
+}
+
+/** A new emailed temporary password (7 days, forced change); every session ends. */
+export async function resetUserPassword(db: Db, target: User, ctx: AdminContext & { baseUrl: string }): Promise<Outcome> {
+  const password = generateTemporaryPassword()
+  const hash = await hashPassword(password)
+  writeTransaction(db, () => {
+    db.update(users)
+      .set({ passwordHash: hash, passwordChangedAt: ctx.now, mustChangePassword: true, temporaryPasswordExpiresAt: ctx.now + TEMPORARY_PASSWORD_TTL_MS })
+      .where(eq(users.id, target.id))
+      .run()
+    const ended = invalidateUserSessions(db, target.id)
+    audit(db, ctx, 'password.reset_by_admin', target, { sessions_ended: ended })
+    enqueueEmail(db, temporaryPasswordEmail({ to: target.email, password, loginUrl: `${ctx.baseUrl}/login`, reason: 'reset' }), ctx.now)
+  })
+  return ok
+}
+
+/** Clears the authenticator (next sign-in enrols again) and ends every session. Not on yourself: use the CLI. */
+export function resetUserMfaByAdmin(db: Db, target: User, ctx: AdminContext): Outcome {
+  if (target.id === ctx.actor.id) return { ok: false, reason: 'You cannot reset your own authenticator here. Another admin can, or use `npm run cli -- reset-mfa EMAIL` on the server.' }
+  writeTransaction(db, () => resetUserMfa(db, { userId: target.id, now: ctx.now, actor: ctx.actor, ip: ctx.ip, via: 'admin' }))
+  return ok
+}
+
+export function updateUserProfile(db: Db, target: User, input: { firstName: string; lastName: string; organization: string }, ctx: AdminContext): Outcome {
+  writeTransaction(db, () => {
+    db.update(users).set(input).where(eq(users.id, target.id)).run()
+    audit(db, ctx, 'user.updated', target, { before: { first_name: target.firstName, last_name: target.lastName, organization: target.organization }, after: { first_name: input.firstName, last_name: input.lastName, organization: input.organization } })
+  })
+  return ok
+}
+
+export function revokeUserSession(db: Db, target: User, sessionId: string, ctx: AdminContext): Outcome {
+  return writeTransaction(db, () => {
+    const changed = db.delete(sessions).where(and(eq(sessions.id, sessionId), eq(sessions.userId, target.id))).run().changes
+    if (changed === 0) return { ok: false, reason: 'That session has already ended.' }
+    audit(db, ctx, 'session.revoked', target, { session: sessionId.slice(0, 6) })
+    return ok
+  })
+}
+
+/**
+ * Adds the source user's group and project memberships to the target; never removes or
+ * downgrades any they already have. Returns how many were added.
+ */
+export function copyPermissionsFromUser(db: Db, target: User, source: User, ctx: AdminContext): { groups: number; projects: number } {
+  return writeTransaction(db, () => {
+    const groupsAdded = db.run(sql`insert or ignore into group_members (group_id, user_id, role, created_at)
+      select group_id, ${target.id}, role, ${ctx.now} from group_members where user_id = ${source.id}`).changes
+    const projectsAdded = db.run(sql`insert or ignore into project_members (project_id, user_id, role_id, created_at)
+      select project_id, ${target.id}, role_id, ${ctx.now} from project_members where user_id = ${source.id}`).changes
+    audit(db, ctx, 'user.permissions_copied', target, { from_user: source.id, from_email: source.email, groups_added: groupsAdded, projects_added: projectsAdded })
+    return { groups: groupsAdded, projects: projectsAdded }
+  })
+}
+
+export type UserMemberships = {
+  groups: { id: number; name: string; role: string }[]
+  projects: { id: number; name: string; role: string; owner: boolean; status: string }[]
+}
+
+export function getUserMemberships(db: Db, userId: number): UserMemberships {
+  const groupRows = db.all<{ id: number; name: string; role: string }>(sql`select g.id, g.name, gm.role from group_members gm join groups g on g.id = gm.group_id where gm.user_id = ${userId} order by g.name`)
+  const projectRows = db.all<{ id: number; name: string; role: string; owner: number; status: string }>(sql`
+    select p.id, p.name, coalesce(r.name, 'owner') as role, p.owner_id = ${userId} as owner, p.status
+    from projects p left join project_members pm on pm.project_id = p.id and pm.user_id = ${userId} left join roles r on r.id = pm.role_id
+    where p.deleted_at is null and (p.owner_id = ${userId} or pm.user_id is not null) order by p.name`)
+  return { groups: groupRows, projects: projectRows.map((p) => ({ ...p, owner: p.owner === 1 })) }
+}

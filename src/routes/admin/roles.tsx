@@ -1,0 +1,104 @@
+import { Hono, type Context } from 'hono'
+import { sql } from 'drizzle-orm'
+import type { AppEnv } from '../../http/context.ts'
+import { requireUser } from '../../auth/middleware.ts'
+import { requirePermission } from '../../authz/middleware.ts'
+import { chrome } from '../../http/page.ts'
+import { redirectTo } from '../../http/htmx.ts'
+import { readForm, hasErrors, type FieldErrors, type FormData } from '../../http/forms.ts'
+import { setFlash } from '../../http/flash.ts'
+import { notFoundPage } from '../../http/errors.tsx'
+import { RolesPage, RolePage, type RoleFormValues } from '../../../views/admin/roles.tsx'
+import { ConfirmPage } from '../../../views/components/confirm.tsx'
+import { createRole, deleteRole, getRoleById, listRolesWithUsage, updateRole } from '../../models/roles.ts'
+import { listGroups } from '../../models/groups.ts'
+import { isProjectPermission, isSitePermission } from '../../authz/permissions.ts'
+import { roles, type Role } from '../../db/schema.ts'
+
+export const adminRoles = new Hono<AppEnv>()
+
+const guard = [requireUser, requirePermission('roles.manage')] as const
+
+function auditBase(c: Context<AppEnv>) {
+  const actor = c.get('actor')
+  return { at: c.get('deps').clock.now(), actor: { id: actor.id, email: actor.email }, ip: c.get('clientIp') }
+}
+
+function readRoleForm(form: FormData, scope: string): { values: RoleFormValues; errors: FieldErrors } {
+  const values: RoleFormValues = {
+    name: form.get('name').trim(),
+    description: form.get('description').trim(),
+    scope: scope === 'site' || scope === 'project' ? scope : 'project',
+    permissions: form.getAll('permissions').filter((p) => (scope === 'site' ? isSitePermission(p) : isProjectPermission(p)) || !(isSitePermission(p) || isProjectPermission(p))),
+    groupIds: form.getAll('group_ids').map(Number).filter((n) => Number.isInteger(n) && n > 0),
+  }
+  const unknown = values.permissions.filter((p) => !isSitePermission(p) && !isProjectPermission(p))
+  return {
+    values,
+    errors: {
+      scope: scope !== 'site' && scope !== 'project' ? 'Choose site or project.' : undefined,
+      description: values.description.length > 250 ? 'At most 250 characters.' : undefined,
+      permissions: unknown.length > 0 ? `Unknown permissions: ${unknown.join(', ')}.` : undefined,
+      group_ids: values.scope === 'site' && values.groupIds.length > 0 ? 'Only project roles can be limited to groups.' : undefined,
+    },
+  }
+}
+
+function renderRoles(c: Context<AppEnv>, form?: { values: RoleFormValues; errors: FieldErrors }, status: 200 | 422 = 200) {
+  const { db } = c.get('deps')
+  return c.html(<RolesPage chrome={chrome(c)} roles={listRolesWithUsage(db)} groups={listGroups(db)} form={form} />, status)
+}
+
+adminRoles.get('/admin/roles', ...guard, (c) => renderRoles(c))
+
+adminRoles.post('/admin/roles', ...guard, async (c) => {
+  const { db } = c.get('deps')
+  const form = await readForm(c)
+  const { values, errors } = readRoleForm(form, form.get('scope'))
+  if (!/^[A-Za-z0-9][A-Za-z0-9 _-]{1,39}$/.test(values.name)) errors.name = '2 to 40 letters, digits, spaces, “_” or “-”, starting with a letter or digit.'
+  else if (values.name.toLowerCase() === 'viewer' || db.select().from(roles).where(sql`${roles.name} = ${values.name} collate nocase`).get()) errors.name = 'A role with this name exists already.'
+  if (hasErrors(errors)) return renderRoles(c, { values, errors }, 422)
+  const role = createRole(db, values, auditBase(c))
+  setFlash(c, 'success', `Role “${role.name}” created.`)
+  return redirectTo(c, '/admin/roles')
+})
+
+function loadRole(c: Context<AppEnv>): Role | null {
+  const id = Number(c.req.param('id'))
+  return Number.isInteger(id) ? getRoleById(c.get('deps').db, id) : null
+}
+
+function renderRole(c: Context<AppEnv>, role: Role, extra: { form?: { values: RoleFormValues; errors: FieldErrors }; error?: string } = {}, status: 200 | 409 | 422 = 200) {
+  const { db } = c.get('deps')
+  const usage = listRolesWithUsage(db).find((r) => r.id === role.id)!
+  return c.html(<RolePage chrome={chrome(c)} role={usage} groups={listGroups(db)} form={extra.form} error={extra.error} />, status)
+}
+
+adminRoles.get('/admin/roles/:id', ...guard, (c) => {
+  const role = loadRole(c)
+  return role ? renderRole(c, role) : notFoundPage(c)
+})
+
+adminRoles.post('/admin/roles/:id', ...guard, async (c) => {
+  const role = loadRole(c)
+  if (!role) return notFoundPage(c)
+  if (role.isSystem) return renderRole(c, role, { error: `“${role.name}” is a system role: it cannot be edited.` }, 409)
+  const { values, errors } = readRoleForm(await readForm(c), role.scope)
+  if (hasErrors(errors)) return renderRole(c, role, { form: { values: { ...values, name: role.name }, errors } }, 422)
+  updateRole(c.get('deps').db, role, values, auditBase(c))
+  setFlash(c, 'success', `Role “${role.name}” saved; it applies to everyone who holds it from their next request.`)
+  return redirectTo(c, `/admin/roles/${role.id}`)
+})
+
+adminRoles.post('/admin/roles/:id/delete', ...guard, async (c) => {
+  const role = loadRole(c)
+  if (!role) return notFoundPage(c)
+  if (role.isSystem) return renderRole(c, role, { error: `“${role.name}” is a system role: it cannot be deleted.` }, 409)
+  if ((await readForm(c)).get('confirm') !== 'yes') {
+    return c.html(<ConfirmPage chrome={chrome(c)} title={`Delete role “${role.name}”?`} question="The role is removed for good; this cannot be undone." button="Delete role" action={`/admin/roles/${role.id}/delete`} cancel={`/admin/roles/${role.id}`} />)
+  }
+  const holders = deleteRole(c.get('deps').db, role, auditBase(c))
+  if (holders > 0) return renderRole(c, role, { error: `“${role.name}” cannot be deleted: ${holders} ${holders === 1 ? role.scope === 'site' ? 'user holds' : 'membership uses' : role.scope === 'site' ? 'users hold' : 'memberships use'} it.` }, 409)
+  setFlash(c, 'success', `Role “${role.name}” deleted.`)
+  return redirectTo(c, '/admin/roles')
+})

@@ -1,0 +1,236 @@
+import { Hono, type Context } from 'hono'
+import { desc, eq, or, and } from 'drizzle-orm'
+import type { AppEnv } from '../../http/context.ts'
+import { requireUser } from '../../auth/middleware.ts'
+import { requirePermission } from '../../authz/middleware.ts'
+import { chrome } from '../../http/page.ts'
+import { isHtmx, redirectTo } from '../../http/htmx.ts'
+import { readForm, normalizeEmail, hasErrors, type FieldErrors } from '../../http/forms.ts'
+import { setFlash } from '../../http/flash.ts'
+import { notFoundPage } from '../../http/errors.tsx'
+import { UsersPage, UserTable, UserPage, ExplainPage } from '../../../views/admin/users.tsx'
+import { ConfirmPage } from '../../../views/components/confirm.tsx'
+import { listUsersForTable, parseUserTableQuery } from '../../models/user-table.ts'
+import { getUserByEmail, getUserById, registerUserWithTemporaryPassword } from '../../models/users.ts'
+import { getRoleByName, listRoles, resolveActor } from '../../models/roles.ts'
+import { normalizeRoleName } from '../../authz/permissions.ts'
+import { explainProjectAccess } from '../../authz/policy.ts'
+import { getProjectAccess, listProjectsForPicker } from '../../models/access.ts'
+import {
+  changeUserRole,
+  copyPermissionsFromUser,
+  disableUser,
+  enableUser,
+  getUserMemberships,
+  resetUserMfaByAdmin,
+  resetUserPassword,
+  revokeUserSession,
+  unlockUser,
+  updateUserProfile,
+  type AdminContext,
+  type Outcome,
+} from '../../models/user-admin.ts'
+import { listUserSessions } from '../../auth/session.ts'
+import { getLockedUntil } from '../../auth/rate-limit.ts'
+import { auditEvents, type User } from '../../db/schema.ts'
+
+export const adminUsers = new Hono<AppEnv>()
+
+const guard = [requireUser, requirePermission('users.manage')] as const
+
+function adminContext(c: Context<AppEnv>): AdminContext {
+  const actor = c.get('actor')
+  return { actor: { id: actor.id, email: actor.email }, now: c.get('deps').clock.now(), ip: c.get('clientIp') }
+}
+
+function statusPolicy(c: Context<AppEnv>) {
+  const { clock, config } = c.get('deps')
+  return { now: clock.now(), inactiveDays: config.inactiveDays, passwordMaxAgeDays: config.passwordMaxAgeDays }
+}
+
+function siteRoleNames(c: Context<AppEnv>): string[] {
+  return listRoles(c.get('deps').db, 'site').map((r) => r.name)
+}
+
+/** A site role name from a form, `viewer` read as `observer`; null when no such site role exists. */
+function parseSiteRoleField(c: Context<AppEnv>, raw: string): string | null {
+  const role = getRoleByName(c.get('deps').db, normalizeRoleName(raw))
+  return role && role.scope === 'site' ? role.name : null
+}
+
+function renderUsersPage(c: Context<AppEnv>, form: { email?: string; role?: string; errors?: FieldErrors } = {}, status: 200 | 422 = 200) {
+  const query = parseUserTableQuery(c.req.query())
+  const table = listUsersForTable(c.get('deps').db, query, statusPolicy(c))
+  c.header('Vary', 'HX-Request')
+  if (isHtmx(c) && c.req.method === 'GET') return c.html(<UserTable table={table} />)
+  return c.html(<UsersPage chrome={chrome(c)} table={table} roles={siteRoleNames(c)} form={form} />, status)
+}
+
+adminUsers.get('/admin/users', ...guard, (c) => renderUsersPage(c))
+
+adminUsers.post('/admin/users', ...guard, async (c) => {
+  const { db, config } = c.get('deps')
+  const form = await readForm(c)
+  const rawEmail = form.get('email')
+  const email = normalizeEmail(rawEmail)
+  const role = parseSiteRoleField(c, form.get('role'))
+  const errors: FieldErrors = {
+    email: email === null ? 'Enter a valid email address.' : getUserByEmail(db, email) ? 'A user with this email address already exists.' : undefined,
+    role: role === null ? `Choose one of: ${siteRoleNames(c).join(', ')}.` : undefined,
+  }
+  if (hasErrors(errors)) return renderUsersPage(c, { email: rawEmail, role: form.get('role'), errors }, 422)
+  const ctx = adminContext(c)
+  const user = await registerUserWithTemporaryPassword(db, { email: email!, role: role!, now: ctx.now, actor: ctx.actor, ip: ctx.ip, baseUrl: config.baseUrl })
+  c.get('deps').onEmailQueued?.()
+  setFlash(c, 'success', `Registered ${user.email} as ${user.role}. A temporary password has been emailed to them.`)
+  return redirectTo(c, `/admin/users/${user.id}`)
+})
+
+function loadTarget(c: Context<AppEnv>): User | null {
+  const id = Number(c.req.param('id'))
+  return Number.isInteger(id) && id > 0 ? getUserById(c.get('deps').db, id) : null
+}
+
+function renderUserPage(c: Context<AppEnv>, target: User, extra: { error?: string; errors?: FieldErrors; values?: Record<string, string> } = {}, status: 200 | 409 | 422 = 200) {
+  const { db, clock } = c.get('deps')
+  const events = db
+    .select()
+    .from(auditEvents)
+    .where(or(and(eq(auditEvents.targetType, 'user'), eq(auditEvents.targetId, String(target.id))), eq(auditEvents.actorId, target.id)))
+    .orderBy(desc(auditEvents.id))
+    .limit(20)
+    .all()
+  const self = c.get('actor').id === target.id
+  return c.html(
+    <UserPage
+      chrome={chrome(c)}
+      user={target}
+      self={self}
+      roles={siteRoleNames(c)}
+      lockedUntil={getLockedUntil(db, target.email, clock.now())}
+      memberships={getUserMemberships(db, target.id)}
+      sessions={listUserSessions(db, target.id)}
+      events={events}
+      projects={listProjectsForPicker(db)}
+      error={extra.error}
+      errors={extra.errors ?? {}}
+      values={extra.values ?? {}}
+      now={clock.now()}
+    />,
+    status,
+  )
+}
+
+adminUsers.get('/admin/users/:id', ...guard, (c) => {
+  const target = loadTarget(c)
+  return target ? renderUserPage(c, target) : notFoundPage(c)
+})
+
+/** Edit name and organisation. */
+adminUsers.post('/admin/users/:id', ...guard, async (c) => {
+  const target = loadTarget(c)
+  if (!target) return notFoundPage(c)
+  const form = await readForm(c)
+  const values = { first_name: form.get('first_name').trim(), last_name: form.get('last_name').trim(), organization: form.get('organization').trim() }
+  const errors: FieldErrors = {
+    first_name: values.first_name.length > 100 ? 'At most 100 characters.' : undefined,
+    last_name: values.last_name.length > 100 ? 'At most 100 characters.' : undefined,
+    organization: values.organization.length > 200 ? 'At most 200 characters.' : undefined,
+  }
+  if (hasErrors(errors)) return renderUserPage(c, target, { errors, values }, 422)
+  updateUserProfile(c.get('deps').db, target, { firstName: values.first_name, lastName: values.last_name, organization: values.organization }, adminContext(c))
+  setFlash(c, 'success', 'Saved.')
+  return redirectTo(c, `/admin/users/${target.id}`)
+})
+
+function finish(c: Context<AppEnv>, target: User, outcome: Outcome, done: string) {
+  if (!outcome.ok) return renderUserPage(c, getUserById(c.get('deps').db, target.id)!, { error: outcome.reason }, 409)
+  setFlash(c, 'success', done)
+  return redirectTo(c, `/admin/users/${target.id}`)
+}
+
+adminUsers.post('/admin/users/:id/role', ...guard, async (c) => {
+  const target = loadTarget(c)
+  if (!target) return notFoundPage(c)
+  const raw = (await readForm(c)).get('role')
+  const role = parseSiteRoleField(c, raw)
+  if (role === null) return renderUserPage(c, target, { errors: { role: `“${raw}” is not a site role. Choose one of: ${siteRoleNames(c).join(', ')}.` }, values: { role: raw } }, 422)
+  return finish(c, target, changeUserRole(c.get('deps').db, target, role, adminContext(c)), `${target.email} is now ${role}.`)
+})
+
+/** Destructive actions ask first: a plain form post without confirm=yes shows the question. */
+type Action = { title: string; question: string; button: string; run: (c: Context<AppEnv>, target: User) => Outcome | Promise<Outcome>; done: string }
+
+const ACTIONS: Record<string, Action> = {
+  disable: {
+    title: 'Disable account',
+    question: 'They are signed out everywhere at once and cannot sign in until re-enabled. Their records stay.',
+    button: 'Disable account',
+    run: (c, t) => disableUser(c.get('deps').db, t, adminContext(c)),
+    done: 'Account disabled; all its sessions have ended.',
+  },
+  enable: { title: 'Enable account', question: 'They will be able to sign in again.', button: 'Enable account', run: (c, t) => enableUser(c.get('deps').db, t, adminContext(c)), done: 'Account enabled.' },
+  unlock: { title: 'Unlock sign-in', question: 'Clears the failed sign-in counter and any lock now.', button: 'Unlock', run: (c, t) => unlockUser(c.get('deps').db, t, adminContext(c)), done: 'Sign-in unlocked.' },
+  'reset-password': {
+    title: 'Reset password',
+    question: 'A new temporary password is emailed to them, valid 7 days; their current password stops working and all their sessions end.',
+    button: 'Reset password',
+    run: async (c, t) => {
+      const outcome = await resetUserPassword(c.get('deps').db, t, { ...adminContext(c), baseUrl: c.get('deps').config.baseUrl })
+      c.get('deps').onEmailQueued?.()
+      return outcome
+    },
+    done: 'Password reset; a temporary password has been emailed and all sessions have ended.',
+  },
+  'reset-mfa': {
+    title: 'Reset authenticator',
+    question: 'Their authenticator is cleared and all their sessions end; at the next sign-in they enrol a new one.',
+    button: 'Reset authenticator',
+    run: (c, t) => resetUserMfaByAdmin(c.get('deps').db, t, adminContext(c)),
+    done: 'Authenticator reset; all sessions have ended.',
+  },
+}
+
+for (const [name, action] of Object.entries(ACTIONS)) {
+  adminUsers.post(`/admin/users/:id/${name}`, ...guard, async (c) => {
+    const target = loadTarget(c)
+    if (!target) return notFoundPage(c)
+    const form = await readForm(c)
+    if (form.get('confirm') !== 'yes') {
+      return c.html(<ConfirmPage chrome={chrome(c)} title={`${action.title}: ${target.email}?`} question={action.question} button={action.button} action={`/admin/users/${target.id}/${name}`} cancel={`/admin/users/${target.id}`} />)
+    }
+    return finish(c, target, await action.run(c, target), action.done)
+  })
+}
+
+adminUsers.post('/admin/users/:id/sessions/:sessionId/revoke', ...guard, (c) => {
+  const target = loadTarget(c)
+  if (!target) return notFoundPage(c)
+  return finish(c, target, revokeUserSession(c.get('deps').db, target, c.req.param('sessionId'), adminContext(c)), 'Session ended.')
+})
+
+adminUsers.post('/admin/users/:id/copy-permissions', ...guard, async (c) => {
+  const target = loadTarget(c)
+  if (!target) return notFoundPage(c)
+  const { db } = c.get('deps')
+  const raw = (await readForm(c)).get('source_email')
+  const email = normalizeEmail(raw)
+  const source = email ? getUserByEmail(db, email) : null
+  if (!source || source.id === target.id) {
+    return renderUserPage(c, target, { errors: { source_email: source ? 'Choose another user than this one.' : 'No user has this email address.' }, values: { source_email: raw } }, 422)
+  }
+  const added = copyPermissionsFromUser(db, target, source, adminContext(c))
+  setFlash(c, 'success', `Copied from ${source.email}: ${added.groups} group and ${added.projects} project memberships added (existing ones kept).`)
+  return redirectTo(c, `/admin/users/${target.id}`)
+})
+
+adminUsers.get('/admin/users/:id/explain', ...guard, (c) => {
+  const target = loadTarget(c)
+  if (!target) return notFoundPage(c)
+  const { db } = c.get('deps')
+  const projectId = Number(c.req.query('project_id'))
+  const access = Number.isInteger(projectId) ? getProjectAccess(db, target.id, projectId) : null
+  if (!access) return notFoundPage(c)
+  const decisions = explainProjectAccess(resolveActor(db, target), access)
+  return c.html(<ExplainPage chrome={chrome(c)} user={target} project={access.project} decisions={decisions} />)
+})

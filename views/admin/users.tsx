@@ -1,0 +1,395 @@
+import { Page, type PageChrome } from '../layouts/page.tsx'
+import { Card, Field, FormError } from '../components/form.tsx'
+import { DateTime } from '../components/time.tsx'
+import type { UserTablePage, UserTableSort } from '../../src/models/user-table.ts'
+import type { AuditEvent, Project, Session, User } from '../../src/db/schema.ts'
+import type { UserMemberships } from '../../src/models/user-admin.ts'
+import type { Decision } from '../../src/authz/policy.ts'
+import type { FieldErrors } from '../../src/http/forms.ts'
+import { PERMISSION_LABELS } from '../../src/authz/permissions.ts'
+
+const COLUMNS: [UserTableSort, string][] = [
+  ['first_name', 'First name'],
+  ['last_name', 'Last name'],
+  ['username', 'Username'],
+  ['email', 'Email'],
+  ['organization', 'Organisation'],
+  ['role', 'Role'],
+  ['projects', 'Projects'],
+  ['last_sign_in', 'Last sign-in'],
+  ['status', 'Status'],
+]
+
+function tableUrl(q: { q: string; sort: string; dir: string; page: number }, change: Partial<{ q: string; sort: string; dir: string; page: number }>): string {
+  const next = { ...q, ...change }
+  const params = new URLSearchParams()
+  if (next.q) params.set('q', next.q)
+  params.set('sort', next.sort)
+  params.set('dir', next.dir)
+  if (next.page > 1) params.set('page', String(next.page))
+  return `/admin/users?${params}`
+}
+
+export function UsersPage(props: { chrome: PageChrome; table: UserTablePage; roles: string[]; form: { email?: string; role?: string; errors?: FieldErrors } }) {
+  const { query } = props.table
+  const errors = props.form.errors ?? {}
+  return (
+    <Page title="Users" chrome={props.chrome}>
+      <h1>Users</h1>
+      <form method="get" action="/admin/users" class="filter" role="search" hx-get="/admin/users" hx-trigger="input changed delay:250ms from:#f-q, submit" hx-target="#user-table" hx-swap="outerHTML" hx-push-url="true">
+        <label for="f-q">Filter by name, username, email or organisation</label>
+        <div class="row">
+          <input id="f-q" type="search" name="q" value={query.q} autocomplete="off" maxlength={100} />
+          <input type="hidden" name="sort" value={query.sort} />
+          <input type="hidden" name="dir" value={query.dir} />
+          <button type="submit" class="secondary">
+            Filter
+          </button>
+        </div>
+      </form>
+      <UserTable table={props.table} />
+      <Card title="Register a user">
+        <p>They receive a temporary password by email, valid 7 days; at first sign-in they choose their own password and set up an authenticator.</p>
+        <form method="post" action="/admin/users" class="stack">
+          <Field name="email" label="Email" type="email" value={props.form.email ?? ''} required maxlength={254} error={errors.email} autocomplete="off" />
+          <div class={errors.role ? 'field invalid' : 'field'}>
+            <label for="f-role">Role</label>
+            <select id="f-role" name="role" required aria-invalid={errors.role ? 'true' : undefined} aria-describedby={errors.role ? 'f-role-error' : undefined}>
+              {props.roles.map((r) => (
+                <option value={r} selected={(props.form.role ?? 'researcher') === r}>
+                  {r}
+                </option>
+              ))}
+            </select>
+            {errors.role && (
+              <p id="f-role-error" class="error">
+                {errors.role}
+              </p>
+            )}
+          </div>
+          <button type="submit">Register</button>
+        </form>
+      </Card>
+    </Page>
+  )
+}
+
+/** The table with its pager: swapped alone when the htmx filter changes. */
+export function UserTable(props: { table: UserTablePage }) {
+  const { rows, total, page, pages, query } = props.table
+  return (
+    <section id="user-table" aria-live="polite">
+      <p class="muted">
+        {total === 1 ? '1 user' : `${total.toLocaleString('en-GB')} users`}
+        {query.q ? ` matching “${query.q}”` : ''}
+        {pages > 1 ? ` · page ${page} of ${pages}` : ''}
+      </p>
+      <div class="table-scroll">
+        <table class="users">
+          <thead>
+            <tr>
+              {COLUMNS.map(([key, label]) => {
+                const active = query.sort === key
+                const dir = active && query.dir === 'asc' ? 'desc' : 'asc'
+                return (
+                  <th scope="col" aria-sort={active ? (query.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
+                    <a href={tableUrl(query, { sort: key, dir, page: 1 })}>
+                      {label}
+                      {active ? (query.dir === 'asc' ? ' ▲' : ' ▼') : ''}
+                    </a>
+                  </th>
+                )
+              })}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((u) => (
+              <tr>
+                <td>{u.firstName}</td>
+                <td>{u.lastName}</td>
+                <td>{u.username ?? ''}</td>
+                <td>
+                  <a href={`/admin/users/${u.id}`}>{u.email}</a>
+                </td>
+                <td>{u.organization}</td>
+                <td>{u.role}</td>
+                <td>
+                  {u.projects.join(', ')}
+                  {u.moreProjects > 0 ? ` +${u.moreProjects}` : ''}
+                </td>
+                <td>
+                  <DateTime ms={u.lastSignInAt} />
+                </td>
+                <td>
+                  {u.statuses.map((s) => (
+                    <span class="badge">{s}</span>
+                  ))}
+                </td>
+              </tr>
+            ))}
+            {rows.length === 0 && (
+              <tr>
+                <td colspan={COLUMNS.length}>No users match.</td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+      {pages > 1 && (
+        <nav class="pager" aria-label="Pages">
+          {page > 1 ? <a href={tableUrl(query, { page: page - 1 })}>← Previous</a> : <span />}
+          <span>
+            Page {page} of {pages}
+          </span>
+          {page < pages ? <a href={tableUrl(query, { page: page + 1 })}>Next →</a> : <span />}
+        </nav>
+      )}
+    </section>
+  )
+}
+
+function ActionButton(props: { userId: number; action: string; label: string; danger?: boolean }) {
+  return (
+    <form method="post" action={`/admin/users/${props.userId}/${props.action}`} class="inline">
+      <button type="submit" class={props.danger ? 'danger' : 'secondary'}>
+        {props.label}
+      </button>
+    </form>
+  )
+}
+
+export function UserPage(props: {
+  chrome: PageChrome
+  user: User
+  self: boolean
+  roles: string[]
+  lockedUntil: number | null
+  memberships: UserMemberships
+  sessions: Session[]
+  events: AuditEvent[]
+  projects: { id: number; name: string }[]
+  error?: string | undefined
+  errors: FieldErrors
+  values: Record<string, string>
+  now: number
+}) {
+  const { user, errors, values } = props
+  return (
+    <Page title={user.email} chrome={props.chrome}>
+      <p>
+        <a href="/admin/users">← Users</a>
+      </p>
+      <h1>{user.email}</h1>
+      <FormError message={props.error} />
+      <div class="tiles">
+        <Card title="Status">
+          <dl class="facts">
+            <dt>Account</dt>
+            <dd>{user.disabledAt ? <strong class="bad">Disabled</strong> : 'Enabled'}</dd>
+            <dt>Sign-in</dt>
+            <dd>{props.lockedUntil ? <strong class="bad">Locked until <DateTime ms={props.lockedUntil} /></strong> : 'Not locked'}</dd>
+            <dt>Password</dt>
+            <dd>{user.mustChangePassword ? 'Temporary: must change at next sign-in' : <>changed <DateTime ms={user.passwordChangedAt} /></>}</dd>
+            <dt>Authenticator</dt>
+            <dd>{user.totpSecret ? <>enrolled <DateTime ms={user.mfaEnrolledAt} /></> : 'Not enrolled'}</dd>
+            <dt>Last sign-in</dt>
+            <dd>
+              <DateTime ms={user.lastSignInAt} />
+            </dd>
+            <dt>Registered</dt>
+            <dd>
+              <DateTime ms={user.createdAt} />
+            </dd>
+          </dl>
+          <div class="actions">
+            {user.disabledAt ? <ActionButton userId={user.id} action="enable" label="Enable" /> : !props.self && <ActionButton userId={user.id} action="disable" label="Disable" danger />}
+            {props.lockedUntil && <ActionButton userId={user.id} action="unlock" label="Unlock" />}
+            <ActionButton userId={user.id} action="reset-password" label="Reset password" danger />
+            {!props.self && user.totpSecret && <ActionButton userId={user.id} action="reset-mfa" label="Reset authenticator" danger />}
+          </div>
+        </Card>
+        <Card title="Role">
+          {props.self ? (
+            <p>
+              <strong>{user.role}</strong> — you cannot change your own role.
+            </p>
+          ) : (
+            <form method="post" action={`/admin/users/${user.id}/role`} class="stack">
+              <div class={errors.role ? 'field invalid' : 'field'}>
+                <label for="f-role">Site role (exactly one)</label>
+                <select id="f-role" name="role">
+                  {props.roles.map((r) => (
+                    <option value={r} selected={r === user.role}>
+                      {r}
+                    </option>
+                  ))}
+                </select>
+                {errors.role && (
+                  <p id="f-role-error" class="error">
+                    {errors.role}
+                  </p>
+                )}
+              </div>
+              <button type="submit">Change role</button>
+            </form>
+          )}
+        </Card>
+        <Card title="Profile">
+          <form method="post" action={`/admin/users/${user.id}`} class="stack">
+            <Field name="first_name" label="First name" value={values.first_name ?? user.firstName} maxlength={100} error={errors.first_name} autocomplete="off" />
+            <Field name="last_name" label="Last name" value={values.last_name ?? user.lastName} maxlength={100} error={errors.last_name} autocomplete="off" />
+            <Field name="organization" label="Organisation" value={values.organization ?? user.organization} maxlength={200} error={errors.organization} autocomplete="off" />
+            <button type="submit">Save</button>
+          </form>
+        </Card>
+      </div>
+      <Card title="Groups and projects">
+        <h3>Groups</h3>
+        {props.memberships.groups.length === 0 ? (
+          <p>None.</p>
+        ) : (
+          <ul>
+            {props.memberships.groups.map((g) => (
+              <li>
+                {g.name} — {g.role === 'group_admin' ? 'group admin' : 'member'}
+              </li>
+            ))}
+          </ul>
+        )}
+        <h3>Projects</h3>
+        {props.memberships.projects.length === 0 ? (
+          <p>None.</p>
+        ) : (
+          <ul>
+            {props.memberships.projects.map((p) => (
+              <li>
+                {p.name} — {p.owner ? 'owner' : p.role} ({p.status}) · <a href={`/admin/users/${user.id}/explain?project_id=${p.id}`}>explain access</a>
+              </li>
+            ))}
+          </ul>
+        )}
+        <form method="get" action={`/admin/users/${user.id}/explain`} class="row">
+          <label for="f-project">Explain access to a project</label>
+          <select id="f-project" name="project_id">
+            {props.projects.map((p) => (
+              <option value={String(p.id)}>{p.name}</option>
+            ))}
+          </select>
+          <button type="submit" class="secondary" disabled={props.projects.length === 0}>
+            Explain
+          </button>
+        </form>
+        <form method="post" action={`/admin/users/${user.id}/copy-permissions`} class="stack">
+          <Field name="source_email" label="Copy permissions from user (adds their group and project memberships; removes nothing)" type="email" value={values.source_email ?? ''} error={errors.source_email} autocomplete="off" />
+          <button type="submit" class="secondary">
+            Copy permissions
+          </button>
+        </form>
+      </Card>
+      <Card title="Active sessions">
+        {props.sessions.length === 0 ? (
+          <p>Not signed in anywhere.</p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Signed in</th>
+                <th scope="col">Last active</th>
+                <th scope="col">IP</th>
+                <th scope="col">Browser</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.sessions.map((s) => (
+                <tr>
+                  <td>
+                    <DateTime ms={s.createdAt} />
+                  </td>
+                  <td>
+                    <DateTime ms={s.lastActiveAt} />
+                  </td>
+                  <td>{s.ip}</td>
+                  <td class="truncate">{s.userAgent}</td>
+                  <td>
+                    <form method="post" action={`/admin/users/${user.id}/sessions/${s.id}/revoke`} class="inline">
+                      <button type="submit" class="link">
+                        Revoke
+                      </button>
+                    </form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+      <Card title="Recent audit events">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Event</th>
+              <th scope="col">By</th>
+              <th scope="col">IP</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.events.map((e) => (
+              <tr>
+                <td>
+                  <DateTime ms={e.at} />
+                </td>
+                <td>
+                  <code>{e.event}</code>
+                </td>
+                <td>{e.actorEmail ?? 'system'}</td>
+                <td>{e.ip ?? '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+    </Page>
+  )
+}
+
+export function ExplainPage(props: { chrome: PageChrome; user: User; project: Project; decisions: Decision[] }) {
+  return (
+    <Page title="Explain access" chrome={props.chrome}>
+      <p>
+        <a href={`/admin/users/${props.user.id}`}>← {props.user.email}</a>
+      </p>
+      <h1>
+        Access of {props.user.email} to “{props.project.name}”
+      </h1>
+      <p>
+        Site role <strong>{props.user.role}</strong>; project status <strong>{props.project.status}</strong>.
+      </p>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Permission</th>
+            <th scope="col">Answer</th>
+            <th scope="col">Rule</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.decisions.map((d) => (
+            <tr>
+              <td>
+                <code>{d.permission}</code>
+                <br />
+                <small>{PERMISSION_LABELS[d.permission]}</small>
+              </td>
+              <td>{d.allowed ? <strong class="good">Allowed</strong> : <strong class="bad">{d.kind === 'state' ? 'Not now' : 'Denied'}</strong>}</td>
+              <td>{d.rule}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Page>
+  )
+}
