@@ -293,3 +293,20 @@ describe('decideSite: actor × every site permission (SPEC §2.1, §2.2)', () =>
     expect(SITE_ACTORS[2]!.actor!.sitePermissions).toEqual([])
   })
 })
+
+describe('project roles limited to groups', () => {
+  const actor = { id: 2, role: 'researcher', disabledAt: null, sitePermissions: ['projects.create', 'projects.contribute'] }
+  const project = { id: 1, ownerId: 1, groupId: 7, status: 'approved', deletedAt: null }
+  const membership = { roleName: 'centre-uploader', permissions: ['project.view', 'models.create'] }
+
+  it('grants the role in a project of a listed group', () => {
+    expect(decideProject(actor, 'models.create', { project, groupRole: null, membership: { ...membership, limitedToGroupIds: [7, 8] } }).allowed).toBe(true)
+  })
+
+  it('grants nothing through the role in a project of another group, or of no group, and says why', () => {
+    const other = decideProject(actor, 'models.create', { project, groupRole: null, membership: { ...membership, limitedToGroupIds: [8] } })
+    expect(other.allowed).toBe(false)
+    expect(other.rule).toContain('limited to other groups')
+    expect(decideProject(actor, 'project.view', { project: { ...project, groupId: null }, groupRole: null, membership: { ...membership, limitedToGroupIds: [8] } }).allowed).toBe(false)
+  })
+})

@@ -9,7 +9,8 @@ export type Actor = { id: number; role: string; disabledAt: number | null; siteP
 /** What the policy needs to know of a project and of the actor's relation to it. */
 export type ProjectAccess = {
   project: { id: number; ownerId: number; groupId: number | null; status: string; deletedAt: number | null }
-  membership: { roleName: string; permissions: readonly string[] } | null
+  /** limitedToGroupIds: the role's group limit (empty or absent: any project). */
+  membership: { roleName: string; permissions: readonly string[]; limitedToGroupIds?: readonly number[] } | null
   groupRole: 'group_admin' | 'member' | null
 }
 
@@ -28,6 +29,11 @@ export function decideSite(actor: Actor | null, permission: SitePermission): Dec
   return actor.sitePermissions.includes(permission)
     ? allow(permission, `site role “${actor.role}” grants it`)
     : refuse(permission, `site role “${actor.role}” does not grant it`)
+}
+
+function roleAppliesHere(access: ProjectAccess): boolean {
+  const limits = access.membership?.limitedToGroupIds ?? []
+  return limits.length === 0 || (access.project.groupId !== null && limits.includes(access.project.groupId))
 }
 
 /** Project actions the project's state forbids, whoever asks. */
@@ -49,12 +55,14 @@ export function decideProject(actor: Actor | null, permission: ProjectPermission
   let grant: string | null = null
   if (actor.sitePermissions.includes('projects.manage_all')) grant = `site role “${actor.role}” has every permission on every project`
   else if (access.project.ownerId === actor.id) grant = 'the owner has every permission on their project'
-  else if (access.membership?.permissions.includes(permission)) grant = `project role “${access.membership.roleName}” grants it`
+  else if (access.membership?.permissions.includes(permission) && roleAppliesHere(access)) grant = `project role “${access.membership.roleName}” grants it`
   else if (access.groupRole && GROUP_ROLE_PERMISSIONS[access.groupRole].includes(permission)) grant = `group role “${access.groupRole}” in the project's group grants it`
 
   if (grant === null) {
     const why = access.membership
-      ? `project role “${access.membership.roleName}” does not grant it`
+      ? roleAppliesHere(access)
+        ? `project role “${access.membership.roleName}” does not grant it`
+        : `project role “${access.membership.roleName}” is limited to other groups than this project's`
       : access.groupRole
         ? `group role “${access.groupRole}” does not grant it, and the user is not a project member`
         : 'the user is neither the owner nor a member of the project'

@@ -2,19 +2,24 @@ import { and, eq, isNull } from 'drizzle-orm'
 import { groupMembers, projectMembers, projects, roles, type Project } from '../db/schema.ts'
 import type { Db } from '../db/client.ts'
 import type { ProjectAccess } from '../authz/policy.ts'
+import { getRoleGroupIds } from './roles.ts'
 
 /** Loads what the policy needs to decide on user × project; null when the project does not exist or is deleted. */
 export function getProjectAccess(db: Db, userId: number, projectId: number): (ProjectAccess & { project: Project }) | null {
   const project = db.select().from(projects).where(and(eq(projects.id, projectId), isNull(projects.deletedAt))).get()
   if (!project) return null
   const membership = db
-    .select({ roleName: roles.name, permissions: roles.permissions })
+    .select({ roleId: roles.id, roleName: roles.name, permissions: roles.permissions })
     .from(projectMembers)
     .innerJoin(roles, eq(roles.id, projectMembers.roleId))
     .where(and(eq(projectMembers.projectId, projectId), eq(projectMembers.userId, userId)))
     .get()
   const group = project.groupId === null ? undefined : db.select({ role: groupMembers.role }).from(groupMembers).where(and(eq(groupMembers.groupId, project.groupId), eq(groupMembers.userId, userId))).get()
-  return { project, membership: membership ?? null, groupRole: group?.role ?? null }
+  return {
+    project,
+    membership: membership ? { roleName: membership.roleName, permissions: membership.permissions, limitedToGroupIds: getRoleGroupIds(db, membership.roleId) } : null,
+    groupRole: group?.role ?? null,
+  }
 }
 
 export function listProjectsForPicker(db: Db, limit = 500): { id: number; name: string }[] {
