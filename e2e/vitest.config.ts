@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config'
 
 // End-to-end journeys: a real server process, a real SMTP sink and real Chromium (npm run test:e2e).
+// JSX (hono/jsx) is compiled from tsconfig's settings by vitest's oxc transform, as in the root config.
 export default defineConfig({
-  esbuild: { jsx: 'automatic', jsxImportSource: 'hono/jsx' },
   test: {
     include: ['e2e/**/*.e2e.test.ts'],
     environment: 'node',
