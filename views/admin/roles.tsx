@@ -132,7 +132,7 @@ export function RolePage(props: { chrome: PageChrome; role: RoleWithUsage; group
           <form method="post" action={`/admin/roles/${role.id}`} class="stack">
             <Field name="description" label="Description" value={values.description} maxlength={250} error={errors.description} autocomplete="off" />
             <PermissionBoxes scope={role.scope} checked={values.permissions} error={errors.permissions} />
-            {role.scope === 'project' && <GroupBoxes groups={props.groups} checked={values.groupIds} error={errors.group_ids} />}
+            {role.scope === 'project' ? <GroupBoxes groups={props.groups} checked={values.groupIds} error={errors.group_ids} /> : <FormError message={errors.group_ids} />}
             <button type="submit">Save role</button>
           </form>
           <form method="post" action={`/admin/roles/${role.id}/delete`}>

@@ -91,6 +91,7 @@ adminGroups.post('/admin/groups/:id/members/:userId/remove', ...guard, async (c)
   const group = loadGroup(c)
   if (!group) return notFoundPage(c)
   const userId = Number(c.req.param('userId'))
+  if (!listGroupMembers(c.get('deps').db, group.id).some((m) => m.userId === userId)) return notFoundPage(c)
   if ((await readForm(c)).get('confirm') !== 'yes') {
     return c.html(<ConfirmPage chrome={chrome(c)} title={`Remove from ${group.name}?`} question="They lose their group role; their project memberships stay." button="Remove" action={c.req.path} cancel={`/admin/groups/${group.id}`} />)
   }

@@ -10,7 +10,7 @@ import { setFlash } from '../../http/flash.ts'
 import { notFoundPage } from '../../http/errors.tsx'
 import { RolesPage, RolePage, type RoleFormValues } from '../../../views/admin/roles.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
-import { createRole, deleteRole, getRoleById, listRolesWithUsage, updateRole } from '../../models/roles.ts'
+import { countRoleHolders, createRole, deleteRole, getRoleById, listRolesWithUsage, updateRole } from '../../models/roles.ts'
 import { listGroups } from '../../models/groups.ts'
 import { isProjectPermission, isSitePermission } from '../../authz/permissions.ts'
 import { roles, type Role } from '../../db/schema.ts'
@@ -24,14 +24,16 @@ function auditBase(c: Context<AppEnv>) {
   return { at: c.get('deps').clock.now(), actor: { id: actor.id, email: actor.email }, ip: c.get('clientIp') }
 }
 
-function readRoleForm(form: FormData, scope: string): { values: RoleFormValues; errors: FieldErrors } {
+function readRoleForm(c: Context<AppEnv>, form: FormData, scope: string): { values: RoleFormValues; errors: FieldErrors } {
   const values: RoleFormValues = {
     name: form.get('name').trim(),
     description: form.get('description').trim(),
     scope: scope === 'site' || scope === 'project' ? scope : 'project',
     permissions: form.getAll('permissions').filter((p) => (scope === 'site' ? isSitePermission(p) : isProjectPermission(p)) || !(isSitePermission(p) || isProjectPermission(p))),
-    groupIds: form.getAll('group_ids').map(Number).filter((n) => Number.isInteger(n) && n > 0),
+    groupIds: [...new Set(form.getAll('group_ids').map(Number))],
   }
+  const knownGroups = new Set(listGroups(c.get('deps').db).map((g) => g.id))
+  const unknownGroups = values.groupIds.filter((id) => !knownGroups.has(id))
   const unknown = values.permissions.filter((p) => !isSitePermission(p) && !isProjectPermission(p))
   return {
     values,
@@ -39,7 +41,12 @@ function readRoleForm(form: FormData, scope: string): { values: RoleFormValues; 
       scope: scope !== 'site' && scope !== 'project' ? 'Choose site or project.' : undefined,
       description: values.description.length > 250 ? 'At most 250 characters.' : undefined,
       permissions: unknown.length > 0 ? `Unknown permissions: ${unknown.join(', ')}.` : undefined,
-      group_ids: values.scope === 'site' && values.groupIds.length > 0 ? 'Only project roles can be limited to groups.' : undefined,
+      group_ids:
+        values.scope === 'site' && values.groupIds.length > 0
+          ? 'Only project roles can be limited to groups.'
+          : unknownGroups.length > 0
+            ? 'One of the chosen groups no longer exists; reload the page.'
+            : undefined,
     },
   }
 }
@@ -54,7 +61,7 @@ adminRoles.get('/admin/roles', ...guard, (c) => renderRoles(c))
 adminRoles.post('/admin/roles', ...guard, async (c) => {
   const { db } = c.get('deps')
   const form = await readForm(c)
-  const { values, errors } = readRoleForm(form, form.get('scope'))
+  const { values, errors } = readRoleForm(c, form, form.get('scope'))
   if (!/^[A-Za-z0-9][A-Za-z0-9 _-]{1,39}$/.test(values.name)) errors.name = '2 to 40 letters, digits, spaces, “_” or “-”, starting with a letter or digit.'
   else if (values.name.toLowerCase() === 'viewer' || db.select().from(roles).where(sql`${roles.name} = ${values.name} collate nocase`).get()) errors.name = 'A role with this name exists already.'
   if (hasErrors(errors)) return renderRoles(c, { values, errors }, 422)
@@ -83,7 +90,7 @@ adminRoles.post('/admin/roles/:id', ...guard, async (c) => {
   const role = loadRole(c)
   if (!role) return notFoundPage(c)
   if (role.isSystem) return renderRole(c, role, { error: `“${role.name}” is a system role: it cannot be edited.` }, 409)
-  const { values, errors } = readRoleForm(await readForm(c), role.scope)
+  const { values, errors } = readRoleForm(c, await readForm(c), role.scope)
   if (hasErrors(errors)) return renderRole(c, role, { form: { values: { ...values, name: role.name }, errors } }, 422)
   updateRole(c.get('deps').db, role, values, auditBase(c))
   setFlash(c, 'success', `Role “${role.name}” saved; it applies to everyone who holds it from their next request.`)
@@ -94,7 +101,8 @@ adminRoles.post('/admin/roles/:id/delete', ...guard, async (c) => {
   const role = loadRole(c)
   if (!role) return notFoundPage(c)
   if (role.isSystem) return renderRole(c, role, { error: `“${role.name}” is a system role: it cannot be deleted.` }, 409)
-  if ((await readForm(c)).get('confirm') !== 'yes') {
+  const held = countRoleHolders(c.get('deps').db, role)
+  if (held === 0 && (await readForm(c)).get('confirm') !== 'yes') {
     return c.html(<ConfirmPage chrome={chrome(c)} title={`Delete role “${role.name}”?`} question="The role is removed for good; this cannot be undone." button="Delete role" action={`/admin/roles/${role.id}/delete`} cancel={`/admin/roles/${role.id}`} />)
   }
   const holders = deleteRole(c.get('deps').db, role, auditBase(c))
