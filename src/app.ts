@@ -11,10 +11,12 @@ import { login } from './routes/login.tsx'
 import { mfa } from './routes/mfa.tsx'
 import { password } from './routes/password.tsx'
 import { home } from './routes/home.tsx'
+import { invite } from './routes/invite.tsx'
 import { adminHome } from './routes/admin/home.tsx'
 import { adminUsers } from './routes/admin/users.tsx'
 import { adminRoles } from './routes/admin/roles.tsx'
 import { adminGroups } from './routes/admin/groups.tsx'
+import { adminInvitations } from './routes/admin/invitations.tsx'
 
 const publicDir = relative(process.cwd(), fileURLToPath(new URL('../public', import.meta.url))) || '.'
 
@@ -41,10 +43,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', mfa)
   app.route('/', password)
   app.route('/', home)
+  app.route('/', invite)
   app.route('/', adminHome)
   app.route('/', adminUsers)
   app.route('/', adminRoles)
   app.route('/', adminGroups)
+  app.route('/', adminInvitations)
 
   app.notFound((c) => notFoundPage(c))
   app.onError((error, c) => {

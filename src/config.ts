@@ -21,6 +21,7 @@ export type Config = Readonly<{
   passwordMaxAgeDays: number
   passwordMinLength: number
   uploadMaxMb: number
+  invitationTtlHours: number
   ipBurst: number
   ipRefillPerSecond: number
   trustProxy: boolean
@@ -93,6 +94,7 @@ export function loadConfig(env: Env = process.env): Config {
     passwordMaxAgeDays: integer(env, 'PASSWORD_MAX_AGE_DAYS', 0, 0),
     passwordMinLength: integer(env, 'PASSWORD_MIN_LENGTH', 12, 12),
     uploadMaxMb: integer(env, 'UPLOAD_MAX_MB', 100, 1),
+    invitationTtlHours: integer(env, 'INVITATION_TTL_HOURS', 48, 1),
     ipBurst: integer(env, 'IP_RATE_BURST', 20, 1),
     ipRefillPerSecond: integer(env, 'IP_RATE_PER_SECOND', 1, 1),
     trustProxy: flag(env, 'TRUST_PROXY'),

@@ -223,6 +223,53 @@ export const projectMembers = sqliteTable(
   (t) => [primaryKey({ columns: [t.projectId, t.userId] }), index('project_members_user_idx').on(t.userId), index('project_members_role_idx').on(t.roleId)],
 )
 
+export const INVITATION_STATUSES = ['sent', 'link visited', 'accepted', 'revoked'] as const
+
+/**
+ * An invitation to create an account. The link's token is never stored: it is derived from the
+ * server key and `tokenSalt` (so a resend can send the same link) and found by its SHA-256.
+ * "expired" is not stored: it is sent/link visited with expires_at in the past.
+ */
+export const invitations = sqliteTable(
+  'invitations',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    email: text('email').notNull(),
+    role: text('role')
+      .notNull()
+      .references(() => roles.name, { onUpdate: 'cascade' }),
+    organization: text('organization').notNull().default(''),
+    groupId: integer('group_id').references(() => groups.id),
+    groupRole: text('group_role', { enum: GROUP_ROLES }),
+    /** Project memberships granted on acceptance. */
+    projectGrants: text('project_grants', { mode: 'json' }).$type<{ projectId: number; roleId: number }[]>().notNull().default([]),
+    tokenSalt: text('token_salt').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    status: text('status', { enum: INVITATION_STATUSES }).notNull().default('sent'),
+    invitedBy: integer('invited_by').references(() => users.id),
+    createdAt: integer('created_at').notNull(),
+    sentAt: integer('sent_at').notNull(),
+    sendCount: integer('send_count').notNull().default(1),
+    expiresAt: integer('expires_at').notNull(),
+    visitedAt: integer('visited_at'),
+    acceptedAt: integer('accepted_at'),
+    revokedAt: integer('revoked_at'),
+    acceptedUserId: integer('accepted_user_id').references(() => users.id),
+    // The form's answers, kept until the emailed security token confirms them.
+    pendingFirstName: text('pending_first_name'),
+    pendingLastName: text('pending_last_name'),
+    pendingUsername: text('pending_username'),
+    pendingPasswordHash: text('pending_password_hash'),
+    /** SHA-256 of the 6-character security token; null when none is outstanding. */
+    securityTokenHash: text('security_token_hash'),
+    securityTokenExpiresAt: integer('security_token_expires_at'),
+    securityTokenFailures: integer('security_token_failures').notNull().default(0),
+    /** SHA-256 of the value rendered into the tab that filled the form; the token only works with it. */
+    tabBindingHash: text('tab_binding_hash'),
+  },
+  (t) => [index('invitations_email_idx').on(t.email), index('invitations_status_idx').on(t.status)],
+)
+
 export type User = typeof users.$inferSelect
 export type Session = typeof sessions.$inferSelect
 export type OutboxMessage = typeof outbox.$inferSelect
@@ -230,3 +277,4 @@ export type AuditEvent = typeof auditEvents.$inferSelect
 export type Role = typeof roles.$inferSelect
 export type Group = typeof groups.$inferSelect
 export type Project = typeof projects.$inferSelect
+export type Invitation = typeof invitations.$inferSelect

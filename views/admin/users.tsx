@@ -2,10 +2,14 @@ import { Page, type PageChrome } from '../layouts/page.tsx'
 import { Card, Field, FormError } from '../components/form.tsx'
 import { DateTime } from '../components/time.tsx'
 import type { UserTablePage, UserTableSort } from '../../src/models/user-table.ts'
-import type { AuditEvent, Project, Session, User } from '../../src/db/schema.ts'
+import type { AuditEvent, Invitation, Project, Session, User } from '../../src/db/schema.ts'
 import type { UserMemberships } from '../../src/models/user-admin.ts'
 import type { Decision } from '../../src/authz/policy.ts'
 import type { FieldErrors } from '../../src/http/forms.ts'
+import type { InvitationStatus } from '../../src/models/invitations.ts'
+import { invitationStatusLabel } from './invitations.tsx'
+
+export type InvitationRow = Omit<Invitation, 'status'> & { status: InvitationStatus }
 import { PERMISSION_LABELS } from '../../src/authz/permissions.ts'
 
 const COLUMNS: [UserTableSort, string][] = [
@@ -30,12 +34,15 @@ function tableUrl(q: { q: string; sort: string; dir: string; page: number }, cha
   return `/admin/users?${params}`
 }
 
-export function UsersPage(props: { chrome: PageChrome; table: UserTablePage; roles: string[]; form: { email?: string; role?: string; errors?: FieldErrors } }) {
+export function UsersPage(props: { chrome: PageChrome; table: UserTablePage; invitations: InvitationRow[]; roles: string[]; form: { email?: string; role?: string; errors?: FieldErrors } }) {
   const { query } = props.table
   const errors = props.form.errors ?? {}
   return (
     <Page title="Users" chrome={props.chrome}>
       <h1>Users</h1>
+      <p>
+        <a href="/admin/invitations">Invite someone</a> · <a href="/admin/invitations?all=1">All invitations</a>
+      </p>
       <form method="get" action="/admin/users" class="filter" role="search" hx-get="/admin/users" hx-trigger="input changed delay:250ms from:#f-q, submit" hx-target="#user-table" hx-swap="outerHTML" hx-push-url="true">
         <label for="f-q">Filter by name, username, email or organisation</label>
         <div class="row">
@@ -47,7 +54,7 @@ export function UsersPage(props: { chrome: PageChrome; table: UserTablePage; rol
           </button>
         </div>
       </form>
-      <UserTable table={props.table} />
+      <UserTable table={props.table} invitations={props.invitations} />
       <Card title="Register a user">
         <p>They receive a temporary password by email, valid 7 days; at first sign-in they choose their own password and set up an authenticator.</p>
         <form method="post" action="/admin/users" class="stack">
@@ -75,7 +82,7 @@ export function UsersPage(props: { chrome: PageChrome; table: UserTablePage; rol
 }
 
 /** The table with its pager: swapped alone when the htmx filter changes. */
-export function UserTable(props: { table: UserTablePage }) {
+export function UserTable(props: { table: UserTablePage; invitations: InvitationRow[] }) {
   const { rows, total, page, pages, query } = props.table
   return (
     <section id="user-table" aria-live="polite">
@@ -103,6 +110,23 @@ export function UserTable(props: { table: UserTablePage }) {
             </tr>
           </thead>
           <tbody>
+            {props.invitations.map((i) => (
+              <tr class="invitation">
+                <td></td>
+                <td></td>
+                <td></td>
+                <td>
+                  <a href={`/admin/invitations/${i.id}`}>{i.email}</a>
+                </td>
+                <td>{i.organization}</td>
+                <td>{i.role}</td>
+                <td></td>
+                <td></td>
+                <td>
+                  <span class="badge">{invitationStatusLabel(i.status)}</span>
+                </td>
+              </tr>
+            ))}
             {rows.map((u) => (
               <tr>
                 <td>{u.firstName}</td>
@@ -127,7 +151,7 @@ export function UserTable(props: { table: UserTablePage }) {
                 </td>
               </tr>
             ))}
-            {rows.length === 0 && (
+            {rows.length === 0 && props.invitations.length === 0 && (
               <tr>
                 <td colspan={COLUMNS.length}>No users match.</td>
               </tr>

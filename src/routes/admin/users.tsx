@@ -11,6 +11,7 @@ import { notFoundPage } from '../../http/errors.tsx'
 import { UsersPage, UserTable, UserPage, ExplainPage } from '../../../views/admin/users.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { listUsersForTable, parseUserTableQuery } from '../../models/user-table.ts'
+import { getBlockingInvitation, invitationStatus, listOpenInvitationsMatching } from '../../models/invitations.ts'
 import { getUserByEmail, getUserById, registerUserWithTemporaryPassword } from '../../models/users.ts'
 import { getRoleByName, listRoles, resolveActor } from '../../models/roles.ts'
 import { normalizeRoleName } from '../../authz/permissions.ts'
@@ -60,10 +61,13 @@ function parseSiteRoleField(c: Context<AppEnv>, raw: string): string | null {
 
 function renderUsersPage(c: Context<AppEnv>, form: { email?: string; role?: string; errors?: FieldErrors } = {}, status: 200 | 422 = 200) {
   const query = parseUserTableQuery(c.req.query())
-  const table = listUsersForTable(c.get('deps').db, query, statusPolicy(c))
+  const { db, clock } = c.get('deps')
+  const table = listUsersForTable(db, query, statusPolicy(c))
+  // Outstanding invitations are rows too: few, so they lead page 1 rather than being sorted in.
+  const invitations = table.page === 1 ? listOpenInvitationsMatching(db, query.q).map((i) => ({ ...i, status: invitationStatus(i, clock.now()) })) : []
   c.header('Vary', 'HX-Request')
-  if (isHtmx(c) && c.req.method === 'GET') return c.html(<UserTable table={table} />)
-  return c.html(<UsersPage chrome={chrome(c)} table={table} roles={siteRoleNames(c)} form={form} />, status)
+  if (isHtmx(c) && c.req.method === 'GET') return c.html(<UserTable table={table} invitations={invitations} />)
+  return c.html(<UsersPage chrome={chrome(c)} table={table} invitations={invitations} roles={siteRoleNames(c)} form={form} />, status)
 }
 
 adminUsers.get('/admin/users', ...guard, (c) => renderUsersPage(c))
@@ -75,7 +79,7 @@ adminUsers.post('/admin/users', ...guard, async (c) => {
   const email = normalizeEmail(rawEmail)
   const role = parseSiteRoleField(c, form.get('role'))
   const errors: FieldErrors = {
-    email: email === null ? 'Enter a valid email address.' : getUserByEmail(db, email) ? 'A user with this email address already exists.' : undefined,
+    email: email === null ? 'Enter a valid email address.' : getUserByEmail(db, email) ? 'A user with this email address already exists.' : getBlockingInvitation(db, email) ? 'An invitation to this address is outstanding: see Invitations.' : undefined,
     role: role === null ? `Choose one of: ${siteRoleNames(c).join(', ')}.` : undefined,
   }
   if (hasErrors(errors)) return renderUsersPage(c, { email: rawEmail, role: form.get('role'), errors }, 422)

@@ -1,0 +1,234 @@
+import { and, desc, eq, inArray, sql } from 'drizzle-orm'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
+import { generateRandomString, type RandomReader } from '@oslojs/crypto/random'
+import { groupMembers, invitations, projectMembers, users, type GroupRole, type Invitation, type User } from '../db/schema.ts'
+import { writeTransaction, type Db } from '../db/client.ts'
+import { hashToken } from '../auth/tokens.ts'
+import { recordAuditEvent } from './audit.ts'
+import { enqueueEmail } from '../mail/outbox.ts'
+import { invitationAcceptedEmail, invitationEmail, securityTokenEmail } from '../../views/emails/invitation.tsx'
+import { displayName } from './users.ts'
+
+export const SECURITY_TOKEN_TTL_MS = 60 * 60_000
+export const SECURITY_TOKEN_MAX_FAILURES = 5
+/** Crockford's base32: 32 symbols, no I, L, O or U. */
+const SECURITY_TOKEN_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+
+export type InvitationStatus = 'sent' | 'link visited' | 'expired' | 'accepted' | 'revoked'
+export type InvitationGrants = { groupId: number | null; groupRole: GroupRole | null; projectGrants: { projectId: number; roleId: number }[] }
+export type Ctx = { actor: { id: number; email: string } | null; now: number; ip: string | null }
+
+const random: RandomReader = { read: (bytes) => void bytes.set(randomBytes(bytes.length)) }
+
+/**
+ * The link token (160 bits), derived from the server key and the invitation's salt. Only its
+ * SHA-256 is stored, yet a resend can send the very same link.
+ */
+export function invitationToken(key: Buffer, salt: string): string {
+  return encodeBase32LowerCaseNoPadding(createHmac('sha256', key).update(`invitation:${salt}`).digest().subarray(0, 20))
+}
+
+export function invitationLink(baseUrl: string, key: Buffer, invitation: Pick<Invitation, 'tokenSalt'>): string {
+  return `${baseUrl}/invite/${invitationToken(key, invitation.tokenSalt)}`
+}
+
+export function invitationStatus(invitation: Invitation, now: number): InvitationStatus {
+  if (invitation.status === 'accepted' || invitation.status === 'revoked') return invitation.status
+  return invitation.expiresAt <= now ? 'expired' : invitation.status
+}
+
+export function getInvitationById(db: Db, id: number): Invitation | null {
+  return db.select().from(invitations).where(eq(invitations.id, id)).get() ?? null
+}
+
+export function getInvitationByToken(db: Db, token: string): Invitation | null {
+  return db.select().from(invitations).where(eq(invitations.tokenHash, hashToken(token))).get() ?? null
+}
+
+/** The invitation that stops a new one to this email: outstanding, or expired but not deleted. */
+export function getBlockingInvitation(db: Db, email: string): Invitation | null {
+  return db.select().from(invitations).where(and(eq(invitations.email, email), inArray(invitations.status, ['sent', 'link visited']))).get() ?? null
+}
+
+export function listInvitations(db: Db, options: { includeClosed: boolean }): Invitation[] {
+  const q = db.select().from(invitations)
+  return (options.includeClosed ? q : q.where(inArray(invitations.status, ['sent', 'link visited']))).orderBy(desc(invitations.createdAt)).limit(500).all()
+}
+
+/** Outstanding (and expired, not deleted) invitations whose email or organisation contains q. */
+export function listOpenInvitationsMatching(db: Db, q: string): Invitation[] {
+  const like = `%${q.toLowerCase().replace(/[\\%_]/g, (ch) => '\\' + ch)}%`
+  return db
+    .select()
+    .from(invitations)
+    .where(and(inArray(invitations.status, ['sent', 'link visited']), sql`(lower(${invitations.email}) like ${like} escape '\\' or lower(${invitations.organization}) like ${like} escape '\\')`))
+    .orderBy(invitations.email)
+    .limit(50)
+    .all()
+}
+
+function sendInvitationEmail(db: Db, invitation: Invitation, input: { baseUrl: string; key: Buffer; inviter: string; now: number }) {
+  enqueueEmail(db, invitationEmail({ to: invitation.email, link: invitationLink(input.baseUrl, input.key, invitation), inviter: input.inviter, expiresAt: invitation.expiresAt, organization: invitation.organization }), input.now)
+}
+
+function auditInvitation(db: Db, ctx: Ctx, event: string, invitation: Invitation, details: Record<string, unknown> = {}) {
+  recordAuditEvent(db, { event, at: ctx.now, actor: ctx.actor, targetType: 'invitation', targetId: invitation.id, ip: ctx.ip, details: { email: invitation.email, ...details } })
+}
+
+export type InvitationInput = { email: string; role: string; organization: string } & InvitationGrants
+
+export function createInvitation(db: Db, input: InvitationInput, ctx: Ctx & { baseUrl: string; key: Buffer; ttlMs: number; inviter: string }): Invitation {
+  return writeTransaction(db, () => {
+    const tokenSalt = encodeBase32LowerCaseNoPadding(randomBytes(16))
+    const invitation = db
+      .insert(invitations)
+      .values({
+        ...input,
+        tokenSalt,
+        tokenHash: hashToken(invitationToken(ctx.key, tokenSalt)),
+        status: 'sent',
+        invitedBy: ctx.actor?.id ?? null,
+        createdAt: ctx.now,
+        sentAt: ctx.now,
+        expiresAt: ctx.now + ctx.ttlMs,
+      })
+      .returning()
+      .get()
+    sendInvitationEmail(db, invitation, { ...ctx, inviter: ctx.inviter })
+    auditInvitation(db, ctx, 'invitation.created', invitation, { role: input.role, organization: input.organization, group_id: input.groupId, project_grants: input.projectGrants })
+    return invitation
+  })
+}
+
+/** Sends the same link with the same text again (the expiry does not move). */
+export function resendInvitation(db: Db, invitation: Invitation, ctx: Ctx & { baseUrl: string; key: Buffer; inviter: string }): void {
+  writeTransaction(db, () => {
+    db.update(invitations).set({ sentAt: ctx.now, sendCount: sql`${invitations.sendCount} + 1` }).where(eq(invitations.id, invitation.id)).run()
+    sendInvitationEmail(db, invitation, ctx)
+    auditInvitation(db, ctx, 'invitation.resent', invitation)
+  })
+}
+
+/** Changes everything but the email. */
+export function updateInvitation(db: Db, invitation: Invitation, changes: Omit<InvitationInput, 'email'>, ctx: Ctx): void {
+  writeTransaction(db, () => {
+    db.update(invitations).set(changes).where(eq(invitations.id, invitation.id)).run()
+    auditInvitation(db, ctx, 'invitation.updated', invitation, { before: { role: invitation.role, organization: invitation.organization, group_id: invitation.groupId, project_grants: invitation.projectGrants }, after: changes })
+  })
+}
+
+/** "Delete": the link stops working at once; the row stays for the audit trail. */
+export function revokeInvitation(db: Db, invitation: Invitation, ctx: Ctx): boolean {
+  return writeTransaction(db, () => {
+    const changed = db
+      .update(invitations)
+      .set({ status: 'revoked', revokedAt: ctx.now, securityTokenHash: null, tabBindingHash: null, pendingPasswordHash: null })
+      .where(and(eq(invitations.id, invitation.id), inArray(invitations.status, ['sent', 'link visited'])))
+      .run().changes
+    if (changed > 0) auditInvitation(db, ctx, 'invitation.deleted', invitation)
+    return changed > 0
+  })
+}
+
+/** Opening the link: recorded once as "link visited"; every opening starts the form again. */
+export function markInvitationVisited(db: Db, invitation: Invitation, ctx: Ctx): void {
+  writeTransaction(db, () => {
+    db.update(invitations)
+      .set({ status: 'link visited', visitedAt: invitation.visitedAt ?? ctx.now, securityTokenHash: null, securityTokenExpiresAt: null, securityTokenFailures: 0, tabBindingHash: null, pendingPasswordHash: null })
+      .where(and(eq(invitations.id, invitation.id), inArray(invitations.status, ['sent', 'link visited'])))
+      .run()
+    if (invitation.visitedAt === null) auditInvitation(db, ctx, 'invitation.link_visited', invitation)
+  })
+}
+
+/**
+ * Keeps the form's answers and emails a new 6-character security token (replacing any earlier
+ * one). Returns the value to render into the tab: the token only works together with it.
+ */
+export function startInvitationAcceptance(db: Db, invitation: Invitation, answers: { firstName: string; lastName: string; username: string; passwordHash: string }, ctx: Ctx): { tabBinding: string; securityToken: string } {
+  const securityToken = generateRandomString(random, SECURITY_TOKEN_ALPHABET, 6)
+  const tabBinding = encodeBase32LowerCaseNoPadding(randomBytes(20))
+  writeTransaction(db, () => {
+    db.update(invitations)
+      .set({
+        pendingFirstName: answers.firstName,
+        pendingLastName: answers.lastName,
+        pendingUsername: answers.username,
+        pendingPasswordHash: answers.passwordHash,
+        securityTokenHash: hashToken(securityToken),
+        securityTokenExpiresAt: ctx.now + SECURITY_TOKEN_TTL_MS,
+        securityTokenFailures: 0,
+        tabBindingHash: hashToken(tabBinding),
+      })
+      .where(eq(invitations.id, invitation.id))
+      .run()
+    enqueueEmail(db, securityTokenEmail({ to: invitation.email, token: securityToken }), ctx.now)
+    auditInvitation(db, ctx, 'invitation.security_token_sent', invitation)
+  })
+  return { tabBinding, securityToken }
+}
+
+/** Reads a typed security token: case and spaces ignored, O read as 0, I and L as 1. */
+export function normalizeSecurityToken(raw: string): string {
+  return raw.replace(/[\s-]/g, '').toUpperCase().replace(/O/g, '0').replace(/[IL]/g, '1')
+}
+
+function sameHash(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
+}
+
+export type VerifyOutcome =
+  | { ok: true; user: User }
+  | { ok: false; reason: 'no token' | 'other tab' | 'expired' | 'locked' | 'username taken' }
+  | { ok: false; reason: 'wrong'; remaining: number }
+
+/**
+ * Checks the security token against the tab it was issued to; on success, in one transaction:
+ * the account with its role, the memberships, the invitation accepted, the audit event and the
+ * email to the inviter.
+ */
+export function verifyInvitationSecurityToken(db: Db, invitation: Invitation, input: { code: string; tabBinding: string }, ctx: Ctx): VerifyOutcome {
+  return writeTransaction(db, () => {
+    const current = getInvitationById(db, invitation.id)!
+    if (!current.securityTokenHash || !current.tabBindingHash || !current.pendingPasswordHash) return { ok: false, reason: 'no token' }
+    if (!sameHash(hashToken(input.tabBinding), current.tabBindingHash)) return { ok: false, reason: 'other tab' }
+    if (current.securityTokenFailures >= SECURITY_TOKEN_MAX_FAILURES) return { ok: false, reason: 'locked' }
+    if ((current.securityTokenExpiresAt ?? 0) <= ctx.now) return { ok: false, reason: 'expired' }
+    if (!sameHash(hashToken(normalizeSecurityToken(input.code)), current.securityTokenHash)) {
+      const failures = current.securityTokenFailures + 1
+      db.update(invitations).set({ securityTokenFailures: failures }).where(eq(invitations.id, current.id)).run()
+      auditInvitation(db, ctx, 'invitation.security_token_failed', current, { failures })
+      return failures >= SECURITY_TOKEN_MAX_FAILURES ? { ok: false, reason: 'locked' } : { ok: false, reason: 'wrong', remaining: SECURITY_TOKEN_MAX_FAILURES - failures }
+    }
+    const username = current.pendingUsername!
+    if (db.select({ id: users.id }).from(users).where(sql`lower(${users.username}) = lower(${username})`).get()) return { ok: false, reason: 'username taken' }
+    const user = db
+      .insert(users)
+      .values({
+        email: current.email,
+        firstName: current.pendingFirstName ?? '',
+        lastName: current.pendingLastName ?? '',
+        username,
+        organization: current.organization,
+        role: current.role,
+        passwordHash: current.pendingPasswordHash,
+        passwordChangedAt: ctx.now,
+        createdAt: ctx.now,
+      })
+      .returning()
+      .get()
+    if (current.groupId !== null) db.insert(groupMembers).values({ groupId: current.groupId, userId: user.id, role: current.groupRole ?? 'member', createdAt: ctx.now }).onConflictDoNothing().run()
+    for (const grant of current.projectGrants) {
+      db.insert(projectMembers).values({ projectId: grant.projectId, userId: user.id, roleId: grant.roleId, createdAt: ctx.now }).onConflictDoNothing().run()
+    }
+    db.update(invitations)
+      .set({ status: 'accepted', acceptedAt: ctx.now, acceptedUserId: user.id, securityTokenHash: null, tabBindingHash: null, pendingPasswordHash: null })
+      .where(eq(invitations.id, current.id))
+      .run()
+    recordAuditEvent(db, { event: 'invitation.accepted', at: ctx.now, actor: { id: user.id, email: user.email }, targetType: 'invitation', targetId: current.id, ip: ctx.ip, details: { user_id: user.id, username, role: user.role, group_id: current.groupId, project_grants: current.projectGrants } })
+    const inviter = current.invitedBy === null ? null : db.select().from(users).where(eq(users.id, current.invitedBy)).get()
+    if (inviter) enqueueEmail(db, invitationAcceptedEmail({ to: inviter.email, invitee: displayName(user), username }), ctx.now)
+    return { ok: true, user }
+  })
+}

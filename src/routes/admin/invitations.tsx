@@ -1,0 +1,187 @@
+import { Hono, type Context } from 'hono'
+import { inArray, isNull, and } from 'drizzle-orm'
+import type { AppEnv } from '../../http/context.ts'
+import { requireUser } from '../../auth/middleware.ts'
+import { requirePermission } from '../../authz/middleware.ts'
+import { chrome } from '../../http/page.ts'
+import { redirectTo } from '../../http/htmx.ts'
+import { readForm, normalizeEmail, hasErrors, type FieldErrors, type FormData } from '../../http/forms.ts'
+import { setFlash } from '../../http/flash.ts'
+import { notFoundPage } from '../../http/errors.tsx'
+import { InvitationsPage, InvitationPage, type InvitationFormValues } from '../../../views/admin/invitations.tsx'
+import { ConfirmPage } from '../../../views/components/confirm.tsx'
+import { createInvitation, getBlockingInvitation, getInvitationById, invitationStatus, listInvitations, resendInvitation, revokeInvitation, updateInvitation, type InvitationGrants } from '../../models/invitations.ts'
+import { getUserByEmail, displayName } from '../../models/users.ts'
+import { getRoleById, getRoleByName, listRoles } from '../../models/roles.ts'
+import { getGroupById, listGroups } from '../../models/groups.ts'
+import { getUserMemberships } from '../../models/user-admin.ts'
+import { listProjectsForPicker } from '../../models/access.ts'
+import { normalizeRoleName } from '../../authz/permissions.ts'
+import { projects, GROUP_ROLES, type GroupRole, type Invitation } from '../../db/schema.ts'
+
+export const adminInvitations = new Hono<AppEnv>()
+
+const guard = [requireUser, requirePermission('users.manage')] as const
+
+function ctxOf(c: Context<AppEnv>) {
+  const actor = c.get('actor')
+  const { config, clock } = c.get('deps')
+  return { actor: { id: actor.id, email: actor.email }, now: clock.now(), ip: c.get('clientIp'), baseUrl: config.baseUrl, key: config.encryptionKey, inviter: displayName(actor) }
+}
+
+function pickers(c: Context<AppEnv>) {
+  const { db } = c.get('deps')
+  return { siteRoles: listRoles(db, 'site').map((r) => r.name), projectRoles: listRoles(db, 'project'), groups: listGroups(db), projects: listProjectsForPicker(db) }
+}
+
+const EMPTY: InvitationFormValues = { email: '', role: 'researcher', organization: '', groupId: '', groupRole: 'member', projectIds: [], projectRole: 'contributor' }
+
+/** Reads and checks the fields shared by invite and edit; returns the grants when valid. */
+function readInvitationForm(c: Context<AppEnv>, form: FormData): { values: InvitationFormValues; errors: FieldErrors; role: string | null; grants: InvitationGrants } {
+  const { db } = c.get('deps')
+  const values: InvitationFormValues = {
+    email: form.get('email'),
+    role: form.get('role'),
+    organization: form.get('organization').trim(),
+    groupId: form.get('group_id'),
+    groupRole: form.get('group_role') || 'member',
+    projectIds: form.getAll('project_ids'),
+    projectRole: form.get('project_role') || 'contributor',
+  }
+  const role = getRoleByName(db, normalizeRoleName(values.role))
+  const group = values.groupId ? getGroupById(db, Number(values.groupId)) : null
+  const projectRole = getRoleByName(db, values.projectRole)
+  const projectIds = [...new Set(values.projectIds.map(Number))]
+  const known = projectIds.length === 0 ? [] : db.select({ id: projects.id }).from(projects).where(and(inArray(projects.id, projectIds), isNull(projects.deletedAt))).all()
+  const errors: FieldErrors = {
+    role: role?.scope === 'site' ? undefined : 'Choose a site role.',
+    organization: values.organization.length > 200 ? 'At most 200 characters.' : undefined,
+    group_id: values.groupId && !group ? 'That group does not exist.' : undefined,
+    group_role: (GROUP_ROLES as readonly string[]).includes(values.groupRole) ? undefined : 'Choose member or group admin.',
+    project_ids: known.length !== projectIds.length ? 'One of the chosen projects does not exist.' : undefined,
+    project_role: projectIds.length > 0 && projectRole?.scope !== 'project' ? 'Choose a project role.' : undefined,
+  }
+  return {
+    values,
+    errors,
+    role: role?.scope === 'site' ? role.name : null,
+    grants: {
+      groupId: group?.id ?? null,
+      groupRole: group ? (values.groupRole as GroupRole) : null,
+      projectGrants: projectRole ? projectIds.map((projectId) => ({ projectId, roleId: projectRole.id })) : [],
+    },
+  }
+}
+
+function renderList(c: Context<AppEnv>, form: { values: InvitationFormValues; errors: FieldErrors; note?: string }, status: 200 | 422 = 200) {
+  const { db, clock } = c.get('deps')
+  const all = c.req.query('all') === '1'
+  return c.html(<InvitationsPage chrome={chrome(c)} invitations={listInvitations(db, { includeClosed: all })} showAll={all} now={clock.now()} form={form} {...pickers(c)} />, status)
+}
+
+adminInvitations.get('/admin/invitations', ...guard, (c) => {
+  const { db } = c.get('deps')
+  const values = { ...EMPTY, email: c.req.query('email') ?? '', projectIds: c.req.queries('project_ids') ?? [] }
+  const copyFrom = c.req.query('copy_from')
+  let note: string | undefined
+  if (copyFrom) {
+    const source = getUserByEmail(db, copyFrom)
+    if (source) {
+      // Additive: the source's memberships join whatever was already chosen.
+      const m = getUserMemberships(db, source.id)
+      values.projectIds = [...new Set([...values.projectIds, ...m.projects.filter((p) => !p.owner).map((p) => String(p.id))])]
+      const roles = m.projects.filter((p) => !p.owner).map((p) => p.role)
+      if (roles.length > 0) values.projectRole = roles.sort((a, b) => roles.filter((r) => r === b).length - roles.filter((r) => r === a).length)[0]!
+      if (m.groups[0]) Object.assign(values, { groupId: String(m.groups[0].id), groupRole: m.groups[0].role })
+      values.organization = source.organization
+      note = `Pre-filled from ${source.email}: ${values.projectIds.length} projects${m.groups[0] ? `, group ${m.groups[0].name}` : ''}.`
+    } else note = `No user has the email ${copyFrom}; nothing was copied.`
+  }
+  return renderList(c, { values, errors: {}, note })
+})
+
+adminInvitations.post('/admin/invitations', ...guard, async (c) => {
+  const { db, config } = c.get('deps')
+  const { values, errors, role, grants } = readInvitationForm(c, await readForm(c))
+  const email = normalizeEmail(values.email)
+  if (email === null) errors.email = 'Enter a valid email address.'
+  else if (getUserByEmail(db, email)) errors.email = 'A user with this email address already exists.'
+  else {
+    const blocking = getBlockingInvitation(db, email)
+    if (blocking && invitationStatus(blocking, c.get('deps').clock.now()) === 'expired') errors.email = 'An expired invitation to this address still exists: delete it first, then invite again.'
+    else if (blocking) errors.email = 'An invitation to this address is already outstanding: resend or edit it instead.'
+  }
+  if (hasErrors(errors)) return renderList(c, { values, errors }, 422)
+  const invitation = createInvitation(db, { email: email!, role: role!, organization: values.organization, ...grants }, { ...ctxOf(c), ttlMs: config.invitationTtlHours * 3_600_000 })
+  c.get('deps').onEmailQueued?.()
+  setFlash(c, 'success', `Invitation sent to ${invitation.email}.`)
+  return redirectTo(c, `/admin/invitations/${invitation.id}`)
+})
+
+function loadInvitation(c: Context<AppEnv>): Invitation | null {
+  const id = Number(c.req.param('id'))
+  return Number.isInteger(id) ? getInvitationById(c.get('deps').db, id) : null
+}
+
+function renderOne(c: Context<AppEnv>, invitation: Invitation, extra: { values?: InvitationFormValues; errors?: FieldErrors; error?: string } = {}, status: 200 | 409 | 422 = 200) {
+  const { db, clock } = c.get('deps')
+  const projectRole = invitation.projectGrants[0] ? getRoleById(db, invitation.projectGrants[0].roleId) : null
+  const values = extra.values ?? {
+    email: invitation.email,
+    role: invitation.role,
+    organization: invitation.organization,
+    groupId: invitation.groupId === null ? '' : String(invitation.groupId),
+    groupRole: invitation.groupRole ?? 'member',
+    projectIds: invitation.projectGrants.map((g) => String(g.projectId)),
+    projectRole: projectRole?.name ?? 'contributor',
+  }
+  return c.html(<InvitationPage chrome={chrome(c)} invitation={invitation} status={invitationStatus(invitation, clock.now())} values={values} errors={extra.errors ?? {}} error={extra.error} {...pickers(c)} />, status)
+}
+
+adminInvitations.get('/admin/invitations/:id', ...guard, (c) => {
+  const invitation = loadInvitation(c)
+  return invitation ? renderOne(c, invitation) : notFoundPage(c)
+})
+
+/** Edit everything but the email; with `resend` ticked, the same link is emailed again. */
+adminInvitations.post('/admin/invitations/:id', ...guard, async (c) => {
+  const invitation = loadInvitation(c)
+  if (!invitation) return notFoundPage(c)
+  const status = invitationStatus(invitation, c.get('deps').clock.now())
+  if (status !== 'sent' && status !== 'link visited') return renderOne(c, invitation, { error: `This invitation is ${status}: it can no longer be edited.` }, 409)
+  const form = await readForm(c)
+  const { values, errors, role, grants } = readInvitationForm(c, form)
+  if (hasErrors(errors)) return renderOne(c, invitation, { values: { ...values, email: invitation.email }, errors }, 422)
+  const { db } = c.get('deps')
+  updateInvitation(db, invitation, { role: role!, organization: values.organization, ...grants }, ctxOf(c))
+  if (form.get('resend') === 'on') {
+    resendInvitation(db, invitation, ctxOf(c))
+    c.get('deps').onEmailQueued?.()
+  }
+  setFlash(c, 'success', form.get('resend') === 'on' ? 'Invitation saved and sent again.' : 'Invitation saved.')
+  return redirectTo(c, `/admin/invitations/${invitation.id}`)
+})
+
+adminInvitations.post('/admin/invitations/:id/resend', ...guard, (c) => {
+  const invitation = loadInvitation(c)
+  if (!invitation) return notFoundPage(c)
+  const status = invitationStatus(invitation, c.get('deps').clock.now())
+  if (status === 'expired') return renderOne(c, invitation, { error: 'This invitation has expired: delete it, then invite the person again.' }, 409)
+  if (status !== 'sent' && status !== 'link visited') return renderOne(c, invitation, { error: `This invitation is ${status}: there is nothing to resend.` }, 409)
+  resendInvitation(c.get('deps').db, invitation, ctxOf(c))
+  c.get('deps').onEmailQueued?.()
+  setFlash(c, 'success', `The same invitation link was sent again to ${invitation.email}.`)
+  return redirectTo(c, `/admin/invitations/${invitation.id}`)
+})
+
+adminInvitations.post('/admin/invitations/:id/delete', ...guard, async (c) => {
+  const invitation = loadInvitation(c)
+  if (!invitation) return notFoundPage(c)
+  if (invitation.status === 'accepted' || invitation.status === 'revoked') return renderOne(c, invitation, { error: `This invitation is ${invitation.status}: there is nothing to delete.` }, 409)
+  if ((await readForm(c)).get('confirm') !== 'yes') {
+    return c.html(<ConfirmPage chrome={chrome(c)} title={`Delete the invitation to ${invitation.email}?`} question="Its link stops working at once. You can invite the address again afterwards." button="Delete invitation" action={c.req.path} cancel={`/admin/invitations/${invitation.id}`} />)
+  }
+  revokeInvitation(c.get('deps').db, invitation, ctxOf(c))
+  setFlash(c, 'success', `Invitation to ${invitation.email} deleted; its link no longer works.`)
+  return redirectTo(c, '/admin/invitations')
+})

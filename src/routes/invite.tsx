@@ -1,0 +1,106 @@
+import { Hono, type Context } from 'hono'
+import { sql } from 'drizzle-orm'
+import type { AppEnv } from '../http/context.ts'
+import { publicPage, setSessionCookie } from '../auth/middleware.ts'
+import { readForm, hasErrors, type FieldErrors } from '../http/forms.ts'
+import { chrome } from '../http/page.ts'
+import { redirectTo } from '../http/htmx.ts'
+import { limitByIp } from '../http/ip-limit.ts'
+import { InviteDeadEndPage, InviteFormPage, InviteVerifyPage } from '../../views/invite.tsx'
+import { getInvitationByToken, invitationStatus, markInvitationVisited, startInvitationAcceptance, verifyInvitationSecurityToken } from '../models/invitations.ts'
+import { checkPasswordPolicy, hashPassword } from '../auth/password.ts'
+import { createSession } from '../auth/session.ts'
+import { users, type Invitation } from '../db/schema.ts'
+
+export const invite = new Hono<AppEnv>()
+
+export const USERNAME_PATTERN = /^[A-Za-z0-9_-]{2,20}$/
+
+const DEAD_ENDS = {
+  unknown: { title: 'This invitation link is not valid', message: 'Check that you copied the whole link from the email. If it still does not work, ask your Gatehouse administrator for a new invitation.', status: 404 },
+  expired: { title: 'This invitation has expired', message: 'Invitation links work for a limited time. Ask your Gatehouse administrator to send you a new invitation.', status: 410 },
+  accepted: { title: 'This invitation has already been used', message: 'The account has been created. Sign in with its email address and password.', status: 410 },
+  revoked: { title: 'This invitation was withdrawn', message: 'An administrator has cancelled it. Ask your Gatehouse administrator for a new invitation if you still need one.', status: 410 },
+} as const
+
+/** The live invitation for the URL's token, or the dead-end page that says why there is none. */
+function loadLiveInvitation(c: Context<AppEnv>): { invitation: Invitation } | { response: Response | Promise<Response> } {
+  const invitation = getInvitationByToken(c.get('deps').db, c.req.param('token') ?? '')
+  const status = invitation ? invitationStatus(invitation, c.get('deps').clock.now()) : 'unknown'
+  if (invitation && (status === 'sent' || status === 'link visited')) return { invitation }
+  const end = DEAD_ENDS[status as keyof typeof DEAD_ENDS]
+  return { response: c.html(<InviteDeadEndPage chrome={chrome(c)} title={end.title} message={end.message} />, end.status) }
+}
+
+function ctxOf(c: Context<AppEnv>) {
+  return { actor: null, now: c.get('deps').clock.now(), ip: c.get('clientIp') }
+}
+
+invite.get('/invite/:token', publicPage, (c) => {
+  const live = loadLiveInvitation(c)
+  if ('response' in live) return live.response
+  markInvitationVisited(c.get('deps').db, live.invitation, ctxOf(c))
+  return c.html(<InviteFormPage chrome={chrome(c)} action={c.req.path} email={live.invitation.email} values={{}} errors={{}} minLength={c.get('deps').config.passwordMinLength} />)
+})
+
+invite.post('/invite/:token', publicPage, async (c) => {
+  const limited = limitByIp(c)
+  if (limited) return limited
+  const live = loadLiveInvitation(c)
+  if ('response' in live) return live.response
+  const { invitation } = live
+  const { db, config } = c.get('deps')
+  const form = await readForm(c)
+  const values = { first_name: form.get('first_name').trim(), last_name: form.get('last_name').trim(), username: form.get('username').trim() }
+  const password = form.get('password')
+  const usernameTaken = USERNAME_PATTERN.test(values.username) && db.select({ id: users.id }).from(users).where(sql`lower(${users.username}) = lower(${values.username})`).get()
+  const policy = checkPasswordPolicy(password, { minLength: config.passwordMinLength, email: invitation.email, username: values.username, forbiddenWords: ['gatehouse', config.siteName] })
+  const errors: FieldErrors = {
+    first_name: values.first_name === '' ? 'Enter your first name.' : values.first_name.length > 100 ? 'At most 100 characters.' : undefined,
+    last_name: values.last_name === '' ? 'Enter your last name.' : values.last_name.length > 100 ? 'At most 100 characters.' : undefined,
+    username: !USERNAME_PATTERN.test(values.username) ? '2 to 20 letters, digits, “_” or “-”.' : usernameTaken ? 'This username is taken; choose another.' : undefined,
+    password: policy ?? undefined,
+    confirm_password: !policy && form.get('confirm_password') !== password ? 'The two passwords do not match.' : undefined,
+  }
+  if (hasErrors(errors)) return c.html(<InviteFormPage chrome={chrome(c)} action={c.req.path} email={invitation.email} values={values} errors={errors} minLength={config.passwordMinLength} />, 422)
+  const passwordHash = await hashPassword(password)
+  const { tabBinding } = startInvitationAcceptance(db, invitation, { firstName: values.first_name, lastName: values.last_name, username: values.username, passwordHash }, ctxOf(c))
+  c.get('deps').onEmailQueued?.()
+  // Note: answered directly, not redirected: the tab binding exists only in this page.
+  return c.html(<InviteVerifyPage chrome={chrome(c)} action={`${c.req.path}/verify`} email={invitation.email} tabBinding={tabBinding} />)
+})
+
+invite.post('/invite/:token/verify', publicPage, async (c) => {
+  const limited = limitByIp(c)
+  if (limited) return limited
+  const live = loadLiveInvitation(c)
+  if ('response' in live) return live.response
+  const { invitation } = live
+  const { db } = c.get('deps')
+  const form = await readForm(c)
+  const tabBinding = form.get('tab')
+  const restart = `/invite/${c.req.param('token')}`
+  const outcome = verifyInvitationSecurityToken(db, invitation, { code: form.get('security_token'), tabBinding }, ctxOf(c))
+  if (outcome.ok) {
+    const { token } = createSession(db, { userId: outcome.user.id, now: c.get('deps').clock.now(), mfaVerified: false, ip: c.get('clientIp'), userAgent: c.req.header('User-Agent') ?? '' })
+    setSessionCookie(c, token)
+    c.get('deps').onEmailQueued?.()
+    return redirectTo(c, '/mfa/setup')
+  }
+  const verifyAgain = (error: string, status: 422) => c.html(<InviteVerifyPage chrome={chrome(c)} action={c.req.path} email={invitation.email} tabBinding={tabBinding} error={error} />, status)
+  const deadEnd = (title: string, message: string, status: 403 | 409 | 410 | 429) => c.html(<InviteDeadEndPage chrome={chrome(c)} title={title} message={message} restartUrl={restart} />, status)
+  switch (outcome.reason) {
+    case 'wrong':
+      return verifyAgain(`That code is not right. ${outcome.remaining} ${outcome.remaining === 1 ? 'try' : 'tries'} left.`, 422)
+    case 'locked':
+      return deadEnd('Too many wrong codes', 'The security code is locked after 5 wrong entries. Open the invitation link again to get a new code.', 429)
+    case 'other tab':
+      return deadEnd('Use the tab where you filled in the form', 'The security code only works in the browser tab where you filled in the invitation form. Go back to that tab, or open the invitation link again to start over.', 403)
+    case 'expired':
+      return deadEnd('The security code has expired', 'Security codes are valid for 60 minutes. Open the invitation link again to get a new one.', 410)
+    case 'username taken':
+      return deadEnd('That username was taken meanwhile', 'Someone else took the username you chose. Open the invitation link again and choose another.', 409)
+    case 'no token':
+      return redirectTo(c, restart)
+  }
+})
