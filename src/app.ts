@@ -17,6 +17,9 @@ import { adminUsers } from './routes/admin/users.tsx'
 import { adminRoles } from './routes/admin/roles.tsx'
 import { adminGroups } from './routes/admin/groups.tsx'
 import { adminInvitations } from './routes/admin/invitations.tsx'
+import { adminSettings } from './routes/admin/settings.tsx'
+import { adminAudit } from './routes/admin/audit.tsx'
+import { adminOutbox } from './routes/admin/outbox.tsx'
 
 const publicDir = relative(process.cwd(), fileURLToPath(new URL('../public', import.meta.url))) || '.'
 
@@ -49,6 +52,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', adminRoles)
   app.route('/', adminGroups)
   app.route('/', adminInvitations)
+  app.route('/', adminSettings)
+  app.route('/', adminAudit)
+  app.route('/', adminOutbox)
 
   app.notFound((c) => notFoundPage(c))
   app.onError((error, c) => {

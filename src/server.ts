@@ -44,7 +44,9 @@ async function main() {
     print: (text) => process.stdout.write(text + '\n'),
     onError: (error) => log.error({ msg: 'outbox delivery failed', error: String(error) }),
   })
+  const lifecycle = { shuttingDown: false }
   const deps: AppDeps = {
+    lifecycle,
     config,
     db,
     clock,
@@ -75,6 +77,7 @@ async function main() {
   const shutdown = (signal: string) => {
     if (stopping) return
     stopping = true
+    lifecycle.shuttingDown = true
     log.info({ msg: 'shutting down', signal })
     const force = setTimeout(() => {
       log.error({ msg: 'in-flight requests did not finish in 10 s; closing anyway' })

@@ -14,6 +14,8 @@ export type AppDeps = {
   clock: Clock
   log: Logger
   ipLimiter: TokenBucketLimiter
+  /** Set by server.ts; shuttingDown turns /readyz to 503 while in-flight requests finish. */
+  lifecycle?: { shuttingDown: boolean }
   /** Called after a commit that queued email, to deliver it promptly. */
   onEmailQueued?: () => void
 }

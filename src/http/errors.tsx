@@ -43,3 +43,7 @@ export function describeWait(seconds: number): string {
   if (seconds < 90) return `${seconds} second${seconds === 1 ? '' : 's'}`
   return `${Math.ceil(seconds / 60)} minutes`
 }
+
+export function maintenancePage(c: Context<AppEnv>): Response | Promise<Response> {
+  return errorPage(c, 503, 'Paused for maintenance', 'Gatehouse is in deployment mode: projects, cohort queries, models, uploads and training are paused for a moment. Sign-in, your account and administration keep working. Try again shortly.')
+}

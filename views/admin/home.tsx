@@ -12,6 +12,10 @@ export function AdminHomePage(props: { chrome: PageChrome; summary: AdminSummary
         <a href="/admin/users">Users</a>
         <a href="/admin/roles">Roles</a>
         <a href="/admin/groups">Groups</a>
+        <a href="/admin/invitations">Invitations</a>
+        <a href="/admin/settings">Settings</a>
+        <a href="/admin/audit">Audit log</a>
+        <a href="/admin/outbox">Outbox</a>
       </nav>
       <div class="tiles">
         <Card title="Users">

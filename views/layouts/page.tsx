@@ -5,10 +5,12 @@ import type { Flash } from '../../src/http/flash.ts'
 /** What every page knows of the person viewing it; permissions arrive as booleans. */
 export type Viewer = { email: string; name: string; canAdminister: boolean }
 
-export type PageChrome = { viewer: Viewer | null; flash: Flash | null }
+export type Banner = { message: string; link: string; level: 'info' | 'warning' | 'critical' }
+
+export type PageChrome = { viewer: Viewer | null; flash: Flash | null; banner: Banner | null; deploymentMode: boolean }
 
 export function Page(props: { title: string; chrome: PageChrome; children: Child; narrow?: boolean }) {
-  const { viewer, flash } = props.chrome
+  const { viewer, flash, banner, deploymentMode } = props.chrome
   return (
     <>
       {raw('<!doctype html>')}
@@ -24,6 +26,24 @@ export function Page(props: { title: string; chrome: PageChrome; children: Child
           <a class="skip" href="#main">
             Skip to content
           </a>
+          {banner && (
+            <div class={`banner banner-${banner.level}`} role={banner.level === 'critical' ? 'alert' : 'status'}>
+              {banner.message}
+              {banner.link && (
+                <>
+                  {' '}
+                  <a href={banner.link} rel="noopener noreferrer">
+                    More information
+                  </a>
+                </>
+              )}
+            </div>
+          )}
+          {deploymentMode && (
+            <div class="banner banner-warning" role="status">
+              Deployment mode is on: projects, cohort queries, models, uploads and training are paused. Sign-in and administration keep working.
+            </div>
+          )}
           <header class="site">
             <a class="brand" href="/">
               Gatehouse

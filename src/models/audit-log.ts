@@ -1,0 +1,92 @@
+import type { Db } from '../db/client.ts'
+import type { AuditEvent } from '../db/schema.ts'
+
+export type AuditFilter = { actor: string; target: string; event: string; ip: string; from: string; to: string; before: number | null }
+
+export const AUDIT_PAGE_SIZE = 100
+
+export function parseAuditFilter(q: Record<string, string | undefined>): AuditFilter {
+  const clean = (v: string | undefined) => (v ?? '').trim().slice(0, 200)
+  const before = Number(q.before)
+  return { actor: clean(q.actor), target: clean(q.target), event: clean(q.event), ip: clean(q.ip), from: clean(q.from), to: clean(q.to), before: Number.isInteger(before) && before > 0 ? before : null }
+}
+
+/** Milliseconds at the start of a YYYY-MM-DD day (UTC), or null. */
+function dayStart(value: string): number | null {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return null
+  const ms = Date.parse(`${value}T00:00:00Z`)
+  return Number.isNaN(ms) ? null : ms
+}
+
+/** The WHERE clause and its parameters for a filter (raw SQL: it also feeds the streaming CSV). */
+function where(f: AuditFilter): { clause: string; params: unknown[] } {
+  const parts = ['1 = 1']
+  const params: unknown[] = []
+  const add = (clause: string, ...values: unknown[]) => {
+    parts.push(clause)
+    params.push(...values)
+  }
+  if (f.actor) add('actor_email like ?', `%${f.actor.toLowerCase()}%`)
+  if (f.target) {
+    const [type, id] = f.target.split(/\s+/, 2)
+    if (id) add('target_type = ? and target_id = ?', type, id)
+    else add('(target_type = ? or target_id = ?)', type, type)
+  }
+  if (f.event) {
+    if (f.event.includes('.') && !f.event.endsWith('.')) add('event = ?', f.event)
+    else add('event like ?', `${f.event.replace(/\.$/, '')}.%`)
+  }
+  if (f.ip) add('ip = ?', f.ip)
+  const from = dayStart(f.from)
+  if (from !== null) add('at >= ?', from)
+  const to = dayStart(f.to)
+  if (to !== null) add('at < ?', to + 86_400_000)
+  return { clause: parts.join(' and '), params }
+}
+
+/** Newest first, a page at a time: `before` is the id the next page starts below (keyset paging). */
+export function listAuditEvents(db: Db, f: AuditFilter): { events: AuditEvent[]; nextBefore: number | null } {
+  const w = where(f)
+  const keyset = f.before ? ' and id < ?' : ''
+  const rows = db.$client.prepare(`select * from audit_events where ${w.clause}${keyset} order by id desc limit ?`).all(...w.params, ...(f.before ? [f.before] : []), AUDIT_PAGE_SIZE + 1) as Record<string, unknown>[]
+  const events = rows.slice(0, AUDIT_PAGE_SIZE).map(toEvent)
+  return { events, nextBefore: rows.length > AUDIT_PAGE_SIZE ? events.at(-1)!.id : null }
+}
+
+/**
+ * Every matching event, oldest first, in chunks of 1,000 read by keyset: memory stays constant,
+ * and no statement stays open between chunks (the connection is shared with other requests).
+ */
+export function* iterateAuditEvents(db: Db, f: AuditFilter, chunk = 1000): Generator<AuditEvent[]> {
+  const w = where(f)
+  const statement = db.$client.prepare(`select * from audit_events where ${w.clause} and id > ? order by id asc limit ?`)
+  let after = 0
+  for (;;) {
+    const rows = statement.all(...w.params, after, chunk) as Record<string, unknown>[]
+    if (rows.length === 0) return
+    yield rows.map(toEvent)
+    after = rows.at(-1)!.id as number
+  }
+}
+
+function toEvent(r: Record<string, unknown>): AuditEvent {
+  return {
+    id: r.id as number,
+    at: r.at as number,
+    event: r.event as string,
+    actorId: r.actor_id as number | null,
+    actorEmail: r.actor_email as string | null,
+    targetType: r.target_type as string | null,
+    targetId: r.target_id as string | null,
+    ip: r.ip as string | null,
+    details: r.details as string,
+  }
+}
+
+/** One CSV field, quoted when needed; a leading = + - @ is defused so spreadsheets do not run it. */
+export function csvField(value: string | number | null): string {
+  if (value === null) return ''
+  let s = String(value)
+  if (/^[=+\-@\t\r]/.test(s)) s = "'" + s
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
+}

@@ -1,0 +1,31 @@
+import { Hono } from 'hono'
+import type { AppEnv } from '../../http/context.ts'
+import { requireUser } from '../../auth/middleware.ts'
+import { requirePermission } from '../../authz/middleware.ts'
+import { chrome } from '../../http/page.ts'
+import { redirectTo } from '../../http/htmx.ts'
+import { setFlash } from '../../http/flash.ts'
+import { notFoundPage } from '../../http/errors.tsx'
+import { OutboxPage } from '../../../views/admin/outbox.tsx'
+import { countOutbox, listOutbox, retryFailedEmail } from '../../models/outbox-admin.ts'
+
+export const adminOutbox = new Hono<AppEnv>()
+
+const guard = [requireUser, requirePermission('users.manage')] as const
+
+adminOutbox.get('/admin/outbox', ...guard, (c) => {
+  const { db, config } = c.get('deps')
+  const status = c.req.query('status') ?? ''
+  const before = Number(c.req.query('before')) || null
+  return c.html(<OutboxPage chrome={chrome(c)} status={status} counts={countOutbox(db)} page={listOutbox(db, { status, before })} smtpConfigured={config.smtpUrl !== null} />)
+})
+
+adminOutbox.post('/admin/outbox/:id/retry', ...guard, (c) => {
+  const actor = c.get('actor')
+  const { db, clock } = c.get('deps')
+  const ok = retryFailedEmail(db, Number(c.req.param('id')), { at: clock.now(), actor: { id: actor.id, email: actor.email }, ip: c.get('clientIp') })
+  if (!ok) return notFoundPage(c)
+  c.get('deps').onEmailQueued?.()
+  setFlash(c, 'success', 'The message is queued again and will be retried for another 24 hours.')
+  return redirectTo(c, '/admin/outbox?status=queued')
+})

@@ -1,0 +1,98 @@
+import { Page, type PageChrome } from '../layouts/page.tsx'
+import { DateTime } from '../components/time.tsx'
+import type { AuditEvent } from '../../src/db/schema.ts'
+import type { AuditFilter } from '../../src/models/audit-log.ts'
+
+function query(filter: AuditFilter, extra: Record<string, string> = {}): string {
+  const params = new URLSearchParams()
+  for (const key of ['actor', 'target', 'event', 'ip', 'from', 'to'] as const) if (filter[key]) params.set(key, filter[key])
+  for (const [k, v] of Object.entries(extra)) params.set(k, v)
+  const s = params.toString()
+  return s ? `?${s}` : ''
+}
+
+export function AuditPage(props: { chrome: PageChrome; filter: AuditFilter; page: { events: AuditEvent[]; nextBefore: number | null } }) {
+  const f = props.filter
+  return (
+    <Page title="Audit log" chrome={props.chrome}>
+      <p>
+        <a href="/admin">← Admin</a>
+      </p>
+      <h1>Audit log</h1>
+      <p>Append-only: the database refuses to change or delete an event.</p>
+      <form method="get" action="/admin/audit" class="filters">
+        <div class="field">
+          <label for="f-actor">Actor email contains</label>
+          <input id="f-actor" name="actor" value={f.actor} autocomplete="off" />
+        </div>
+        <div class="field">
+          <label for="f-target">Target (e.g. “user 42”)</label>
+          <input id="f-target" name="target" value={f.target} autocomplete="off" />
+        </div>
+        <div class="field">
+          <label for="f-event">Event (e.g. “signin” or “user.disabled”)</label>
+          <input id="f-event" name="event" value={f.event} autocomplete="off" />
+        </div>
+        <div class="field">
+          <label for="f-ip">IP</label>
+          <input id="f-ip" name="ip" value={f.ip} autocomplete="off" />
+        </div>
+        <div class="field">
+          <label for="f-from">From (UTC day)</label>
+          <input id="f-from" name="from" type="date" value={f.from} />
+        </div>
+        <div class="field">
+          <label for="f-to">To (UTC day)</label>
+          <input id="f-to" name="to" type="date" value={f.to} />
+        </div>
+        <div class="row">
+          <button type="submit">Filter</button>
+          <a href={`/admin/audit.csv${query(f)}`}>Download as CSV</a>
+        </div>
+      </form>
+      <div class="table-scroll">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Event</th>
+              <th scope="col">Actor</th>
+              <th scope="col">Target</th>
+              <th scope="col">IP</th>
+              <th scope="col">Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.page.events.map((e) => (
+              <tr>
+                <td>
+                  <DateTime ms={e.at} />
+                </td>
+                <td>
+                  <code>{e.event}</code>
+                </td>
+                <td>{e.actorEmail ?? 'system'}</td>
+                <td>{e.targetType ? `${e.targetType} ${e.targetId ?? ''}` : '—'}</td>
+                <td>{e.ip ?? '—'}</td>
+                <td class="details">
+                  <code>{e.details === '{}' ? '' : e.details}</code>
+                </td>
+              </tr>
+            ))}
+            {props.page.events.length === 0 && (
+              <tr>
+                <td colspan={6}>No events match.</td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+      {props.page.nextBefore !== null && (
+        <nav class="pager" aria-label="Pages">
+          <a href="/admin/audit">Newest</a>
+          <a href={`/admin/audit${query(f, { before: String(props.page.nextBefore) })}`}>Older →</a>
+        </nav>
+      )}
+    </Page>
+  )
+}
