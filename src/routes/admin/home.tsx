@@ -9,5 +9,5 @@ import { getAdminSummary } from '../../models/dashboard.ts'
 export const adminHome = new Hono<AppEnv>()
 
 adminHome.get('/admin', requireUser, requirePermission('admin.access'), (c) => {
-  return c.html(<AdminHomePage chrome={chrome(c)} summary={getAdminSummary(c.get('deps').db)} />)
+  return c.html(<AdminHomePage chrome={chrome(c)} summary={getAdminSummary(c.get('deps').db, c.get('deps').clock.now())} />)
 })
