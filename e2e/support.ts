@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SMTPServer } from 'smtp-server'
 import { simpleParser, type ParsedMail } from 'mailparser'
-import { chromium, type Browser } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
@@ -209,6 +209,38 @@ export function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM_PATH,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-quic', '--no-first-run', '--disable-sync'],
   })
+}
+
+/**
+ * A first sign-in in the browser, as the user does it: email + temporary password, the forced
+ * password change, then TOTP enrolment with a code oathtool computes from the #totp-uri link.
+ * Ends on the home page; returns the TOTP secret and the step of the code that was accepted.
+ */
+export async function completeFirstSignIn(
+  page: Page,
+  baseUrl: string,
+  user: { email: string; temporaryPassword: string; newPassword: string },
+): Promise<{ totpSecret: string; step: number }> {
+  await page.goto(`${baseUrl}/login`)
+  await page.getByLabel('Email', { exact: true }).fill(user.email)
+  await page.getByLabel('Password', { exact: true }).fill(user.temporaryPassword)
+  await page.getByRole('button', { name: 'Continue' }).click()
+  await page.waitForURL(`${baseUrl}/password/change`)
+
+  await page.getByLabel('Current password').fill(user.temporaryPassword)
+  await page.getByLabel('New password', { exact: true }).fill(user.newPassword)
+  await page.getByLabel('Repeat the new password').fill(user.newPassword)
+  await page.getByRole('button', { name: 'Change password' }).click()
+  await page.waitForURL(`${baseUrl}/mfa/setup`)
+
+  const href = await page.locator('#totp-uri').getAttribute('href')
+  if (!href?.startsWith('otpauth://totp/')) throw new Error(`#totp-uri is not an otpauth://totp/ link: ${href}`)
+  const totpSecret = secretFromOtpauthUri(href)
+  const { code, step } = currentTotp(totpSecret)
+  await page.getByLabel('Code from your app').fill(code)
+  await page.getByRole('button', { name: 'Confirm and continue' }).click()
+  await page.waitForURL(`${baseUrl}/`)
+  return { totpSecret, step }
 }
 
 // ─── TOTP ─────────────────────────────────────────────────────────────────────────────────────
