@@ -12,6 +12,7 @@ import { mfa } from './routes/mfa.tsx'
 import { password } from './routes/password.tsx'
 import { home } from './routes/home.tsx'
 import { invite } from './routes/invite.tsx'
+import { projectRoutes } from './routes/projects.tsx'
 import { adminHome } from './routes/admin/home.tsx'
 import { adminUsers } from './routes/admin/users.tsx'
 import { adminRoles } from './routes/admin/roles.tsx'
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('*', clientIp(deps.config))
   app.use('*', securityHeaders(deps.config))
   app.use('/public/*', serveStatic({ root: publicDir, rewriteRequestPath: (p) => p.replace(/^\/public/, '') }))
+  app.get('/favicon.ico', (c) => c.redirect('/public/favicon.svg', 301))
   app.use('*', originCheck(deps.config))
   app.use('*', formBodyLimit())
   app.use('*', loadSession)
@@ -47,6 +49,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', password)
   app.route('/', home)
   app.route('/', invite)
+  app.route('/', projectRoutes)
   app.route('/', adminHome)
   app.route('/', adminUsers)
   app.route('/', adminRoles)

@@ -201,8 +201,157 @@ export const projects = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
     /** Soft delete: hidden everywhere, kept for the audit trail. */
     deletedAt: integer('deleted_at'),
+    stagedAt: integer('staged_at'),
+    approvedAt: integer('approved_at'),
   },
   (t) => [index('projects_owner_idx').on(t.ownerId), index('projects_group_idx').on(t.groupId)],
+)
+
+/** Hospital sites (Trusts). Each has an API key; only its SHA-256 is stored. */
+export const sites = sqliteTable('sites', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull(),
+  code: text('code').notNull().unique(),
+  contactEmail: text('contact_email').notNull().default(''),
+  apiKeyHash: text('api_key_hash').notNull().unique(),
+  /** The key's first characters, to recognise it in lists; never enough to use it. */
+  apiKeyPrefix: text('api_key_prefix').notNull(),
+  createdAt: integer('created_at').notNull(),
+  keyRotatedAt: integer('key_rotated_at').notNull(),
+})
+
+/** Every save of a project's cohort query is a new version. */
+export const cohortQueries = sqliteTable(
+  'cohort_queries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => projects.id),
+    version: integer('version').notNull(),
+    sqlText: text('sql_text').notNull(),
+    createdBy: integer('created_by')
+      .notNull()
+      .references(() => users.id),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('cohort_queries_project_version').on(t.projectId, t.version)],
+)
+
+export const SITE_DECISIONS = ['approved', 'not approved'] as const
+
+/** The sites a project was staged on, and each site's decision (who and when). */
+export const projectSites = sqliteTable(
+  'project_sites',
+  {
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => projects.id),
+    siteId: integer('site_id')
+      .notNull()
+      .references(() => sites.id),
+    stagedAt: integer('staged_at').notNull(),
+    decision: text('decision', { enum: SITE_DECISIONS }),
+    decidedBy: integer('decided_by').references(() => users.id),
+    decidedAt: integer('decided_at'),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.siteId] })],
+)
+
+export const MODEL_STATUSES = ['pending', 'initiated', 'running', 'results uploaded', 'stopped', 'error'] as const
+
+export const models = sqliteTable(
+  'models',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => projects.id),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    status: text('status', { enum: MODEL_STATUSES }).notNull().default('pending'),
+    /** The project's approved sites when the model was created. */
+    allowedSiteIds: text('allowed_site_ids', { mode: 'json' }).$type<number[]>().notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('models_project_idx').on(t.projectId)],
+)
+
+/** Files stored under DATA_DIR/files; uploaded to a model, or produced by a site for a training run. */
+export const files = sqliteTable(
+  'files',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    modelId: integer('model_id').references(() => models.id),
+    trainingRunId: integer('training_run_id').references(() => trainingRuns.id),
+    filename: text('filename').notNull(),
+    size: integer('size').notNull(),
+    sha256: text('sha256').notNull(),
+    storagePath: text('storage_path').notNull(),
+    uploadedBy: integer('uploaded_by').references(() => users.id),
+    siteId: integer('site_id').references(() => sites.id),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('files_model_idx').on(t.modelId), index('files_run_idx').on(t.trainingRunId)],
+)
+
+export const TRAINING_STATUSES = ['initiated', 'running', 'results uploaded', 'stopped', 'error'] as const
+
+export const trainingRuns = sqliteTable(
+  'training_runs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    modelId: integer('model_id')
+      .notNull()
+      .references(() => models.id),
+    siteId: integer('site_id')
+      .notNull()
+      .references(() => sites.id),
+    status: text('status', { enum: TRAINING_STATUSES }).notNull().default('initiated'),
+    metrics: text('metrics', { mode: 'json' }).$type<Record<string, number | string>>().notNull().default({}),
+    startedBy: integer('started_by')
+      .notNull()
+      .references(() => users.id),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('training_runs_model_idx').on(t.modelId)],
+)
+
+export const TASK_KINDS = ['cohort_query', 'image_retrieval', 'training'] as const
+export const TASK_STATUSES = ['pending', 'claimed', 'done', 'error'] as const
+
+/** Work handed to sites through the site API: they poll, claim, and post a result. */
+export const tasks = sqliteTable(
+  'tasks',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    siteId: integer('site_id')
+      .notNull()
+      .references(() => sites.id),
+    kind: text('kind', { enum: TASK_KINDS }).notNull(),
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => projects.id),
+    cohortQueryId: integer('cohort_query_id').references(() => cohortQueries.id),
+    trainingRunId: integer('training_run_id').references(() => trainingRuns.id),
+    status: text('status', { enum: TASK_STATUSES }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    claimedAt: integer('claimed_at'),
+    /** A claim not finished by then returns the task to pending. */
+    claimExpiresAt: integer('claim_expires_at'),
+    /** Cohort count reported by the site (null until then, or on error). */
+    resultCount: integer('result_count'),
+    result: text('result', { mode: 'json' }).$type<Record<string, unknown>>(),
+    error: text('error'),
+    createdAt: integer('created_at').notNull(),
+    completedAt: integer('completed_at'),
+  },
+  (t) => [index('tasks_site_status_idx').on(t.siteId, t.status), index('tasks_project_idx').on(t.projectId)],
 )
 
 /** Project user access: one project role per user and project. */
@@ -270,6 +419,21 @@ export const invitations = sqliteTable(
   (t) => [index('invitations_email_idx').on(t.email), index('invitations_status_idx').on(t.status)],
 )
 
+/** A task's history: created, claimed, claim expired, result, error. */
+export const taskEvents = sqliteTable(
+  'task_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    taskId: integer('task_id')
+      .notNull()
+      .references(() => tasks.id),
+    at: integer('at').notNull(),
+    event: text('event').notNull(),
+    details: text('details', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index('task_events_task_idx').on(t.taskId)],
+)
+
 export type User = typeof users.$inferSelect
 export type Session = typeof sessions.$inferSelect
 export type OutboxMessage = typeof outbox.$inferSelect
@@ -278,3 +442,9 @@ export type Role = typeof roles.$inferSelect
 export type Group = typeof groups.$inferSelect
 export type Project = typeof projects.$inferSelect
 export type Invitation = typeof invitations.$inferSelect
+export type Site = typeof sites.$inferSelect
+export type CohortQuery = typeof cohortQueries.$inferSelect
+export type Model = typeof models.$inferSelect
+export type TrainingRun = typeof trainingRuns.$inferSelect
+export type Task = typeof tasks.$inferSelect
+export type StoredFile = typeof files.$inferSelect

@@ -180,7 +180,7 @@ function sameHash(a: string, b: string): boolean {
 
 export type VerifyOutcome =
   | { ok: true; user: User }
-  | { ok: false; reason: 'no token' | 'other tab' | 'expired' | 'locked' | 'username taken' }
+  | { ok: false; reason: 'no token' | 'other tab' | 'expired' | 'locked' | 'username taken' | 'email taken' }
   | { ok: false; reason: 'wrong'; remaining: number }
 
 /**
@@ -201,6 +201,7 @@ export function verifyInvitationSecurityToken(db: Db, invitation: Invitation, in
       auditInvitation(db, ctx, 'invitation.security_token_failed', current, { failures })
       return failures >= SECURITY_TOKEN_MAX_FAILURES ? { ok: false, reason: 'locked' } : { ok: false, reason: 'wrong', remaining: SECURITY_TOKEN_MAX_FAILURES - failures }
     }
+    if (db.select({ id: users.id }).from(users).where(eq(users.email, current.email)).get()) return { ok: false, reason: 'email taken' }
     const username = current.pendingUsername!
     if (db.select({ id: users.id }).from(users).where(sql`lower(${users.username}) = lower(${username})`).get()) return { ok: false, reason: 'username taken' }
     const user = db

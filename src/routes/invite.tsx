@@ -100,6 +100,8 @@ invite.post('/invite/:token/verify', publicPage, async (c) => {
       return deadEnd('The security code has expired', 'Security codes are valid for 60 minutes. Open the invitation link again to get a new one.', 410)
     case 'username taken':
       return deadEnd('That username was taken meanwhile', 'Someone else took the username you chose. Open the invitation link again and choose another.', 409)
+    case 'email taken':
+      return c.html(<InviteDeadEndPage chrome={chrome(c)} title="An account with this address exists already" message="Someone created an account for this email address after the invitation was sent. Sign in with it, or use “Forgot your password?” on the sign-in page." />, 409)
     case 'no token':
       return redirectTo(c, restart)
   }

@@ -20,6 +20,7 @@ export function Page(props: { title: string; chrome: PageChrome; children: Child
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <title>{`${props.title} · Gatehouse`}</title>
           <link rel="stylesheet" href="/public/app.css" />
+          <link rel="icon" href="/public/favicon.svg" type="image/svg+xml" />
           <script src="/public/htmx.min.js" defer></script>
         </head>
         <body>
@@ -51,6 +52,7 @@ export function Page(props: { title: string; chrome: PageChrome; children: Child
             {viewer && (
               <nav aria-label="Main">
                 <a href="/">Home</a>
+                <a href="/projects">Projects</a>
                 {viewer.canAdminister && <a href="/admin">Admin</a>}
                 <span class="who" title={viewer.email}>
                   {viewer.name}

@@ -155,7 +155,7 @@ adminInvitations.post('/admin/invitations/:id', ...guard, async (c) => {
   const { db } = c.get('deps')
   updateInvitation(db, invitation, { role: role!, organization: values.organization, ...grants }, ctxOf(c))
   if (form.get('resend') === 'on') {
-    resendInvitation(db, invitation, ctxOf(c))
+    resendInvitation(db, getInvitationById(db, invitation.id)!, ctxOf(c))
     c.get('deps').onEmailQueued?.()
   }
   setFlash(c, 'success', form.get('resend') === 'on' ? 'Invitation saved and sent again.' : 'Invitation saved.')

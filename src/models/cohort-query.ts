@@ -1,0 +1,30 @@
+import sqlParser from 'node-sql-parser'
+
+export const COHORT_QUERY_MAX_LENGTH = 10_240
+
+const parser = new sqlParser.Parser()
+
+/**
+ * Checks a cohort query with a real SQL parser: exactly one statement, a SELECT (UNION,
+ * INTERSECT and EXCEPT of SELECTs included), at most 10,240 characters. Returns why it is
+ * refused, or null.
+ */
+export function checkCohortQuery(sqlText: string): string | null {
+  const text = sqlText.trim()
+  if (text === '') return 'Write a SELECT statement.'
+  if (text.length > COHORT_QUERY_MAX_LENGTH) return `At most ${COHORT_QUERY_MAX_LENGTH.toLocaleString('en-GB')} characters (this one has ${text.length.toLocaleString('en-GB')}).`
+  let ast: unknown
+  try {
+    ast = parser.astify(text, { database: 'PostgreSQL' })
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    const where = (error as { location?: { start?: { line: number; column: number } } }).location?.start
+    return `This is not valid SQL${where ? ` (line ${where.line}, column ${where.column})` : ''}: ${message.split('\n')[0]!.slice(0, 200)}`
+  }
+  const statements = (Array.isArray(ast) ? ast : [ast]).filter(Boolean) as { type?: string; into?: { expr?: unknown } }[]
+  if (statements.length !== 1) return `Write exactly one statement (found ${statements.length}).`
+  const [statement] = statements
+  if (statement!.type !== 'select') return `Only SELECT queries are allowed (with UNION, INTERSECT or EXCEPT); this is ${String(statement!.type).toUpperCase()}.`
+  if (statement!.into?.expr) return 'SELECT … INTO is not allowed: a cohort query only reads.'
+  return null
+}

@@ -1,0 +1,270 @@
+import { Hono, type Context } from 'hono'
+import type { AppEnv } from '../http/context.ts'
+import { requireUser } from '../auth/middleware.ts'
+import { requirePermission } from '../authz/middleware.ts'
+import { routeClass } from '../http/route-class.ts'
+import { chrome } from '../http/page.ts'
+import { redirectTo } from '../http/htmx.ts'
+import { readForm, hasErrors, normalizeEmail, type FieldErrors } from '../http/forms.ts'
+import { setFlash } from '../http/flash.ts'
+import { forbiddenPage, notFoundPage } from '../http/errors.tsx'
+import { can, decideProject, deny, denyOnProject, type Denial } from '../authz/policy.ts'
+import { defaultProjectRoleFor, type ProjectPermission } from '../authz/permissions.ts'
+import { getProjectAccess } from '../models/access.ts'
+import { getRoleByName, getRoleGroupIds, listRoles, resolveActor } from '../models/roles.ts'
+import { getUserByEmail, getUserById } from '../models/users.ts'
+import { listGroups } from '../models/groups.ts'
+import { checkCohortQuery } from '../models/cohort-query.ts'
+import {
+  addProjectMember,
+  approveProjectSites,
+  createProject,
+  deleteProject,
+  getCohortCounts,
+  getCurrentCohortQuery,
+  listCohortQueryVersions,
+  listProjectMembers,
+  listProjectsForUser,
+  listStagedSites,
+  removeProjectMember,
+  saveCohortQuery,
+  stageProject,
+  unstageProject,
+  updateProject,
+  type Ctx,
+  type Refusal,
+} from '../models/projects.ts'
+import { ProjectsPage, NewProjectPage } from '../../views/projects.tsx'
+import { ProjectPage, type ProjectView } from '../../views/project.tsx'
+import { ConfirmPage } from '../../views/components/confirm.tsx'
+import type { Project } from '../db/schema.ts'
+import { renderErrorPage } from '../http/errors.tsx'
+import { projectModelsSection } from './project-models.tsx'
+
+export const projectRoutes = new Hono<AppEnv>()
+
+/** Every project route: signed in, and paused in deployment mode. */
+const guard = [requireUser, routeClass('core')] as const
+
+function ctxOf(c: Context<AppEnv>): Ctx {
+  const actor = c.get('actor')
+  return { actor: { id: actor.id, email: actor.email }, now: c.get('deps').clock.now(), ip: c.get('clientIp') }
+}
+
+export type LoadedProject = { project: Project; access: NonNullable<ReturnType<typeof getProjectAccess>> }
+
+/** The project if the actor may read it; otherwise null, answered as 404 so its existence does not leak. */
+export function loadReadableProject(c: Context<AppEnv>): LoadedProject | null {
+  const id = Number(c.req.param('id'))
+  if (!Number.isInteger(id)) return null
+  const access = getProjectAccess(c.get('deps').db, c.get('actor').id, id)
+  if (!access || !decideProject(c.get('actor'), 'project.view', access).allowed) return null
+  return { project: access.project, access }
+}
+
+/** 403 naming the permission, or 409 when the project's state is what forbids it. */
+export function refuse(c: Context<AppEnv>, denial: Denial) {
+  if (denial.kind === 'state') return renderErrorPage(c, 409, 'Not possible now', `${denial.rule.charAt(0).toUpperCase()}${denial.rule.slice(1)}.`)
+  return forbiddenPage(c, denial)
+}
+
+export function denyProject(c: Context<AppEnv>, loaded: LoadedProject, permission: ProjectPermission): Denial | null {
+  return denyOnProject(c.get('actor'), permission, loaded.access)
+}
+
+function projectView(c: Context<AppEnv>, loaded: LoadedProject, extra: Partial<ProjectView> = {}): ProjectView {
+  const { db } = c.get('deps')
+  const actor = c.get('actor')
+  const query = getCurrentCohortQuery(db, loaded.project.id)
+  const may = (p: ProjectPermission) => decideProject(actor, p, loaded.access)
+  return {
+    project: loaded.project,
+    owner: getUserById(db, loaded.project.ownerId)?.email ?? '',
+    cohortQuery: query,
+    versions: listCohortQueryVersions(db, loaded.project.id).length,
+    counts: getCohortCounts(db, query?.id ?? null),
+    stagedSites: listStagedSites(db, loaded.project.id),
+    members: listProjectMembers(db, loaded.project.id),
+    projectRoles: listRoles(db, 'project').map((r) => r.name),
+    can: {
+      edit: may('project.edit').allowed,
+      stage: may('project.stage').allowed,
+      delete: may('project.delete').allowed || can(actor, 'projects.delete_any'),
+      manageMembers: may('members.manage').allowed,
+      unstage: can(actor, 'projects.unstage') && loaded.project.status === 'staged',
+      approve: can(actor, 'projects.approve') && loaded.project.status === 'staged',
+    },
+    values: {},
+    errors: {},
+    models: projectModelsSection(c, loaded),
+    ...extra,
+  }
+}
+
+function renderProject(c: Context<AppEnv>, loaded: LoadedProject, extra: Partial<ProjectView> = {}, status: 200 | 409 | 422 = 200) {
+  return c.html(<ProjectPage chrome={chrome(c)} view={projectView(c, loaded, extra)} />, status)
+}
+
+function answerRefusal(c: Context<AppEnv>, loaded: LoadedProject, refusal: Refusal, values: Record<string, string> = {}) {
+  const reloaded = { ...loaded, project: getProjectAccess(c.get('deps').db, c.get('actor').id, loaded.project.id)?.project ?? loaded.project }
+  return renderProject(c, reloaded, { error: refusal.field ? undefined : refusal.reason, errors: refusal.field ? { [refusal.field]: refusal.reason } : {}, values }, refusal.status)
+}
+
+projectRoutes.get('/projects', ...guard, (c) => {
+  const actor = c.get('actor')
+  const q = (c.req.query('q') ?? '').trim().slice(0, 100)
+  const list = listProjectsForUser(c.get('deps').db, { userId: actor.id, everything: can(actor, 'projects.manage_all'), q, page: Number(c.req.query('page')) || 1 })
+  return c.html(<ProjectsPage chrome={chrome(c)} list={list} q={q} canCreate={can(actor, 'projects.create')} />)
+})
+
+function groupsFor(c: Context<AppEnv>) {
+  return listGroups(c.get('deps').db).map((g) => ({ id: g.id, name: g.name }))
+}
+
+projectRoutes.get('/projects/new', ...guard, requirePermission('projects.create'), (c) => c.html(<NewProjectPage chrome={chrome(c)} values={{}} errors={{}} groups={groupsFor(c)} />))
+
+function checkProjectFields(name: string, description: string): FieldErrors {
+  return {
+    name: name === '' ? 'Give the project a name.' : [...name].length > 200 ? 'At most 200 characters.' : undefined,
+    description: [...description].length > 1000 ? 'At most 1,000 characters.' : undefined,
+  }
+}
+
+projectRoutes.post('/projects/new', ...guard, requirePermission('projects.create'), async (c) => {
+  const form = await readForm(c)
+  const values = { name: form.get('name').trim(), description: form.get('description').trim(), group_id: form.get('group_id') }
+  const errors = checkProjectFields(values.name, values.description)
+  const group = values.group_id ? groupsFor(c).find((g) => String(g.id) === values.group_id) : null
+  if (values.group_id && !group) errors.group_id = 'That group does not exist.'
+  if (hasErrors(errors)) return c.html(<NewProjectPage chrome={chrome(c)} values={values} errors={errors} groups={groupsFor(c)} />, 422)
+  const project = createProject(c.get('deps').db, { name: values.name, description: values.description, groupId: group?.id ?? null }, ctxOf(c))
+  setFlash(c, 'success', `Project “${project.name}” created.`)
+  return redirectTo(c, `/projects/${project.id}`)
+})
+
+projectRoutes.get('/projects/:id', ...guard, (c) => {
+  const loaded = loadReadableProject(c)
+  return loaded ? renderProject(c, loaded) : notFoundPage(c)
+})
+
+/** Edit name and description (owner or admin; only while unstaged). */
+projectRoutes.post('/projects/:id', ...guard, async (c) => {
+  const loaded = loadReadableProject(c)
+  if (!loaded) return notFoundPage(c)
+  const denial = denyProject(c, loaded, 'project.edit')
+  if (denial) return refuse(c, denial)
+  const form = await readForm(c)
+  const values = { name: form.get('name').trim(), description: form.get('description').trim() }
+  const errors = checkProjectFields(values.name, values.description)
+  if (hasErrors(errors)) return renderProject(c, loaded, { values, errors }, 422)
+  const outcome = updateProject(c.get('deps').db, loaded.project, values, ctxOf(c))
+  if (!outcome.ok) return answerRefusal(c, loaded, outcome, values)
+  setFlash(c, 'success', 'Project saved.')
+  return redirectTo(c, `/projects/${loaded.project.id}`)
+})
+
+projectRoutes.post('/projects/:id/cohort-query', ...guard, async (c) => {
+  const loaded = loadReadableProject(c)
+  if (!loaded) return notFoundPage(c)
+  const denial = denyProject(c, loaded, 'project.edit')
+  if (denial) return refuse(c, denial)
+  const query = (await readForm(c)).get('query')
+  const problem = checkCohortQuery(query)
+  if (problem) return renderProject(c, loaded, { values: { query }, errors: { query: problem } }, 422)
+  const outcome = saveCohortQuery(c.get('deps').db, loaded.project, query, ctxOf(c))
+  if (!outcome.ok) return answerRefusal(c, loaded, outcome, { query })
+  setFlash(c, 'success', `Cohort query version ${outcome.value.version} saved and sent to the sites; counts appear as they report back.`)
+  return redirectTo(c, `/projects/${loaded.project.id}#cohort`)
+})
+
+projectRoutes.post('/projects/:id/stage', ...guard, async (c) => {
+  const loaded = loadReadableProject(c)
+  if (!loaded) return notFoundPage(c)
+  const denial = denyProject(c, loaded, 'project.stage')
+  if (denial) return refuse(c, denial)
+  const siteIds = (await readForm(c)).getAll('site_ids').map(Number)
+  const outcome = stageProject(c.get('deps').db, loaded.project, siteIds, ctxOf(c))
+  if (!outcome.ok) return answerRefusal(c, loaded, outcome)
+  setFlash(c, 'success', 'Project staged for approval; it is locked for editing now.')
+  return redirectTo(c, `/projects/${loaded.project.id}`)
+})
+
+projectRoutes.post('/projects/:id/unstage', ...guard, async (c) => {
+  const loaded = loadReadableProject(c)
+  if (!loaded) return notFoundPage(c)
+  const denial = deny(c.get('actor'), 'projects.unstage')
+  if (denial) return forbiddenPage(c, denial)
+  const outcome = unstageProject(c.get('deps').db, loaded.project, ctxOf(c))
+  if (!outcome.ok) return answerRefusal(c, loaded, outcome)
+  setFlash(c, 'success', 'Project unstaged: site decisions cleared, editing enabled again.')
+  return redirectTo(c, `/projects/${loaded.project.id}`)
+})
+
+projectRoutes.post('/projects/:id/approvals', ...guard, async (c) => {
+  const loaded = loadReadableProject(c)
+  if (!loaded) return notFoundPage(c)
+  const denial = deny(c.get('actor'), 'projects.approve')
+  if (denial) return forbiddenPage(c, denial)
+  const ids = (await readForm(c)).getAll('approved_site_ids').map(Number)
+  const outcome = approveProjectSites(c.get('deps').db, loaded.project, ids, ctxOf(c))
+  if (!outcome.ok) return answerRefusal(c, loaded, outcome)
+  setFlash(c, 'success', 'Site approvals saved; approved sites have been sent an image retrieval task.')
+  return redirectTo(c, `/projects/${loaded.project.id}`)
+})
+
+projectRoutes.post('/projects/:id/members', ...guard, async (c) => {
+  const loaded = loadReadableProject(c)
+  if (!loaded) return notFoundPage(c)
+  const denial = denyProject(c, loaded, 'members.manage')
+  if (denial) return refuse(c, denial)
+  const { db } = c.get('deps')
+  const form = await readForm(c)
+  const values = { email: form.get('email'), role: form.get('role') }
+  const email = normalizeEmail(values.email)
+  const user = email ? getUserByEmail(db, email) : null
+  // Note: an unknown address and a disabled account get the same answer, so adding members does not reveal who has an account.
+  if (!user || user.disabledAt !== null) return renderProject(c, loaded, { values, errors: { email: 'No active Gatehouse account can be added with this address. Ask an admin to invite the person.' } }, 422)
+  const roleName = values.role || defaultProjectRoleFor(resolveActor(db, user).sitePermissions)
+  const role = getRoleByName(db, roleName)
+  if (!role || role.scope !== 'project') return renderProject(c, loaded, { values, errors: { role: 'Choose a project role.' } }, 422)
+  const limits = getRoleGroupIds(db, role.id)
+  if (limits.length > 0 && (loaded.project.groupId === null || !limits.includes(loaded.project.groupId))) {
+    return renderProject(c, loaded, { values, errors: { role: `The role “${role.name}” is limited to other groups than this project's.` } }, 422)
+  }
+  if (user.id === loaded.project.ownerId) return renderProject(c, loaded, { values, errors: { email: 'This is the project owner, who has every permission already.' } }, 422)
+  const outcome = addProjectMember(db, loaded.project, user, role, ctxOf(c))
+  if (!outcome.ok) return answerRefusal(c, loaded, outcome, values)
+  setFlash(c, 'success', `${user.email} added as ${role.name}.`)
+  return redirectTo(c, `/projects/${loaded.project.id}#members`)
+})
+
+projectRoutes.post('/projects/:id/members/:userId/remove', ...guard, async (c) => {
+  const loaded = loadReadableProject(c)
+  if (!loaded) return notFoundPage(c)
+  const denial = denyProject(c, loaded, 'members.manage')
+  if (denial) return refuse(c, denial)
+  const userId = Number(c.req.param('userId'))
+  const member = listProjectMembers(c.get('deps').db, loaded.project.id).find((m) => m.userId === userId)
+  if (!member) return notFoundPage(c)
+  if ((await readForm(c)).get('confirm') !== 'yes') {
+    return c.html(<ConfirmPage chrome={chrome(c)} title={`Remove ${member.email} from “${loaded.project.name}”?`} question="They lose access to the project at once. Their models stay." button="Remove member" action={c.req.path} cancel={`/projects/${loaded.project.id}#members`} />)
+  }
+  removeProjectMember(c.get('deps').db, loaded.project, userId, ctxOf(c))
+  setFlash(c, 'success', `${member.email} removed from the project.`)
+  return redirectTo(c, `/projects/${loaded.project.id}#members`)
+})
+
+projectRoutes.post('/projects/:id/delete', ...guard, async (c) => {
+  const loaded = loadReadableProject(c)
+  if (!loaded) return notFoundPage(c)
+  const actor = c.get('actor')
+  const denial = can(actor, 'projects.delete_any') ? null : denyProject(c, loaded, 'project.delete')
+  if (denial) return refuse(c, denial)
+  if ((await readForm(c)).get('confirm') !== 'yes') {
+    return c.html(<ConfirmPage chrome={chrome(c)} title={`Delete “${loaded.project.name}”?`} question="The project disappears for everyone. Its records and audit trail are kept; data already at the sites is not purged." button="Delete project" action={c.req.path} cancel={`/projects/${loaded.project.id}`} />)
+  }
+  deleteProject(c.get('deps').db, loaded.project, ctxOf(c))
+  setFlash(c, 'success', `Project “${loaded.project.name}” deleted.`)
+  return redirectTo(c, '/projects')
+})
+
