@@ -1,3 +1,4 @@
+import { AuditTable } from '../components/audit-table.tsx'
 import { Page, type PageChrome } from '../layouts/page.tsx'
 import { DateTime } from '../components/time.tsx'
 import type { AuditEvent } from '../../src/db/schema.ts'
@@ -50,43 +51,7 @@ export function AuditPage(props: { chrome: PageChrome; filter: AuditFilter; page
           <a href={`/admin/audit.csv${query(f)}`}>Download as CSV</a>
         </div>
       </form>
-      <div class="table-scroll">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Event</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Target</th>
-              <th scope="col">IP</th>
-              <th scope="col">Details</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.page.events.map((e) => (
-              <tr>
-                <td>
-                  <DateTime ms={e.at} />
-                </td>
-                <td>
-                  <code>{e.event}</code>
-                </td>
-                <td>{e.actorEmail ?? 'system'}</td>
-                <td>{e.targetType ? `${e.targetType} ${e.targetId ?? ''}` : '—'}</td>
-                <td>{e.ip ?? '—'}</td>
-                <td class="details">
-                  <code>{e.details === '{}' ? '' : e.details}</code>
-                </td>
-              </tr>
-            ))}
-            {props.page.events.length === 0 && (
-              <tr>
-                <td colspan={6}>No events match.</td>
-              </tr>
-            )}
-          </tbody>
-        </table>
-      </div>
+      <AuditTable events={props.page.events} details />
       {props.page.nextBefore !== null && (
         <nav class="pager" aria-label="Pages">
           <a href="/admin/audit">Newest</a>

@@ -1,3 +1,4 @@
+import { AuditTable } from '../components/audit-table.tsx'
 import { Page, type PageChrome } from '../layouts/page.tsx'
 import { Card } from '../components/form.tsx'
 import { DateTime } from '../components/time.tsx'
@@ -13,6 +14,8 @@ export function AdminHomePage(props: { chrome: PageChrome; summary: AdminSummary
         <a href="/admin/users">Users</a>
         <a href="/admin/roles">Roles</a>
         <a href="/admin/groups">Groups</a>
+        <a href="/admin/sites">Sites</a>
+        <a href="/admin/tasks">Tasks</a>
         <a href="/admin/invitations">Invitations</a>
         <a href="/admin/settings">Settings</a>
         <a href="/admin/audit">Audit log</a>
@@ -65,32 +68,7 @@ export function AdminHomePage(props: { chrome: PageChrome; summary: AdminSummary
         <BarChart title="Successful sign-ins per day, last 30 days" points={signInsPerDay.map((d) => ({ label: d.day, value: d.count }))} />
       </Card>
       <Card title="Recent audit events">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Event</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Target</th>
-              <th scope="col">IP</th>
-            </tr>
-          </thead>
-          <tbody>
-            {recentEvents.map((e) => (
-              <tr>
-                <td>
-                  <DateTime ms={e.at} />
-                </td>
-                <td>
-                  <code>{e.event}</code>
-                </td>
-                <td>{e.actorEmail ?? 'system'}</td>
-                <td>{e.targetType ? `${e.targetType} ${e.targetId ?? ''}` : '—'}</td>
-                <td>{e.ip ?? '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <AuditTable events={recentEvents} />
       </Card>
     </Page>
   )

@@ -1,3 +1,4 @@
+import { AuditTable } from '../components/audit-table.tsx'
 import { Page, type PageChrome } from '../layouts/page.tsx'
 import { Card, Field, FormError } from '../components/form.tsx'
 import { DateTime } from '../components/time.tsx'
@@ -351,30 +352,7 @@ export function UserPage(props: {
         )}
       </Card>
       <Card title="Recent audit events">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Event</th>
-              <th scope="col">By</th>
-              <th scope="col">IP</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.events.map((e) => (
-              <tr>
-                <td>
-                  <DateTime ms={e.at} />
-                </td>
-                <td>
-                  <code>{e.event}</code>
-                </td>
-                <td>{e.actorEmail ?? 'system'}</td>
-                <td>{e.ip ?? '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <AuditTable events={props.events} />
       </Card>
     </Page>
   )

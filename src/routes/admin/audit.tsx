@@ -22,6 +22,7 @@ adminAudit.get('/admin/audit.csv', requireUser, requirePermission('audit.view'),
   return stream(c, async (out) => {
     await out.write('id,time,event,actor_id,actor_email,target_type,target_id,ip,details\n')
     for (const chunk of iterateAuditEvents(db, filter)) {
+      if (out.aborted) return // the client went away: stop reading the log
       let text = ''
       for (const e of chunk) {
         text += [e.id, new Date(e.at).toISOString(), e.event, e.actorId, e.actorEmail, e.targetType, e.targetId, e.ip, e.details].map(csvField).join(',') + '\n'

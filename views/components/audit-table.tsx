@@ -1,0 +1,47 @@
+import { DateTime } from './time.tsx'
+import type { AuditEvent } from '../../src/db/schema.ts'
+
+/** Audit events as a table; `details` adds the JSON details column. */
+export function AuditTable(props: { events: AuditEvent[]; details?: boolean }) {
+  return (
+    <div class="table-scroll">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Event</th>
+            <th scope="col">Actor</th>
+            <th scope="col">Target</th>
+            <th scope="col">IP</th>
+            {props.details && <th scope="col">Details</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {props.events.map((e) => (
+            <tr>
+              <td>
+                <DateTime ms={e.at} />
+              </td>
+              <td>
+                <code>{e.event}</code>
+              </td>
+              <td>{e.actorEmail ?? 'system'}</td>
+              <td>{e.targetType ? `${e.targetType} ${e.targetId ?? ''}` : '—'}</td>
+              <td>{e.ip ?? '—'}</td>
+              {props.details && (
+                <td class="details">
+                  <code>{e.details === '{}' ? '' : e.details}</code>
+                </td>
+              )}
+            </tr>
+          ))}
+          {props.events.length === 0 && (
+            <tr>
+              <td colspan={props.details ? 6 : 5}>No events.</td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </div>
+  )
+}
