@@ -25,6 +25,31 @@ export function checkCohortQuery(sqlText: string): string | null {
   if (statements.length !== 1) return `Write exactly one statement (found ${statements.length}).`
   const [statement] = statements
   if (statement!.type !== 'select') return `Only SELECT queries are allowed (with UNION, INTERSECT or EXCEPT); this is ${String(statement!.type).toUpperCase()}.`
-  if (statement!.into?.expr) return 'SELECT … INTO is not allowed: a cohort query only reads.'
+  const writer = findWritingNode(statement)
+  if (writer) return writer
+  return null
+}
+
+const WRITING_TYPES = new Set(['insert', 'update', 'delete', 'replace', 'create', 'drop', 'alter', 'truncate', 'rename', 'grant', 'merge'])
+
+/** Walks the whole tree: a data-modifying WITH clause or a SELECT … INTO anywhere is refused. */
+function findWritingNode(node: unknown): string | null {
+  if (Array.isArray(node)) {
+    for (const item of node) {
+      const found = findWritingNode(item)
+      if (found) return found
+    }
+    return null
+  }
+  if (node === null || typeof node !== 'object') return null
+  const record = node as Record<string, unknown>
+  if (typeof record.type === 'string' && WRITING_TYPES.has(record.type) && ('table' in record || 'name' in record || 'keyword' in record)) {
+    return `A cohort query only reads: it may not contain ${record.type.toUpperCase()} (found inside the statement).`
+  }
+  if (record.into && typeof record.into === 'object' && (record.into as { expr?: unknown }).expr) return 'SELECT … INTO is not allowed: a cohort query only reads.'
+  for (const value of Object.values(record)) {
+    const found = findWritingNode(value)
+    if (found) return found
+  }
   return null
 }

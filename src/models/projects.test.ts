@@ -399,7 +399,7 @@ describe('createProject, deleteProject and members', () => {
     expect(audits(f, 'project.deleted')).toHaveLength(1)
   })
 
-  it('BUG (minor): deleteProject on an already deleted project writes a second project.deleted audit event although nothing changes', async () => {
+  it('deleteProject on an already deleted project writes no second project.deleted audit event', async () => {
     // Two delete requests racing past the route's 404 check both reach deleteProject: the guarded
     // UPDATE changes nothing the second time, but the audit event is written regardless.
     const f = await fixture()

@@ -28,7 +28,11 @@ export const PROJECT_PAGE_SIZE = 25
 export function listProjectsForUser(db: Db, input: { userId: number; everything: boolean; q: string; page: number }) {
   const visible = input.everything
     ? sql`1 = 1`
-    : or(eq(projects.ownerId, input.userId), sql`exists (select 1 from project_members pm where pm.project_id = ${projects.id} and pm.user_id = ${input.userId})`)!
+    : or(
+        eq(projects.ownerId, input.userId),
+        sql`exists (select 1 from project_members pm where pm.project_id = ${projects.id} and pm.user_id = ${input.userId})`,
+        sql`exists (select 1 from group_members gm where gm.group_id = ${projects.groupId} and gm.user_id = ${input.userId} and gm.role = 'group_admin')`,
+      )!
   const like = `%${input.q.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`
   const where = and(isNull(projects.deletedAt), visible, input.q ? sql`(lower(${projects.name}) like ${like} escape '\\' or lower(${projects.description}) like ${like} escape '\\')` : undefined)
   const total = db.select({ n: count() }).from(projects).where(where).get()!.n
@@ -68,10 +72,11 @@ export function updateProject(db: Db, project: Project, input: { name: string; d
 }
 
 /** Soft delete, in any status: hidden everywhere afterwards; its rows and audit trail stay. */
-export function deleteProject(db: Db, project: Project, ctx: Ctx): void {
-  writeTransaction(db, () => {
-    db.update(projects).set({ deletedAt: ctx.now }).where(and(eq(projects.id, project.id), isNull(projects.deletedAt))).run()
-    audit(db, ctx, 'project.deleted', project, { status: project.status })
+export function deleteProject(db: Db, project: Project, ctx: Ctx): boolean {
+  return writeTransaction(db, () => {
+    const changed = db.update(projects).set({ deletedAt: ctx.now }).where(and(eq(projects.id, project.id), isNull(projects.deletedAt))).run().changes
+    if (changed > 0) audit(db, ctx, 'project.deleted', project, { status: project.status })
+    return changed > 0
   })
 }
 

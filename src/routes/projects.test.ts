@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { and, eq } from 'drizzle-orm'
 import { createTestEnv, createTestUser, signIn, type TestClient, type TestEnv, type TestUser } from '../test/helpers.ts'
-import { auditEvents, cohortQueries, groups, projectMembers, projectSites, projects, roleGroups, roles, tasks, users, type Project, type Site } from '../db/schema.ts'
+import { auditEvents, cohortQueries, groupMembers, groups, projectMembers, projectSites, projects, roleGroups, roles, tasks, users, type Project, type Site } from '../db/schema.ts'
 import { createSite } from '../models/sites.ts'
 import { createProject, getCurrentCohortQuery } from '../models/projects.ts'
 import { getSiteSettings, saveSiteSettings } from '../models/settings.ts'
@@ -259,6 +259,30 @@ describe('POST /projects/new (create)', () => {
     expect(audits(w, 'project.created', id)[0]!.details).toMatchObject({ group_id: group.id })
   })
 
+  it('lets a researcher put a project only in a group they belong to', async () => {
+    const w = await world()
+    const mine = w.t.db.insert(groups).values({ name: 'Mine', createdAt: 0 }).returning().get()
+    const other = w.t.db.insert(groups).values({ name: 'Other', createdAt: 0 }).returning().get()
+    w.t.db.insert(groupMembers).values({ groupId: mine.id, userId: w.owner.user.id, role: 'member', createdAt: 0 }).run()
+    const owner = await w.as(w.owner)
+    const form = await (await owner.get('/projects/new')).text()
+    expect(form).toContain('>Mine<')
+    expect(form).not.toContain('>Other<')
+    expect((await owner.post('/projects/new', { name: 'Theirs', description: '', group_id: String(other.id) })).status).toBe(422)
+    expect((await owner.post('/projects/new', { name: 'Ours', description: '', group_id: String(mine.id) })).status).toBe(303)
+  })
+
+  it('lists the projects of a group to its group admins', async () => {
+    const w = await world()
+    const group = w.t.db.insert(groups).values({ name: 'Centre', createdAt: 0 }).returning().get()
+    const lead = await w.user('researcher', 'lead@example.org')
+    w.t.db.insert(groupMembers).values({ groupId: group.id, userId: lead.user.id, role: 'group_admin', createdAt: 0 }).run()
+    const admin = await w.as(w.admin)
+    await admin.post('/projects/new', { name: 'Centre study', description: '', group_id: String(group.id) })
+    const list = await (await (await w.as(lead)).get('/projects')).text()
+    expect(list).toContain('Centre study')
+  })
+
   it('refuses observers with 403 naming projects.create, on the form and on the post', async () => {
     const w = await world()
     const observer = await w.as(await w.user('observer', 'obs@example.org'))
@@ -303,7 +327,7 @@ describe('POST /projects/new (create)', () => {
     const res = await owner.post('/projects/new', { name: 'Grouped', description: '', group_id: '999' })
     expect(res.status).toBe(422)
     const html = await res.text()
-    expect(html).toContain('That group does not exist.')
+    expect(html).toContain('Choose one of your groups (or none).')
     expect(html).toContain('value="Grouped"')
     expect(w.t.db.select().from(projects).all()).toHaveLength(0)
     expect(audits(w, 'project.created')).toHaveLength(0)
@@ -514,7 +538,7 @@ describe('POST /projects/:id/cohort-query', () => {
     expect(w.t.db.select().from(cohortQueries).where(eq(cohortQueries.projectId, id)).all()).toHaveLength(accepted.length)
   })
 
-  it('BUG: refuses a SELECT whose WITH clause writes (data-modifying CTE: WITH u AS (UPDATE …) SELECT …)', async () => {
+  it('refuses a SELECT whose WITH clause writes (data-modifying CTE: WITH u AS (UPDATE …) SELECT …)', async () => {
     // PostgreSQL runs the UPDATE/INSERT inside the CTE: this "SELECT" changes the site's data.
     const w = await world()
     const owner = await w.as(w.owner)

@@ -14,6 +14,7 @@ import { getProjectAccess } from '../models/access.ts'
 import { getRoleByName, getRoleGroupIds, listRoles, resolveActor } from '../models/roles.ts'
 import { getUserByEmail, getUserById } from '../models/users.ts'
 import { listGroups } from '../models/groups.ts'
+import { getUserMemberships } from '../models/user-admin.ts'
 import { checkCohortQuery } from '../models/cohort-query.ts'
 import {
   addProjectMember,
@@ -101,7 +102,7 @@ function projectView(c: Context<AppEnv>, loaded: LoadedProject, extra: Partial<P
   }
 }
 
-function renderProject(c: Context<AppEnv>, loaded: LoadedProject, extra: Partial<ProjectView> = {}, status: 200 | 409 | 422 = 200) {
+export function renderProject(c: Context<AppEnv>, loaded: LoadedProject, extra: Partial<ProjectView> = {}, status: 200 | 409 | 422 = 200) {
   return c.html(<ProjectPage chrome={chrome(c)} view={projectView(c, loaded, extra)} />, status)
 }
 
@@ -117,8 +118,14 @@ projectRoutes.get('/projects', ...guard, (c) => {
   return c.html(<ProjectsPage chrome={chrome(c)} list={list} q={q} canCreate={can(actor, 'projects.create')} />)
 })
 
+/** Groups a new project may be put in: any for admins, else the groups the creator belongs to. */
 function groupsFor(c: Context<AppEnv>) {
-  return listGroups(c.get('deps').db).map((g) => ({ id: g.id, name: g.name }))
+  const actor = c.get('actor')
+  const { db } = c.get('deps')
+  const all = listGroups(db).map((g) => ({ id: g.id, name: g.name }))
+  if (can(actor, 'projects.manage_all')) return all
+  const mine = new Set(getUserMemberships(db, actor.id).groups.map((g) => g.id))
+  return all.filter((g) => mine.has(g.id))
 }
 
 projectRoutes.get('/projects/new', ...guard, requirePermission('projects.create'), (c) => c.html(<NewProjectPage chrome={chrome(c)} values={{}} errors={{}} groups={groupsFor(c)} />))
@@ -135,7 +142,7 @@ projectRoutes.post('/projects/new', ...guard, requirePermission('projects.create
   const values = { name: form.get('name').trim(), description: form.get('description').trim(), group_id: form.get('group_id') }
   const errors = checkProjectFields(values.name, values.description)
   const group = values.group_id ? groupsFor(c).find((g) => String(g.id) === values.group_id) : null
-  if (values.group_id && !group) errors.group_id = 'That group does not exist.'
+  if (values.group_id && !group) errors.group_id = 'Choose one of your groups (or none).'
   if (hasErrors(errors)) return c.html(<NewProjectPage chrome={chrome(c)} values={values} errors={errors} groups={groupsFor(c)} />, 422)
   const project = createProject(c.get('deps').db, { name: values.name, description: values.description, groupId: group?.id ?? null }, ctxOf(c))
   setFlash(c, 'success', `Project “${project.name}” created.`)
