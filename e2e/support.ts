@@ -232,7 +232,14 @@ export async function completeFirstSignIn(
   await page.getByLabel('Repeat the new password').fill(user.newPassword)
   await page.getByRole('button', { name: 'Change password' }).click()
   await page.waitForURL(`${baseUrl}/mfa/setup`)
+  return enrolTotp(page, baseUrl)
+}
 
+/**
+ * On /mfa/setup: reads the secret from the #totp-uri link, enters the code oathtool computes and
+ * confirms. Ends on the home page; returns the TOTP secret and the step of the accepted code.
+ */
+export async function enrolTotp(page: Page, baseUrl: string): Promise<{ totpSecret: string; step: number }> {
   const href = await page.locator('#totp-uri').getAttribute('href')
   if (!href?.startsWith('otpauth://totp/')) throw new Error(`#totp-uri is not an otpauth://totp/ link: ${href}`)
   const totpSecret = secretFromOtpauthUri(href)
