@@ -6,6 +6,7 @@ import { readForm, hasErrors, type FieldErrors } from '../http/forms.ts'
 import { chrome } from '../http/page.ts'
 import { redirectTo } from '../http/htmx.ts'
 import { limitByIp } from '../http/ip-limit.ts'
+import { setFlash } from '../http/flash.ts'
 import { InviteDeadEndPage, InviteFormPage, InviteVerifyPage } from '../../views/invite.tsx'
 import { getInvitationByToken, invitationStatus, markInvitationVisited, startInvitationAcceptance, verifyInvitationSecurityToken } from '../models/invitations.ts'
 import { checkPasswordPolicy, hashPassword } from '../auth/password.ts'
@@ -103,6 +104,7 @@ invite.post('/invite/:token/verify', publicPage, async (c) => {
     case 'email taken':
       return c.html(<InviteDeadEndPage chrome={chrome(c)} title="An account with this address exists already" message="Someone created an account for this email address after the invitation was sent. Sign in with it, or use “Forgot your password?” on the sign-in page." />, 409)
     case 'no token':
+      setFlash(c, 'info', 'The invitation was opened again (perhaps in another tab), which started the form again and cancelled the earlier code. Fill in the form once more to get a new code.')
       return redirectTo(c, restart)
   }
 })

@@ -64,6 +64,7 @@ export function InvitationsPage(props: Pickers & { chrome: PageChrome; invitatio
       <p>
         {props.showAll ? <a href="/admin/invitations">Show outstanding only</a> : <a href="/admin/invitations?all=1">Show accepted and deleted too</a>}
       </p>
+      <div class="table-scroll">
       <table>
         <thead>
           <tr>
@@ -72,7 +73,7 @@ export function InvitationsPage(props: Pickers & { chrome: PageChrome; invitatio
             <th scope="col">Status</th>
             <th scope="col">Sent</th>
             <th scope="col">Link visited</th>
-            <th scope="col">Expires</th>
+            <th scope="col">Expires / closed</th>
           </tr>
         </thead>
         <tbody>
@@ -94,7 +95,7 @@ export function InvitationsPage(props: Pickers & { chrome: PageChrome; invitatio
                   <DateTime ms={i.visitedAt} />
                 </td>
                 <td>
-                  <DateTime ms={i.expiresAt} />
+                  <DateTime ms={i.acceptedAt ?? i.revokedAt ?? i.expiresAt} />
                 </td>
               </tr>
             )
@@ -106,6 +107,7 @@ export function InvitationsPage(props: Pickers & { chrome: PageChrome; invitatio
           )}
         </tbody>
       </table>
+      </div>
       <Card title="Invite someone">
         {props.form.note && <p class="flash flash-info">{props.form.note}</p>}
         <form method="get" action="/admin/invitations" class="row">
