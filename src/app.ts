@@ -21,6 +21,12 @@ import { adminInvitations } from './routes/admin/invitations.tsx'
 import { adminSettings } from './routes/admin/settings.tsx'
 import { adminAudit } from './routes/admin/audit.tsx'
 import { adminOutbox } from './routes/admin/outbox.tsx'
+import { adminSites } from './routes/admin/sites.tsx'
+import { adminTasks } from './routes/admin/tasks.tsx'
+import { api } from './routes/api.tsx'
+
+/** POST routes that stream an upload and enforce UPLOAD_MAX_MB themselves (exempt from the 64 KB body limit). */
+const uploadPaths = [/^\/api\/sites\/v1\/tasks\/[^/]+\/files$/]
 
 const publicDir = relative(process.cwd(), fileURLToPath(new URL('../public', import.meta.url))) || '.'
 
@@ -40,7 +46,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/public/*', serveStatic({ root: publicDir, rewriteRequestPath: (p) => p.replace(/^\/public/, '') }))
   app.get('/favicon.ico', (c) => c.redirect('/public/favicon.svg', 301))
   app.use('*', originCheck(deps.config))
-  app.use('*', formBodyLimit())
+  app.use('*', formBodyLimit(uploadPaths))
   app.use('*', loadSession)
 
   app.route('/', health)
@@ -58,6 +64,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', adminSettings)
   app.route('/', adminAudit)
   app.route('/', adminOutbox)
+  app.route('/', adminSites)
+  app.route('/', adminTasks)
+  app.route('/', api)
 
   app.notFound((c) => notFoundPage(c))
   app.onError((error, c) => {

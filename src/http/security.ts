@@ -49,9 +49,16 @@ export function securityHeaders(config: Config): MiddlewareHandler<AppEnv> {
   })
 }
 
-/** Form bodies are capped at 64 KB (413 beyond). */
-export function formBodyLimit(): MiddlewareHandler<AppEnv> {
-  return bodyLimit({ maxSize: 64 * 1024, onError: (c) => payloadTooLargePage(c as never, '64 KB') })
+/**
+ * Request bodies are capped at 64 KB (413 beyond: a page, or JSON under /api/). POSTs to the
+ * `uploadPaths` are left alone: those routes stream their body and enforce UPLOAD_MAX_MB themselves.
+ */
+export function formBodyLimit(uploadPaths: readonly RegExp[] = []): MiddlewareHandler<AppEnv> {
+  const limit = bodyLimit({
+    maxSize: 64 * 1024,
+    onError: (c) => (c.req.path.startsWith('/api/') ? c.json({ error: 'The request body is larger than the 64 KB allowed here.' }, 413) : payloadTooLargePage(c as never, '64 KB')),
+  })
+  return async (c, next) => (c.req.method === 'POST' && uploadPaths.some((p) => p.test(c.req.path)) ? next() : limit(c, next))
 }
 
 /** The client's IP: the socket's peer, or the first X-Forwarded-For hop when TRUST_PROXY is set. */

@@ -1,0 +1,110 @@
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { AppEnv } from '../http/context.ts'
+import { routeClass } from '../http/route-class.ts'
+import { MalformedUploadError, UploadTooLargeError, receiveUploadedFile } from '../http/multipart.ts'
+import { generateToken } from '../auth/tokens.ts'
+import { getSiteByApiKey } from '../models/sites.ts'
+import { claimTask, getClaimedTrainingTask, listPendingTasksForSite, recordTaskResult, recordTrainingResultFile, type SiteTask } from '../models/tasks.ts'
+import type { Site } from '../db/schema.ts'
+
+// The site API (SPEC §4): JSON only, under /api/sites/v1, authenticated by a site's bearer key.
+// Sites pull work; the portal never calls into a hospital network. Documented in the README.
+
+type ApiEnv = { Variables: AppEnv['Variables'] & { site: Site } }
+
+export const api = new Hono<ApiEnv>()
+
+/** Finds the site by its bearer key; 401 JSON otherwise. */
+const requireSiteKey: MiddlewareHandler<ApiEnv> = async (c, next) => {
+  const match = /^Bearer +(\S+) *$/i.exec(c.req.header('Authorization') ?? '')
+  const site = match ? getSiteByApiKey(c.get('deps').db, match[1]!) : null
+  if (!site) {
+    c.header('WWW-Authenticate', match ? 'Bearer realm="gatehouse-site-api", error="invalid_token"' : 'Bearer realm="gatehouse-site-api"')
+    return c.json({ error: match ? 'Unknown or revoked site key.' : 'Send the site key as "Authorization: Bearer <key>".' }, 401)
+  }
+  c.set('site', site)
+  await next()
+}
+
+const guard = [requireSiteKey, routeClass('site-api')] as const
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString()
+}
+
+function taskJson(t: SiteTask) {
+  return {
+    id: t.task.id,
+    kind: t.task.kind,
+    project: t.project,
+    created_at: iso(t.task.createdAt),
+    ...(t.cohortQuery ? { cohort_query: { version: t.cohortQuery.version, sql: t.cohortQuery.sqlText } } : {}),
+    ...(t.training ? { training: { run_id: t.training.runId, model: t.training.model } } : {}),
+  }
+}
+
+/** The task id in the path, or null (answered 404) when it is not a positive integer. */
+function taskIdOf(c: Context<ApiEnv>): number | null {
+  const raw = c.req.param('id') ?? ''
+  return /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : null
+}
+
+const noSuchTask = { error: 'No such task for this site.' }
+
+api.get('/api/sites/v1/tasks', ...guard, (c) => {
+  const { db, clock } = c.get('deps')
+  return c.json({ tasks: listPendingTasksForSite(db, c.get('site').id, clock.now()).map(taskJson) })
+})
+
+api.post('/api/sites/v1/tasks/:id/claim', ...guard, (c) => {
+  const id = taskIdOf(c)
+  if (id === null) return c.json(noSuchTask, 404)
+  const { db, clock } = c.get('deps')
+  const claimed = claimTask(db, c.get('site'), id, clock.now())
+  if (claimed === 'not found') return c.json(noSuchTask, 404)
+  if (claimed === 'conflict') return c.json({ error: 'The task is not pending: it is claimed already or finished.' }, 409)
+  return c.json({ ...taskJson(claimed), claim_expires_at: iso(claimed.task.claimExpiresAt) })
+})
+
+api.post('/api/sites/v1/tasks/:id/result', ...guard, async (c) => {
+  const id = taskIdOf(c)
+  if (id === null) return c.json(noSuchTask, 404)
+  let body: unknown
+  try {
+    body = JSON.parse(await c.req.text())
+  } catch (error) {
+    return c.json({ error: 'The body must be a JSON object.', issues: [{ path: '', message: error instanceof Error ? error.message : 'Invalid JSON' }] }, 422)
+  }
+  const { db, clock } = c.get('deps')
+  const outcome = recordTaskResult(db, c.get('site'), id, body, clock.now())
+  if (!outcome.ok) return c.json(outcome.issues ? { error: outcome.error, issues: outcome.issues } : { error: outcome.error }, outcome.status)
+  const t = outcome.task
+  return c.json({ id: t.id, kind: t.kind, status: t.status, claim_expires_at: iso(t.claimExpiresAt), completed_at: iso(t.completedAt) })
+})
+
+/** A result file of a training task: streamed to DATA_DIR/files/runs/<run id>/, SHA-256 recorded. */
+api.post('/api/sites/v1/tasks/:id/files', ...guard, async (c) => {
+  const id = taskIdOf(c)
+  if (id === null) return c.json(noSuchTask, 404)
+  const { db, clock, config } = c.get('deps')
+  const site = c.get('site')
+  const held = getClaimedTrainingTask(db, site, id, clock.now())
+  if (!held.ok) return c.json({ error: held.error }, held.status)
+  const relativeDir = join('files', 'runs', String(held.task.trainingRunId))
+  await mkdir(join(config.dataDir, relativeDir), { recursive: true })
+  const storagePath = join(relativeDir, generateToken(16))
+  let received
+  try {
+    received = await receiveUploadedFile(c.req.raw, { field: 'file', destination: join(config.dataDir, storagePath), maxFileBytes: config.uploadMaxMb * 1024 * 1024 })
+  } catch (error) {
+    if (error instanceof UploadTooLargeError) return c.json({ error: `The file is larger than the ${config.uploadMaxMb} MB allowed.` }, 413)
+    if (error instanceof MalformedUploadError) return c.json({ error: error.message, issues: [{ path: 'file', message: error.message }] }, 422)
+    throw error
+  }
+  const file = recordTrainingResultFile(db, site, held.task, { ...received, storagePath }, clock.now())
+  return c.json({ file: { id: file.id, run_id: held.task.trainingRunId, filename: file.filename, size: file.size, sha256: file.sha256, created_at: iso(file.createdAt) } }, 201)
+})
+
+api.all('/api/sites/v1/*', (c) => c.json({ error: 'No such endpoint.' }, 404))

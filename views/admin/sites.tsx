@@ -1,0 +1,136 @@
+import { Page, type PageChrome } from '../layouts/page.tsx'
+import { Card, Field } from '../components/form.tsx'
+import { DateTime } from '../components/time.tsx'
+import type { Site } from '../../src/db/schema.ts'
+import type { FieldErrors } from '../../src/http/forms.ts'
+
+const CODE_HINT = '2 to 20 characters: letters, digits, “_” and “-”. It cannot be changed later.'
+
+export function SitesPage(props: { chrome: PageChrome; sites: Site[]; values?: Record<string, string>; errors?: FieldErrors }) {
+  const values = props.values ?? {}
+  const errors = props.errors ?? {}
+  return (
+    <Page title="Sites" chrome={props.chrome}>
+      <p>
+        <a href="/admin">← Admin</a>
+      </p>
+      <h1>Sites</h1>
+      <p>
+        Sites (Trusts) run cohort queries, image retrieval and training for approved projects. Each has an API key for the site API; the key is shown once, when it is
+        created or rotated. <a href="/admin/tasks">Tasks handed to sites</a>
+      </p>
+      <div class="table-scroll">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Code</th>
+              <th scope="col">Contact</th>
+              <th scope="col">Key</th>
+              <th scope="col">Key created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.sites.map((s) => (
+              <tr>
+                <td>
+                  <a href={`/admin/sites/${s.id}`}>{s.name}</a>
+                </td>
+                <td>
+                  <code>{s.code}</code>
+                </td>
+                <td>{s.contactEmail || '—'}</td>
+                <td>
+                  <code>{`${s.apiKeyPrefix}…`}</code>
+                </td>
+                <td>
+                  <DateTime ms={s.keyRotatedAt} />
+                </td>
+              </tr>
+            ))}
+            {props.sites.length === 0 && (
+              <tr>
+                <td colspan={5}>No sites yet.</td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+      <Card title="New site">
+        <form method="post" action="/admin/sites" class="stack">
+          <Field name="name" label="Name" value={values.name ?? ''} required maxlength={120} error={errors.name} autocomplete="off" />
+          <Field name="code" label="Short code" value={values.code ?? ''} required minlength={2} maxlength={20} pattern="[A-Za-z0-9_\-]{2,20}" hint={CODE_HINT} error={errors.code} autocomplete="off" />
+          <Field name="contact_email" label="Contact email (optional)" type="email" value={values.contact_email ?? ''} error={errors.contact_email} autocomplete="off" />
+          <button type="submit">Create site</button>
+        </form>
+      </Card>
+    </Page>
+  )
+}
+
+export function SitePage(props: { chrome: PageChrome; site: Site; values: Record<string, string>; errors: FieldErrors }) {
+  const { site, values, errors } = props
+  return (
+    <Page title={site.name} chrome={props.chrome}>
+      <p>
+        <a href="/admin/sites">← Sites</a>
+      </p>
+      <h1>{site.name}</h1>
+      <dl class="facts">
+        <dt>Code</dt>
+        <dd>
+          <code>{site.code}</code>
+        </dd>
+        <dt>Registered</dt>
+        <dd>
+          <DateTime ms={site.createdAt} />
+        </dd>
+        <dt>API key</dt>
+        <dd>
+          <code>{`${site.apiKeyPrefix}…`}</code>, created <DateTime ms={site.keyRotatedAt} />
+        </dd>
+      </dl>
+      <p>
+        <a href={`/admin/tasks?site_id=${site.id}`}>This site's tasks</a>
+      </p>
+      <Card title="Edit">
+        <form method="post" action={`/admin/sites/${site.id}`} class="stack">
+          <Field name="name" label="Name" value={values.name ?? site.name} required maxlength={120} error={errors.name} autocomplete="off" />
+          <Field name="contact_email" label="Contact email (optional)" type="email" value={values.contact_email ?? site.contactEmail} error={errors.contact_email} autocomplete="off" />
+          <button type="submit">Save</button>
+        </form>
+      </Card>
+      <Card title="API key">
+        <p>Rotating replaces the key: the current one stops working at once, and the new one is shown once.</p>
+        <form method="post" action={`/admin/sites/${site.id}/rotate-key`}>
+          <button type="submit" class="danger">
+            Rotate key…
+          </button>
+        </form>
+      </Card>
+    </Page>
+  )
+}
+
+/** Shown once, straight after the key was made; the key exists nowhere else in clear. */
+export function SiteKeyPage(props: { chrome: PageChrome; site: Site; apiKey: string; reason: 'created' | 'rotated' }) {
+  const { site } = props
+  return (
+    <Page title={`API key for ${site.name}`} chrome={props.chrome}>
+      <h1>{props.reason === 'created' ? `Site “${site.name}” created` : `New API key for ${site.name}`}</h1>
+      <Card title="API key">
+        <p role="status">Copy this key now and give it to the site's operators over a safe channel. It is shown only once: Gatehouse keeps only a hash of it.</p>
+        <p>
+          <code id="site-api-key">{props.apiKey}</code>
+        </p>
+        {props.reason === 'rotated' && <p>The previous key no longer works.</p>}
+        <p>
+          The site sends it as <code>{'Authorization: Bearer <key>'}</code> to <code>/api/sites/v1</code>.
+        </p>
+      </Card>
+      <p>
+        <a href={`/admin/sites/${site.id}`}>Continue to the site</a>
+      </p>
+    </Page>
+  )
+}
