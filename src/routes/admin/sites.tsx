@@ -14,7 +14,7 @@ import type { Site } from '../../db/schema.ts'
 
 export const adminSites = new Hono<AppEnv>()
 
-const guard = [requireUser, requirePermission('admin.access')] as const
+const guard = [requireUser, requirePermission('sites.manage')] as const
 
 function ctxOf(c: Context<AppEnv>): SiteCtx {
   const actor = c.get('actor')

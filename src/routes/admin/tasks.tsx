@@ -10,7 +10,7 @@ import { TASK_STATUSES } from '../../db/schema.ts'
 
 export const adminTasks = new Hono<AppEnv>()
 
-const guard = [requireUser, requirePermission('admin.access')] as const
+const guard = [requireUser, requirePermission('sites.manage')] as const
 
 /** Every task handed to sites, newest first, with its history; filter by status and site (unknown values mean "any"). */
 adminTasks.get('/admin/tasks', ...guard, (c) => {

@@ -1,0 +1,2 @@
+-- Admins hold the new site permission sites.manage (the admin role is every site permission).
+UPDATE roles SET permissions = '["admin.access","users.manage","roles.manage","groups.manage","sites.manage","audit.view","projects.create","projects.contribute","projects.manage_all","projects.approve","projects.unstage","projects.delete_any","deployment.manage","banner.manage"]' WHERE name = 'admin' AND is_system = 1;
