@@ -13,6 +13,7 @@ import { password } from './routes/password.tsx'
 import { home } from './routes/home.tsx'
 import { invite } from './routes/invite.tsx'
 import { projectRoutes } from './routes/projects.tsx'
+import { projectModels } from './routes/project-models.tsx'
 import { adminHome } from './routes/admin/home.tsx'
 import { adminUsers } from './routes/admin/users.tsx'
 import { adminRoles } from './routes/admin/roles.tsx'
@@ -26,7 +27,7 @@ import { adminTasks } from './routes/admin/tasks.tsx'
 import { api } from './routes/api.tsx'
 
 /** POST routes that stream an upload and enforce UPLOAD_MAX_MB themselves (exempt from the 64 KB body limit). */
-const uploadPaths = [/^\/api\/sites\/v1\/tasks\/[^/]+\/files$/]
+const uploadPaths = [/^\/api\/sites\/v1\/tasks\/[^/]+\/files$/, /^\/projects\/[^/]+\/models\/[^/]+\/files$/]
 
 const publicDir = relative(process.cwd(), fileURLToPath(new URL('../public', import.meta.url))) || '.'
 
@@ -56,6 +57,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', home)
   app.route('/', invite)
   app.route('/', projectRoutes)
+  app.route('/', projectModels)
   app.route('/', adminHome)
   app.route('/', adminUsers)
   app.route('/', adminRoles)
