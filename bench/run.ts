@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 // `npm run bench`: the performance figures of SPEC §9, in one run against the real server.
 //
 // 1. a fresh DATA_DIR with a migrated database and bench users (password + TOTP enrolled);
@@ -114,17 +115,20 @@ async function main(): Promise<number> {
 
     const [gatehousePort, helloPort] = [await freePort(), await freePort()]
     const baseUrl = `http://127.0.0.1:${gatehousePort}`
+    log('building the server (npm run build), as npm start does')
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' })
     log('starting the server and the hello baseline')
     const [gatehouse, hello] = await Promise.all([
       startServer({
         name: 'gatehouse',
         repoRoot: REPO_ROOT,
-        entry: 'src/server.ts',
+        entry: 'dist/src/server.js', // what `npm start` runs
         port: gatehousePort,
         logDir: data.dataDir,
         readyPath: '/healthz',
         nodeFlags: process.env.BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [],
         env: {
+          MALLOC_ARENA_MAX: '2', // as npm start and the Dockerfile set it
           DATA_DIR: data.dataDir,
           HOST: '127.0.0.1',
           BASE_URL: baseUrl,
@@ -172,11 +176,17 @@ async function main(): Promise<number> {
         figures.push(...(await producer.run(ctx)))
       } catch (error) {
         failed = true
-        const message = error instanceof Error ? error.message : String(error)
+        let message = error instanceof Error ? error.message : String(error)
+        for (const server of [gatehouse, hello]) {
+          const status = server.exitStatus()
+          if (status) {
+            message += ` — ${server.name} exited during the figure, not stopped by the bench (code ${status.code}, signal ${status.signal}); its last lines:\n${server.tail(5)}`
+          }
+        }
         log(`  failed: ${message}`)
         figures.push({ id: producer.name, label: producer.name, value: Number.NaN, unit: '', target: null, pass: false, error: message })
       }
-      if (readMemory(gatehouse.pid) === null) throw new Error(`the server died:\n${gatehouse.tail()}`)
+      if (gatehouse.exitStatus() || hello.exitStatus()) throw new Error('a server is gone; the remaining figures cannot be measured')
     }
   } catch (error) {
     failed = true

@@ -88,13 +88,23 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     if (serverCores !== null) otherCores = Math.max(0, (system1.processes - system0.processes) / seconds - serverCores - clientCores)
     options.onWindow?.close?.()
   }
-  const openTimer = setTimeout(openWindow, options.warmupMs)
-  const closeTimer = setTimeout(closeWindow, options.warmupMs + options.durationMs)
+  // Reading /proc of a server that died must not crash the bench from a timer: keep the error
+  // and report it when the load returns.
+  let windowError: unknown = null
+  const guarded = (fn: () => void) => () => {
+    try {
+      fn()
+    } catch (error) {
+      windowError ??= error
+    }
+  }
+  const openTimer = setTimeout(guarded(openWindow), options.warmupMs)
+  const closeTimer = setTimeout(guarded(closeWindow), options.warmupMs + options.durationMs)
 
   const worker = async (index: number) => {
     for (;;) {
       const began = performance.now()
-      if (began >= windowStart) openWindow()
+      if (began >= windowStart) guarded(openWindow)()
       if (began >= windowEnd) break
       try {
         await options.op(index)
@@ -107,7 +117,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         await new Promise((r) => setTimeout(r, 50))
       }
     }
-    closeWindow()
+    guarded(closeWindow)()
   }
   try {
     await Promise.all(Array.from({ length: options.concurrency }, (_, i) => worker(i)))
@@ -115,6 +125,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     clearTimeout(openTimer)
     clearTimeout(closeTimer)
   }
+  if (windowError) throw windowError
   if (!opened) throw new Error('load window never opened')
   return {
     completed: latencies.length,

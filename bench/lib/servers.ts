@@ -16,6 +16,8 @@ export type ServerChild = {
   logFile: string
   /** The last lines the child wrote (for error reports). */
   tail(lines?: number): string
+  /** How the child ended, or null while it runs. */
+  exitStatus(): { code: number | null; signal: NodeJS.Signals | null } | null
   stop(): Promise<void>
 }
 
@@ -61,7 +63,9 @@ export async function startServer(options: {
   const fd = openSync(logFile, 'a')
   // stdout/stderr go straight to a file: the server's per-request log lines cost it what they
   // would cost in production, and the bench process spends no CPU reading them.
-  const child = spawn(process.execPath, ['--import', 'tsx', ...(options.nodeFlags ?? []), options.entry], {
+  // A built entry (.js, as `npm start` runs) needs no loader; a .ts one runs through tsx.
+  const loader = options.entry.endsWith('.ts') ? ['--import', 'tsx'] : []
+  const child = spawn(process.execPath, [...loader, ...(options.nodeFlags ?? []), options.entry], {
     cwd: options.repoRoot,
     env: { ...process.env, ...options.env, PORT: String(options.port) },
     stdio: ['ignore', fd, fd],
@@ -69,9 +73,11 @@ export async function startServer(options: {
   closeSync(fd)
   running.add(child)
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null
+  let stopping = false
   const exitPromise = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
       exited = { code, signal }
+      if (!stopping) process.stdout.write(`\n!! ${options.name} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}\n`)
       running.delete(child)
       resolve()
     })
@@ -87,6 +93,7 @@ export async function startServer(options: {
   }
   const stop = async () => {
     if (exited) return
+    stopping = true
     child.kill('SIGTERM')
     const timedOut = await Promise.race([exitPromise.then(() => false), sleep(5_000).then(() => true)])
     if (timedOut) {
@@ -121,5 +128,5 @@ export async function startServer(options: {
   if (!cmdline.includes(options.entry)) throw new Error(`${options.name}: pid ${pid} runs "${cmdline}", not ${options.entry}`)
   const kids = childPids(pid)
   if (kids.some((k) => readCmdline(k).includes(options.entry))) throw new Error(`${options.name}: pid ${pid} spawned another process running ${options.entry}`)
-  return { name: options.name, pid, target, logFile, tail, stop }
+  return { name: options.name, pid, target, logFile, tail, stop, exitStatus: () => exited }
 }
