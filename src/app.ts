@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { serveStatic } from '@hono/node-server/serve-static'
-import { fileURLToPath } from 'node:url'
-import { relative } from 'node:path'
+import { join, relative } from 'node:path'
+import { PROJECT_ROOT } from './paths.ts'
 import type { AppDeps, AppEnv } from './http/context.ts'
 import { clientIp, formBodyLimit, originCheck, securityHeaders } from './http/security.ts'
 import { loadSession } from './auth/middleware.ts'
@@ -29,7 +29,7 @@ import { api } from './routes/api.tsx'
 /** POST routes that stream an upload and enforce UPLOAD_MAX_MB themselves (exempt from the 64 KB body limit). */
 const uploadPaths = [/^\/api\/sites\/v1\/tasks\/[^/]+\/files$/, /^\/projects\/[^/]+\/models\/[^/]+\/files$/]
 
-const publicDir = relative(process.cwd(), fileURLToPath(new URL('../public', import.meta.url))) || '.'
+const publicDir = relative(process.cwd(), join(PROJECT_ROOT, 'public')) || '.'
 
 /** Builds the application; no I/O happens here, so tests build one per case. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {

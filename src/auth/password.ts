@@ -1,4 +1,5 @@
 import { hash, verify } from '@node-rs/argon2'
+import { availableParallelism } from 'node:os'
 import { commonPasswords } from './common-passwords.ts'
 
 // OWASP's argon2id recommendation: m = 19 MiB, t = 2, p = 1. @node-rs/argon2 hashes on the
@@ -7,13 +8,31 @@ const ARGON2_OPTIONS = { algorithm: 2 /* Algorithm.Argon2id */, memoryCost: 1945
 
 export const PASSWORD_MAX_LENGTH = 256
 
+// Note: at most (cores − 1) hashes run at once, so one core always stays free for the event
+// loop and the pages of everyone else; each hash also holds 19 MiB, so this caps memory too.
+// Further sign-ins queue here (their wait is part of their own response time, nobody else's).
+const HASH_CONCURRENCY = Math.max(1, Number(process.env.HASH_CONCURRENCY) || availableParallelism() - 1)
+let running = 0
+const waiting: (() => void)[] = []
+
+async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= HASH_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve))
+  running++
+  try {
+    return await work()
+  } finally {
+    running--
+    waiting.shift()?.()
+  }
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, ARGON2_OPTIONS)
+  return withHashSlot(() => hash(password, ARGON2_OPTIONS))
 }
 
 export async function verifyPasswordHash(passwordHash: string, password: string): Promise<boolean> {
   try {
-    return await verify(passwordHash, password)
+    return await withHashSlot(() => verify(passwordHash, password))
   } catch {
     return false
   }

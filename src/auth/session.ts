@@ -1,4 +1,4 @@
-import { and, eq, ne } from 'drizzle-orm'
+import { and, eq, ne, sql } from 'drizzle-orm'
 import { sha256 } from '@oslojs/crypto/sha2'
 import { constantTimeEqual } from '@oslojs/crypto/subtle'
 import { sessions, users, type Session, type User } from '../db/schema.ts'
@@ -38,11 +38,19 @@ export function createSession(
   return { token: `${id}.${secret}`, session }
 }
 
+// Every request runs this lookup: prepared once per database rather than built each time.
+const sessionLookups = new WeakMap<Db, ReturnType<typeof prepareSessionLookup>>()
+function prepareSessionLookup(db: Db) {
+  return db.select().from(sessions).innerJoin(users, eq(sessions.userId, users.id)).where(eq(sessions.id, sql.placeholder('id'))).prepare()
+}
+
 /** Returns the live session and its user, or null (unknown, wrong secret, idle or too old). */
 export function validateSessionToken(db: Db, token: string, now: number, policy: SessionPolicy): SessionWithUser | null {
   const [id, secret, extra] = token.split('.')
   if (!id || !secret || extra !== undefined) return null
-  const row = db.select().from(sessions).innerJoin(users, eq(sessions.userId, users.id)).where(eq(sessions.id, id)).get()
+  let lookup = sessionLookups.get(db)
+  if (!lookup) sessionLookups.set(db, (lookup = prepareSessionLookup(db)))
+  const row = lookup.get({ id })
   if (!row) return null
   const { sessions: session, users: user } = row
   if (!constantTimeEqual(hashSecret(secret), session.secretHash)) return null
@@ -75,6 +83,13 @@ export function invalidateOtherUserSessions(db: Db, userId: number, keepSessionI
   return db.delete(sessions).where(and(eq(sessions.userId, userId), ne(sessions.id, keepSessionId))).run().changes
 }
 
+const sessionLists = new WeakMap<Db, ReturnType<typeof prepareSessionList>>()
+function prepareSessionList(db: Db) {
+  return db.select().from(sessions).where(eq(sessions.userId, sql.placeholder('userId'))).prepare()
+}
+
 export function listUserSessions(db: Db, userId: number): Session[] {
-  return db.select().from(sessions).where(eq(sessions.userId, userId)).all()
+  let list = sessionLists.get(db)
+  if (!list) sessionLists.set(db, (list = prepareSessionList(db)))
+  return list.all({ userId })
 }

@@ -9,8 +9,15 @@ import { REQUIRED_PERMISSIONS, isProjectPermission, isSitePermission } from '../
 export type CurrentUser = User & Actor
 
 /** The user as the policy sees them: their site role's permissions, read now (never cached). */
+const siteRoleLookups = new WeakMap<Db, ReturnType<typeof prepareSiteRoleLookup>>()
+function prepareSiteRoleLookup(db: Db) {
+  return db.select({ permissions: roles.permissions }).from(roles).where(and(eq(roles.name, sql.placeholder('name')), eq(roles.scope, 'site'))).prepare()
+}
+
 export function resolveActor(db: Db, user: User): CurrentUser {
-  const role = db.select({ permissions: roles.permissions }).from(roles).where(and(eq(roles.name, user.role), eq(roles.scope, 'site'))).get()
+  let lookup = siteRoleLookups.get(db)
+  if (!lookup) siteRoleLookups.set(db, (lookup = prepareSiteRoleLookup(db)))
+  const role = lookup.get({ name: user.role })
   return { ...user, sitePermissions: role?.permissions ?? [] }
 }
 
