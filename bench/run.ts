@@ -27,6 +27,7 @@ import { round } from './lib/stats.ts'
 import { foreignCpuCores, readMemory } from './lib/proc.ts'
 import type { LoadResult } from './lib/load.ts'
 import { authenticatedPage } from './figures/authenticated-page.ts'
+import { userTable } from './figures/user-table.ts'
 import { signIns } from './figures/sign-ins.ts'
 import type { BenchContext, Figure, FigureProducer } from './figures/types.ts'
 
@@ -38,7 +39,7 @@ const TIME_LIMIT_MS = 115_000
  * The figures, in the order they run. Add a producer here for each new figure of SPEC §9
  * (e.g. the admin user table at 100,000 users, the YAML import); see figures/types.ts.
  */
-const FIGURES: FigureProducer[] = [authenticatedPage, signIns]
+const FIGURES: FigureProducer[] = [authenticatedPage, signIns, userTable]
 
 /** Other processes using more CPU than this (cores) during a window make the run "disturbed". */
 const DISTURBED_CPU_CORES = 0.25
