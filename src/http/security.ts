@@ -58,7 +58,11 @@ export function formBodyLimit(uploadPaths: readonly RegExp[] = []): MiddlewareHa
     maxSize: 64 * 1024,
     onError: (c) => (c.req.path.startsWith('/api/') ? c.json({ error: 'The request body is larger than the 64 KB allowed here.' }, 413) : payloadTooLargePage(c as never, '64 KB')),
   })
-  return async (c, next) => (c.req.method === 'POST' && uploadPaths.some((p) => p.test(c.req.path)) ? next() : limit(c, next))
+  return async (c, next) => {
+    // GET and HEAD carry no body; skipping them also spares building a full Request per page view.
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
+    return c.req.method === 'POST' && uploadPaths.some((p) => p.test(c.req.path)) ? next() : limit(c, next)
+  }
 }
 
 /** The client's IP: the socket's peer, or the first X-Forwarded-For hop when TRUST_PROXY is set. */
