@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 // `npm run bench`: the performance figures of SPEC §9, in one run against the real server.
 //
 // 1. a fresh DATA_DIR with a migrated database and bench users (password + TOTP enrolled);
-// 2. the real server (`node --import tsx src/server.ts`) and a bare Hono hello app
+// 2. the real server as `npm start` runs it (built, `node dist/src/server.js`) and a bare Hono hello app
 //    (bench/hello-server.ts) as child processes on 127.0.0.1;
 // 3. the figure producers below, in order;
 // 4. a table on stdout and the same as JSON in bench/results/latest.json.

@@ -3,7 +3,7 @@
 // the server's resident memory under that load (≤ 150 MB). One load phase yields all four.
 import type http from 'node:http'
 import { cpuLine, runLoad } from '../lib/load.ts'
-import { readMemory, RssSampler } from '../lib/proc.ts'
+import { readCmdline, readMemory, RssSampler } from '../lib/proc.ts'
 import { signIn } from '../lib/signin.ts'
 import { max, percentile, round } from '../lib/stats.ts'
 import { figure, type BenchContext, type FigureProducer } from './types.ts'
@@ -194,7 +194,7 @@ export const signIns: FigureProducer = {
         value: round(peakRssMb, 1),
         unit: 'MB',
         target: { op: '<=', value: 150 },
-        details: { sampledEveryMs: 25, samples: rssSamples, vmHwmMbSinceStart: memory ? round(memory.hwmMb, 1) : null, rssAfterMb: memory ? round(memory.rssMb, 1) : null, unit: 'MB = 10^6 bytes (from /proc/<pid>/status VmRSS, KiB)', pid, process: 'node --import tsx src/server.ts' },
+        details: { sampledEveryMs: 25, samples: rssSamples, vmHwmMbSinceStart: memory ? round(memory.hwmMb, 1) : null, rssAfterMb: memory ? round(memory.rssMb, 1) : null, unit: 'MB = 10^6 bytes (from /proc/<pid>/status VmRSS, KiB)', pid, process: readCmdline(pid) },
       }),
     ]
   },

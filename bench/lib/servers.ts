@@ -1,6 +1,6 @@
-// Child processes under test. Each is started as `node --import tsx <entry>`, so the child's pid
-// IS the node process serving (not a tsx wrapper that spawns node), and /proc/<pid> readings
-// are the server's own.
+// Child processes under test, started as `node <entry>.js` (built, as `npm start` runs it) or
+// `node --import tsx <entry>.ts`, never through a wrapper that spawns node: the child's pid IS
+// the node process serving, and /proc/<pid> readings are the server's own.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
