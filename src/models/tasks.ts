@@ -51,7 +51,28 @@ export type SiteTask = {
   task: Task
   project: { id: number; name: string }
   cohortQuery: { version: number; sqlText: string } | null
-  training: { runId: number; model: { id: number; name: string } } | null
+  training: { runId: number; model: { id: number; name: string; files: TrainingModelFile[] } } | null
+}
+
+/** A file of the model a training task trains, as the site sees it (it downloads each by id). */
+export type TrainingModelFile = { id: number; filename: string; size: number; sha256: string }
+
+/** The files of these models, oldest first, by model id. */
+function modelFilesByModel(db: Db, modelIds: number[]): Map<number, TrainingModelFile[]> {
+  const byModel = new Map<number, TrainingModelFile[]>()
+  if (modelIds.length === 0) return byModel
+  const rows = db
+    .select({ id: files.id, filename: files.filename, size: files.size, sha256: files.sha256, modelId: files.modelId })
+    .from(files)
+    .where(inArray(files.modelId, modelIds))
+    .orderBy(files.id)
+    .all()
+  for (const { modelId, ...file } of rows) {
+    const list = byModel.get(modelId!) ?? []
+    list.push(file)
+    byModel.set(modelId!, list)
+  }
+  return byModel
 }
 
 function selectSiteTasks(db: Db, where: SQL): SiteTask[] {
@@ -76,11 +97,13 @@ function selectSiteTasks(db: Db, where: SQL): SiteTask[] {
     .where(and(where, isNull(projects.deletedAt)))
     .orderBy(tasks.id)
     .all()
+  const modelFiles = modelFilesByModel(db, [...new Set(rows.flatMap((r) => (r.modelId === null ? [] : [r.modelId])))])
   return rows.map((r) => ({
     task: r.task,
     project: { id: r.task.projectId, name: r.projectName },
     cohortQuery: r.queryVersion !== null && r.querySql !== null ? { version: r.queryVersion, sqlText: r.querySql } : null,
-    training: r.runId !== null && r.modelId !== null && r.modelName !== null ? { runId: r.runId, model: { id: r.modelId, name: r.modelName } } : null,
+    training:
+      r.runId !== null && r.modelId !== null && r.modelName !== null ? { runId: r.runId, model: { id: r.modelId, name: r.modelName, files: modelFiles.get(r.modelId) ?? [] } } : null,
   }))
 }
 
@@ -231,6 +254,39 @@ export function getClaimedTrainingTask(db: Db, site: Site, taskId: number, now: 
   if (task.kind !== 'training' || task.trainingRunId === null) return { ok: false, status: 422, error: 'Files are uploaded to training tasks only.' }
   if (task.status !== 'claimed') return { ok: false, status: 409, error: `The task is ${task.status}: claim it before uploading its files.` }
   return { ok: true, task: task as Task & { trainingRunId: number } }
+}
+
+function notClaimedForDownload(db: Db, task: Task): string {
+  if (task.status === 'done' || task.status === 'error') return `The task is finished (${task.status}): its files are no longer handed out.`
+  const last = db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id)).orderBy(desc(taskEvents.id)).limit(1).get()
+  if (last?.event === 'claim_expired') return 'The claim on this task expired and the task is pending again: claim it again, then download its files.'
+  return 'The task is pending: claim it before downloading its files.'
+}
+
+/**
+ * A file of the model that a training task of this site trains, for the site to download while
+ * it holds the claim. 404 for another site's task, an unknown one, one of a deleted project, a
+ * task that is not a training task, and a file that is not of the task's model; 409 when the
+ * site does not hold the claim (pending, finished, or its claim expired). A download is kept in
+ * the task's history (event `file_downloaded`).
+ */
+export function getTrainingModelFileForSite(
+  db: Db,
+  site: Site,
+  taskId: number,
+  fileId: number,
+  now: number,
+): { ok: true; task: Task; file: StoredFile } | { ok: false; status: 404 | 409; error: string } {
+  return writeTransaction(db, () => {
+    requeueExpiredClaims(db, now, site.id)
+    const found = getSiteTask(db, site.id, taskId)
+    if (!found) return { ok: false, status: 404, error: 'No such task for this site.' }
+    const file = found.training ? db.select().from(files).where(and(eq(files.id, fileId), eq(files.modelId, found.training.model.id))).get() : undefined
+    if (!file) return { ok: false, status: 404, error: "No such file among the files of this task's model." }
+    if (found.task.status !== 'claimed') return { ok: false, status: 409, error: notClaimedForDownload(db, found.task) }
+    recordTaskEvent(db, taskId, now, 'file_downloaded', { file_id: file.id, filename: file.filename, sha256: file.sha256 })
+    return { ok: true, task: found.task, file }
+  })
 }
 
 /** Records a result file a site stored for a training task's run (event `file_uploaded`). */

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { eq } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import { createTestEnv, createTestUser, T0, type TestEnv } from '../test/helpers.ts'
-import { files, models, sites, taskEvents, tasks, trainingRuns, type Site, type Task } from '../db/schema.ts'
+import { files, models, sites, taskEvents, tasks, trainingRuns, type Site, type StoredFile, type Task } from '../db/schema.ts'
 import { hashToken } from '../auth/tokens.ts'
 import { createSite, rotateSiteKey } from '../models/sites.ts'
-import { createProject, getCohortCounts, saveCohortQuery } from '../models/projects.ts'
+import { createProject, deleteProject, getCohortCounts, saveCohortQuery } from '../models/projects.ts'
 import { saveSiteSettings, getSiteSettings } from '../models/settings.ts'
 import { CLAIM_LEASE_MS } from '../models/tasks.ts'
 
@@ -57,13 +57,14 @@ describe('authentication', () => {
     const routes = [...new Map(t.app.routes.filter((r) => r.path.startsWith(V1) && r.method !== 'ALL').map((r) => [`${r.method} ${r.path}`, r])).values()]
     expect(routes.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
       `GET ${V1}/tasks`,
+      `GET ${V1}/tasks/:id/files/:fileId`,
       `POST ${V1}/tasks/:id/claim`,
       `POST ${V1}/tasks/:id/files`,
       `POST ${V1}/tasks/:id/result`,
     ])
     const id = String(taskOf(leeds).id)
     for (const route of routes) {
-      const path = route.path.replace(':id', id)
+      const path = route.path.replace(':id', id).replace(':fileId', '1')
       for (const authorization of [undefined, 'Basic Zm9vOmJhcg==', 'Bearer', 'Bearer gh_site_wrong', `Bearer ${leeds.apiKey}x`, leeds.apiKey]) {
         const res = await t.app.request(path, { method: route.method, headers: authorization ? { Authorization: authorization } : {} })
         expect(res.status, `${route.method} ${route.path} with ${authorization}`).toBe(401)
@@ -335,5 +336,161 @@ describe('unknown endpoints', () => {
     expect(res.status).toBe(404)
     expect(await res.json()).toEqual({ error: expect.any(String) })
     expect(t.db.select().from(sites).all()).toHaveLength(2)
+  })
+})
+
+describe('GET /api/sites/v1/tasks/:id/files/:fileId (the model files of a training task)', () => {
+  const sha256Of = (content: Buffer) => createHash('sha256').update(content).digest('hex')
+
+  /** A model file as an upload leaves it: bytes under DATA_DIR/files/models/<model>/, a row with size and SHA-256. */
+  function addModelFile(t: TestEnv, modelId: number, filename: string, content: Buffer, uploadedBy: number): StoredFile {
+    const storagePath = join('files', 'models', String(modelId), randomBytes(8).toString('hex'))
+    mkdirSync(join(t.config.dataDir, 'files', 'models', String(modelId)), { recursive: true })
+    writeFileSync(join(t.config.dataDir, storagePath), content)
+    return t.db.insert(files).values({ modelId, filename, size: content.length, sha256: sha256Of(content), storagePath, uploadedBy, createdAt: t.clock.now() }).returning().get()
+  }
+
+  async function filesSetup() {
+    const s = await setup()
+    const task = insertTrainingTask(s.t, { projectId: s.project.id, siteId: s.leeds.site.id, ownerId: s.admin.user.id })
+    const modelId = s.t.db.select().from(trainingRuns).where(eq(trainingRuns.id, task.trainingRunId)).get()!.modelId
+    const weights = randomBytes(300_000) // several stream chunks
+    const config = Buffer.from('{"layers": 50, "name": "Résumé"}\n')
+    const weightsFile = addModelFile(s.t, modelId, 'weights.pt', weights, s.admin.user.id)
+    const configFile = addModelFile(s.t, modelId, 'config "v2" – résumé.json', config, s.admin.user.id)
+    return { ...s, task, modelId, weights, config, weightsFile, configFile, api: siteClient(s.t, s.leeds.apiKey) }
+  }
+
+  it('the task list and the claim name each file of the model: id, filename, size and SHA-256 (no storage path)', async () => {
+    const { t, task, modelId, weights, config, weightsFile, configFile, api, york, project, admin } = await filesSetup()
+    const expected = [
+      { id: weightsFile.id, filename: 'weights.pt', size: weights.length, sha256: sha256Of(weights) },
+      { id: configFile.id, filename: 'config "v2" – résumé.json', size: config.length, sha256: sha256Of(config) },
+    ]
+    const listed = (await (await api.get('/tasks')).json()) as { tasks: { id: number; training?: unknown }[] }
+    expect(listed.tasks.find((x) => x.id === task.id)!.training).toEqual({ run_id: task.trainingRunId, model: { id: modelId, name: 'ResNet', files: expected } })
+    const claim = await api.post(`/tasks/${task.id}/claim`)
+    expect(claim.status).toBe(200)
+    const claimed = (await claim.json()) as Record<string, unknown>
+    expect(claimed.training).toEqual({ run_id: task.trainingRunId, model: { id: modelId, name: 'ResNet', files: expected } })
+    expect(JSON.stringify(claimed)).not.toContain('files/models')
+
+    // A model without files lists none; cohort tasks have no training part at all.
+    const bare = insertTrainingTask(t, { projectId: project.id, siteId: york.site.id, ownerId: admin.user.id })
+    const yorks = (await (await siteClient(t, york.apiKey).get('/tasks')).json()) as { tasks: Record<string, unknown>[] }
+    expect(yorks.tasks.find((x) => x.id === bare.id)!.training).toMatchObject({ model: { files: [] } })
+    expect(yorks.tasks.find((x) => x.kind === 'cohort_query')).not.toHaveProperty('training')
+  })
+
+  it('streams a file of the claimed task as an attachment with its SHA-256, and keeps the download in the history', async () => {
+    const { t, task, weights, config, weightsFile, configFile, api } = await filesSetup()
+    await api.post(`/tasks/${task.id}/claim`)
+    const res = await api.get(`/tasks/${task.id}/files/${weightsFile.id}`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('Content-Type')).toBe('application/octet-stream')
+    expect(res.headers.get('Content-Length')).toBe(String(weights.length))
+    expect(res.headers.get('Content-Disposition')).toBe(`attachment; filename="weights.pt"; filename*=UTF-8''weights.pt`)
+    expect(res.headers.get('X-Content-SHA256')).toBe(sha256Of(weights))
+    expect(res.headers.get('Cache-Control')).toBe('no-store')
+    expect(res.headers.get('Set-Cookie')).toBeNull()
+    const received = Buffer.from(await res.arrayBuffer())
+    expect(received.equals(weights)).toBe(true)
+    expect(sha256Of(received)).toBe(res.headers.get('X-Content-SHA256'))
+
+    // A name with quotes and non-ASCII characters: an ASCII fallback and the exact UTF-8 name.
+    const second = await api.get(`/tasks/${task.id}/files/${configFile.id}`)
+    expect(second.status).toBe(200)
+    const disposition = second.headers.get('Content-Disposition')!
+    expect(disposition).toMatch(/^attachment; filename="config _v2_ _ r_sum_\.json"; filename\*=UTF-8''/)
+    expect(decodeURIComponent(disposition.split("UTF-8''")[1]!)).toBe('config "v2" – résumé.json')
+    expect(Buffer.from(await second.arrayBuffer()).equals(config)).toBe(true)
+
+    expect(history(t, task.id)).toEqual(['created', 'claimed', 'file_downloaded', 'file_downloaded'])
+    const event = t.db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id)).orderBy(taskEvents.id).all()[2]!
+    expect(event.details).toEqual({ file_id: weightsFile.id, filename: 'weights.pt', sha256: sha256Of(weights) })
+    // Downloading neither ends nor extends the claim.
+    expect(t.db.select().from(tasks).where(eq(tasks.id, task.id)).get()).toMatchObject({ status: 'claimed', claimExpiresAt: T0 + CLAIM_LEASE_MS })
+  })
+
+  it("answers 404 for another site's task, unknown or malformed ids, a file of another model, a result file and a cohort task", async () => {
+    const { t, task, weightsFile, api, york, leeds, project, admin } = await filesSetup()
+    await api.post(`/tasks/${task.id}/claim`)
+    // Another model of the same project, trained at York; and a result file of Leeds' run.
+    const yorkTask = insertTrainingTask(t, { projectId: project.id, siteId: york.site.id, ownerId: admin.user.id })
+    const yorkModelId = t.db.select().from(trainingRuns).where(eq(trainingRuns.id, yorkTask.trainingRunId)).get()!.modelId
+    const otherModelFile = addModelFile(t, yorkModelId, 'other.pt', randomBytes(100), admin.user.id)
+    await siteClient(t, york.apiKey).post(`/tasks/${yorkTask.id}/claim`)
+    const upload = new FormData()
+    upload.append('file', new Blob([new Uint8Array(Buffer.from('auc,0.9\n'))]), 'metrics.csv')
+    const resultFile = ((await (await api.upload(`/tasks/${task.id}/files`, upload)).json()) as { file: { id: number } }).file
+    const cohortTask = t.db.select().from(tasks).where(and(eq(tasks.siteId, leeds.site.id), eq(tasks.kind, 'cohort_query'))).get()!
+    await api.post(`/tasks/${cohortTask.id}/claim`)
+
+    const paths: [string, string][] = [
+      ["York's task, with its own model's file", `/tasks/${yorkTask.id}/files/${otherModelFile.id}`],
+      ["York's task, with Leeds' model file", `/tasks/${yorkTask.id}/files/${weightsFile.id}`],
+      ['an unknown task', `/tasks/999999/files/${weightsFile.id}`],
+      ['a malformed task id', `/tasks/abc/files/${weightsFile.id}`],
+      ['an unknown file', `/tasks/${task.id}/files/999999`],
+      ['a malformed file id', `/tasks/${task.id}/files/1e3`],
+      ['a zero file id', `/tasks/${task.id}/files/0`],
+      ['a file of another model', `/tasks/${task.id}/files/${otherModelFile.id}`],
+      ['a result file of the run', `/tasks/${task.id}/files/${resultFile.id}`],
+      ['a cohort task', `/tasks/${cohortTask.id}/files/${weightsFile.id}`],
+    ]
+    for (const [label, path] of paths) {
+      const res = await api.get(path)
+      expect(res.status, label).toBe(404)
+      expect(res.headers.get('Content-Type'), label).toContain('application/json')
+      expect(await res.json(), label).toEqual({ error: expect.any(String) })
+    }
+    expect(history(t, task.id)).not.toContain('file_downloaded')
+    expect(history(t, yorkTask.id)).not.toContain('file_downloaded')
+
+    // A deleted project's tasks are not handed out any more, nor are their files.
+    deleteProject(t.db, project, { actor: { id: admin.user.id, email: admin.user.email }, now: t.clock.now(), ip: '' })
+    expect((await api.get(`/tasks/${task.id}/files/${weightsFile.id}`)).status).toBe(404)
+  })
+
+  it('answers 409 unless the site holds the claim: before claiming, after the claim expired, after the task finished', async () => {
+    const { t, task, weightsFile, api } = await filesSetup()
+    const path = `/tasks/${task.id}/files/${weightsFile.id}`
+    const pending = await api.get(path)
+    expect(pending.status).toBe(409)
+    expect(await pending.json()).toEqual({ error: 'The task is pending: claim it before downloading its files.' })
+
+    await api.post(`/tasks/${task.id}/claim`)
+    expect((await api.get(path)).status).toBe(200)
+    t.clock.advance(CLAIM_LEASE_MS + 1000)
+    const expired = await api.get(path)
+    expect(expired.status).toBe(409)
+    expect(await expired.json()).toEqual({ error: expect.stringContaining('expired') })
+    expect(t.db.select().from(tasks).where(eq(tasks.id, task.id)).get()!.status).toBe('pending')
+
+    await api.post(`/tasks/${task.id}/claim`)
+    expect((await api.post(`/tasks/${task.id}/result`, { status: 'running', metrics: { epoch: 1 } })).status).toBe(200)
+    expect((await api.get(path)).status).toBe(200)
+    expect((await api.post(`/tasks/${task.id}/result`, { status: 'results uploaded' })).status).toBe(200)
+    const finished = await api.get(path)
+    expect(finished.status).toBe(409)
+    expect(await finished.json()).toEqual({ error: expect.stringContaining('finished') })
+    expect(history(t, task.id)).toEqual(['created', 'claimed', 'file_downloaded', 'claim_expired', 'claimed', 'result', 'file_downloaded', 'result'])
+  })
+
+  it('answers 500 JSON when the recorded file is missing from storage, and 503 in deployment mode', async () => {
+    const { t, task, weightsFile, configFile, api, admin } = await filesSetup()
+    await api.post(`/tasks/${task.id}/claim`)
+    rmSync(join(t.config.dataDir, weightsFile.storagePath))
+    const missing = await api.get(`/tasks/${task.id}/files/${weightsFile.id}`)
+    expect(missing.status).toBe(500)
+    expect(await missing.json()).toEqual({ error: expect.stringContaining('missing') })
+
+    const actor = { id: admin.user.id, email: admin.user.email }
+    saveSiteSettings(t.db, { ...getSiteSettings(t.db), deploymentMode: true }, { at: t.clock.now(), actor, ip: '' })
+    const paused = await api.get(`/tasks/${task.id}/files/${configFile.id}`)
+    expect(paused.status).toBe(503)
+    expect(paused.headers.get('Retry-After')).toBe('300')
+    saveSiteSettings(t.db, { ...getSiteSettings(t.db), deploymentMode: false }, { at: t.clock.now(), actor, ip: '' })
+    expect((await api.get(`/tasks/${task.id}/files/${configFile.id}`)).status).toBe(200)
   })
 })

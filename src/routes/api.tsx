@@ -1,12 +1,14 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
-import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { createReadStream } from 'node:fs'
+import { mkdir, stat } from 'node:fs/promises'
+import { isAbsolute, join, relative, resolve } from 'node:path'
+import { Readable } from 'node:stream'
 import type { AppEnv } from '../http/context.ts'
 import { routeClass } from '../http/route-class.ts'
 import { MalformedUploadError, UploadTooLargeError, receiveUploadedFile } from '../http/multipart.ts'
 import { generateToken } from '../auth/tokens.ts'
 import { getSiteByApiKey } from '../models/sites.ts'
-import { claimTask, getClaimedTrainingTask, listPendingTasksForSite, recordTaskResult, recordTrainingResultFile, type SiteTask } from '../models/tasks.ts'
+import { claimTask, getClaimedTrainingTask, getTrainingModelFileForSite, listPendingTasksForSite, recordTaskResult, recordTrainingResultFile, type SiteTask } from '../models/tasks.ts'
 import type { Site } from '../db/schema.ts'
 
 // The site API (SPEC §4): JSON only, under /api/sites/v1, authenticated by a site's bearer key.
@@ -45,10 +47,22 @@ function taskJson(t: SiteTask) {
   }
 }
 
+/** A positive integer id in the path, or null (answered 404). */
+function idParam(c: Context<ApiEnv>, name: string): number | null {
+  const raw = c.req.param(name) ?? ''
+  return /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : null
+}
+
 /** The task id in the path, or null (answered 404) when it is not a positive integer. */
 function taskIdOf(c: Context<ApiEnv>): number | null {
-  const raw = c.req.param('id') ?? ''
-  return /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : null
+  return idParam(c, 'id')
+}
+
+/** `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / RFC 8187). */
+function attachment(filename: string): string {
+  const fallback = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_')
+  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`
 }
 
 const noSuchTask = { error: 'No such task for this site.' }
@@ -105,6 +119,37 @@ api.post('/api/sites/v1/tasks/:id/files', ...guard, async (c) => {
   }
   const file = recordTrainingResultFile(db, site, held.task, { ...received, storagePath }, clock.now())
   return c.json({ file: { id: file.id, run_id: held.task.trainingRunId, filename: file.filename, size: file.size, sha256: file.sha256, created_at: iso(file.createdAt) } }, 201)
+})
+
+/**
+ * A file of the model a training task trains, streamed from disk, while the site holds the claim.
+ * X-Content-SHA256 carries the SHA-256 recorded at upload, for the site to check what it received.
+ */
+api.get('/api/sites/v1/tasks/:id/files/:fileId', ...guard, async (c) => {
+  const id = taskIdOf(c)
+  if (id === null) return c.json(noSuchTask, 404)
+  const fileId = idParam(c, 'fileId')
+  if (fileId === null) return c.json({ error: "No such file among the files of this task's model." }, 404)
+  const { db, clock, config, log } = c.get('deps')
+  const found = getTrainingModelFileForSite(db, c.get('site'), id, fileId, clock.now())
+  if (!found.ok) return c.json({ error: found.error }, found.status)
+  const dataDir = resolve(config.dataDir)
+  const path = resolve(dataDir, found.file.storagePath)
+  const inside = relative(dataDir, path)
+  const info = inside === '' || inside.startsWith('..') || isAbsolute(inside) ? null : await stat(path).catch(() => null)
+  if (!info?.isFile()) {
+    log.error({ msg: 'stored file missing', file_id: found.file.id, task_id: id })
+    return c.json({ error: 'This file is recorded, but it is missing from storage. Tell the Gatehouse administrators.' }, 500)
+  }
+  const body = Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>
+  return c.body(body, 200, {
+    'Content-Type': 'application/octet-stream',
+    'Content-Length': String(info.size),
+    'Content-Disposition': attachment(found.file.filename),
+    'X-Content-SHA256': found.file.sha256,
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  })
 })
 
 api.all('/api/sites/v1/*', (c) => c.json({ error: 'No such endpoint.' }, 404))
