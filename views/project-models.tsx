@@ -140,8 +140,6 @@ function ModelCard(props: { view: ModelsSectionView; card: ModelCardView }) {
       <dl class="facts">
         <dt>Owner</dt>
         <dd>{card.owner}</dd>
-        <dt>Status</dt>
-        <dd>{m.status}</dd>
         <dt>Description</dt>
         <dd>{m.description || '—'}</dd>
         <dt>Allowed sites</dt>

@@ -208,7 +208,7 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
             {v.members.map((m) => (
               <tr>
                 <td>{m.email}</td>
-                <td>{m.name}</td>
+                <td>{m.name || '—'}</td>
                 <td>
                   {m.roleName}
                   {m.siteRole === 'observer' && m.roleName !== 'read-only' ? ' (read-only: observer)' : ''}
