@@ -128,7 +128,8 @@ async function main(): Promise<number> {
         port: gatehousePort,
         logDir: data.dataDir,
         readyPath: '/healthz',
-        nodeFlags: process.env.BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [],
+        // the flags npm start uses, then any extra ones for a diagnosis
+        nodeFlags: ['--max-semi-space-size=4', ...(process.env.BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])],
         env: {
           MALLOC_ARENA_MAX: '2', // as npm start and the Dockerfile set it
           DATA_DIR: data.dataDir,

@@ -115,19 +115,37 @@ type RawRow = {
   created_at: number
 }
 
+const COLUMNS = sql`u.id, u.first_name, u.last_name, u.username, u.email, u.organization, u.role, u.last_sign_in_at,
+  u.disabled_at, t.locked_until, u.must_change_password, u.password_changed_at,
+  case when u.totp_secret is null then null else 1 end as totp_secret, u.created_at`
+
 export function listUsersForTable(db: Db, query: UserTableQuery, p: StatusPolicy): UserTablePage {
   const where = filter(query.q)
-  const total = db.get<{ n: number }>(sql`select count(*) as n from users u where ${where}`).n
+  let raw: RawRow[]
+  let total: number
+  let page: number
+  if ([...query.q].length >= 3) {
+    // Filtered: the full-text match runs once. Its ids come back sorted; their number is the
+    // total, and the page is a slice (a filter matches thousands at most, never the directory).
+    const ids = db.all<{ id: number }>(sql`select u.id from users u left join sign_in_throttles t on t.email = u.email where ${where} order by ${orderBy(query, p)}`).map((r) => r.id)
+    total = ids.length
+    page = Math.min(query.page, Math.max(1, Math.ceil(total / USER_TABLE_PAGE_SIZE)))
+    const pageIds = ids.slice((page - 1) * USER_TABLE_PAGE_SIZE, page * USER_TABLE_PAGE_SIZE)
+    const byId = new Map(
+      (pageIds.length === 0 ? [] : db.all<RawRow>(sql`select ${COLUMNS} from users u left join sign_in_throttles t on t.email = u.email where u.id in (${sql.join(pageIds.map((id) => sql`${id}`), sql`, `)})`)).map((r) => [r.id, r]),
+    )
+    raw = pageIds.map((id) => byId.get(id)!).filter(Boolean)
+  } else {
+    total = db.get<{ n: number }>(sql`select count(*) as n from users u where ${where}`).n
+    page = Math.min(query.page, Math.max(1, Math.ceil(total / USER_TABLE_PAGE_SIZE)))
+    raw = db.all<RawRow>(sql`
+      select ${COLUMNS}
+      from users u left join sign_in_throttles t on t.email = u.email
+      where ${where}
+      order by ${orderBy(query, p)}
+      limit ${USER_TABLE_PAGE_SIZE} offset ${(page - 1) * USER_TABLE_PAGE_SIZE}`)
+  }
   const pages = Math.max(1, Math.ceil(total / USER_TABLE_PAGE_SIZE))
-  const page = Math.min(query.page, pages)
-  const raw = db.all<RawRow>(sql`
-    select u.id, u.first_name, u.last_name, u.username, u.email, u.organization, u.role, u.last_sign_in_at,
-           u.disabled_at, t.locked_until, u.must_change_password, u.password_changed_at,
-           case when u.totp_secret is null then null else 1 end as totp_secret, u.created_at
-    from users u left join sign_in_throttles t on t.email = u.email
-    where ${where}
-    order by ${orderBy(query, p)}
-    limit ${USER_TABLE_PAGE_SIZE} offset ${(page - 1) * USER_TABLE_PAGE_SIZE}`)
   const projects = projectNamesByUser(db, raw.map((r) => r.id))
   const rows = raw.map((r) => {
     const names = projects.get(r.id) ?? []
