@@ -1,0 +1,412 @@
+// The user directory of SPEC §6.2: a YAML 1.2 list of people, parsed and validated against the
+// consortium structure. Pure: no database. Every problem is reported at once; entries that carry
+// an error of their own are left out of `entries` (the plan shows what the valid ones would do).
+
+import {
+  LineCounter,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type Document,
+  type Node,
+  type YAMLMap,
+} from 'yaml'
+import { normalizeEmail } from '../http/forms.ts'
+import type { ConsortiumStructure } from './structure.ts'
+
+/** One error of the report (SPEC §6.6). `entry` is null when the error is not about one entry. */
+export type ReportError = {
+  entry: number | null
+  email: string | null
+  path: string
+  line: number | null
+  message: string
+}
+
+export type WarningCode = 'unknown_center' | 'study_not_at_center' | 'no_auth_email'
+
+/** One warning of the report (SPEC §6.6). */
+export type ReportWarning = {
+  entry: number
+  email: string | null
+  code: WarningCode
+  message: string
+}
+
+export type DirectoryAuthorizations = {
+  approveData: boolean
+  auditData: boolean
+  viewReports: boolean
+  studyId: string
+  /** Data types, as written (duplicates removed). */
+  submit: string[]
+}
+
+/** A valid directory entry. Active entries carry adcid, orgName and authorizations. */
+export type DirectoryEntry = {
+  /** Index in the file's list (the `entry` of the report). */
+  index: number
+  /** 1-based line where the entry starts. */
+  line: number
+  active: boolean
+  /** Trimmed, as written (compare case-insensitively). */
+  email: string
+  /** Trimmed, as written, or null. */
+  authEmail: string | null
+  firstName: string
+  lastName: string
+  adcid: number | null
+  orgName: string | null
+  authorizations: DirectoryAuthorizations | null
+  /** The centre's group when adcid names a known centre, else null (warning `unknown_center`). */
+  group: string | null
+  /** True when the centre is known and takes part in the entry's (known) study. */
+  studyAtCentre: boolean
+}
+
+export type DirectoryResult = {
+  entries: DirectoryEntry[]
+  errors: ReportError[]
+  warnings: ReportWarning[]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared YAML plumbing (also used by the authorization map).
+
+export const YAML_OPTIONS = { version: '1.2', uniqueKeys: true, prettyErrors: true } as const
+
+export type ParsedYaml = {
+  doc: Document.Parsed
+  lineOf: (node: Node | null | undefined) => number | null
+  /** Syntax errors (everything but duplicate keys, which the validators report themselves). */
+  syntaxErrors: ReportError[]
+}
+
+export function parseYaml(text: string): ParsedYaml {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { ...YAML_OPTIONS, lineCounter })
+  const lineOf = (node: Node | null | undefined): number | null => {
+    const start = node?.range?.[0]
+    return start === undefined ? null : lineCounter.linePos(start).line
+  }
+  const syntaxErrors: ReportError[] = doc.errors
+    .filter((e) => e.code !== 'DUPLICATE_KEY')
+    .map((e) => ({
+      entry: null,
+      email: null,
+      path: '',
+      line: e.linePos?.[0].line ?? lineCounter.linePos(e.pos[0]).line,
+      message: `YAML syntax error: ${e.message.split('\n')[0]}`,
+    }))
+  return { doc, lineOf, syntaxErrors }
+}
+
+/** Resolves an alias to its anchored node. */
+export function deref(doc: Document.Parsed, node: unknown): Node | null {
+  if (node === null || node === undefined) return null
+  if (isAlias(node)) return (node.resolve(doc) as Node | undefined) ?? null
+  return node as Node
+}
+
+/** The text of a map key, as written (non-scalar keys are shown as YAML). */
+export function keyText(key: unknown): string {
+  if (isScalar(key)) return String(key.value)
+  return String(key)
+}
+
+export type Field = { key: string; keyNode: Node; value: Node | null }
+
+/** The pairs of a map, each key once (later duplicates reported through `onDuplicate`). */
+export function fields(
+  doc: Document.Parsed,
+  map: YAMLMap,
+  onDuplicate: (f: Field) => void,
+): Map<string, Field> {
+  const out = new Map<string, Field>()
+  for (const pair of map.items) {
+    const key = keyText(pair.key)
+    const f: Field = { key, keyNode: pair.key as Node, value: deref(doc, pair.value) }
+    if (out.has(key)) onDuplicate(f)
+    else out.set(key, f)
+  }
+  return out
+}
+
+/** A scalar's value, or undefined for a collection. */
+function scalarValue(node: Node | null): unknown {
+  if (node === null) return null
+  if (isScalar(node)) return node.value
+  return undefined
+}
+
+function describe(node: Node | null): string {
+  if (node === null) return 'null'
+  if (isMap(node)) return 'a mapping'
+  if (isSeq(node)) return 'a list'
+  const v = scalarValue(node)
+  if (v === null) return 'null'
+  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`
+  if (typeof v === 'number') return `the number ${v}`
+  if (typeof v === 'boolean') return `the boolean ${v}`
+  return String(v)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const ENTRY_KEYS = ['active', 'adcid', 'auth_email', 'authorizations', 'email', 'name', 'org_name']
+const NAME_KEYS = ['first_name', 'last_name']
+const AUTH_KEYS = ['approve_data', 'audit_data', 'view_reports', 'study_id', 'submit']
+
+export function parseUserDirectory(text: string, structure: ConsortiumStructure): DirectoryResult {
+  const { doc, lineOf, syntaxErrors } = parseYaml(text)
+  const errors: ReportError[] = [...syntaxErrors]
+  const warnings: ReportWarning[] = []
+  const entries: DirectoryEntry[] = []
+  if (syntaxErrors.length > 0) return { entries, errors, warnings }
+
+  const root = deref(doc, doc.contents)
+  if (root === null || (isScalar(root) && root.value === null)) return { entries, errors, warnings }
+  if (!isSeq(root)) {
+    errors.push({
+      entry: null,
+      email: null,
+      path: '',
+      line: lineOf(root),
+      message: `The user directory must be a YAML list of entries, not ${describe(root)}`,
+    })
+    return { entries, errors, warnings }
+  }
+
+  const knownDataTypes = new Set(structure.dataTypes)
+  const seenEmail = new Map<string, number>()
+  const seenAuthEmail = new Map<string, number>()
+
+  root.items.forEach((rawItem, index) => {
+    const item = deref(doc, rawItem)
+    const entryLine = lineOf(item) ?? lineOf(rawItem as Node) ?? 0
+    let entryEmail: string | null = null
+    const entryErrors: ReportError[] = []
+    const err = (path: string, node: Node | null | undefined, message: string) => {
+      entryErrors.push({ entry: index, email: null, path: `[${index}]${path}`, line: lineOf(node) ?? entryLine, message })
+    }
+
+    if (!isMap(item)) {
+      err('', item, `Entry ${index} must be a mapping, not ${describe(item)}`)
+      errors.push(...entryErrors)
+      return
+    }
+
+    const dup = (prefix: string) => (f: Field) => err(`${prefix}.${f.key}`, f.keyNode, `Duplicate key "${f.key}"`)
+    const unknown = (prefix: string, fs: Map<string, Field>, allowed: string[]) => {
+      for (const f of fs.values()) {
+        if (!allowed.includes(f.key)) err(`${prefix}.${f.key}`, f.keyNode, `Unknown key "${f.key}"`)
+      }
+    }
+    const top = fields(doc, item, dup(''))
+    unknown('', top, ENTRY_KEYS)
+
+    const missing = (path: string, node: Node | null, message: string) => err(path, node, message)
+
+    // Typed readers: return undefined (after reporting) when the field is absent or ill-typed.
+    const readBool = (prefix: string, fs: Map<string, Field>, key: string, parent: Node): boolean | undefined => {
+      const f = fs.get(key)
+      if (!f) return missing(`${prefix}.${key}`, parent, `Missing required field "${key}"`), undefined
+      const v = scalarValue(f.value)
+      if (typeof v === 'boolean') return v
+      err(`${prefix}.${key}`, f.value ?? f.keyNode, `"${key}" must be true or false, not ${describe(f.value)}`)
+      return undefined
+    }
+    const readString = (
+      prefix: string,
+      fs: Map<string, Field>,
+      key: string,
+      parent: Node,
+      required: boolean,
+    ): string | undefined => {
+      const f = fs.get(key)
+      if (!f) {
+        if (required) missing(`${prefix}.${key}`, parent, `Missing required field "${key}"`)
+        return undefined
+      }
+      const v = scalarValue(f.value)
+      if (typeof v === 'string' && v.trim() !== '') return v.trim()
+      err(
+        `${prefix}.${key}`,
+        f.value ?? f.keyNode,
+        typeof v === 'string'
+          ? `"${key}" must not be empty`
+          : `"${key}" must be a string, not ${describe(f.value)}`,
+      )
+      return undefined
+    }
+
+    // email
+    const email = readString('', top, 'email', item, true)
+    if (email !== undefined) {
+      const f = top.get('email')!
+      if (normalizeEmail(email) === null) err('.email', f.value, `"email" is not a valid email address: ${JSON.stringify(email)}`)
+      else {
+        entryEmail = email
+        const norm = email.toLowerCase()
+        const first = seenEmail.get(norm)
+        if (first !== undefined) err('.email', f.value, `Duplicate email ${email} (also entry ${first}; emails are compared case-insensitively)`)
+        else seenEmail.set(norm, index)
+      }
+    }
+
+    // auth_email: required key, an email or null
+    let authEmail: string | null | undefined
+    const af = top.get('auth_email')
+    if (!af) missing('.auth_email', item, 'Missing required field "auth_email" (an email or null)')
+    else {
+      const v = scalarValue(af.value)
+      if (v === null) authEmail = null
+      else if (typeof v === 'string' && normalizeEmail(v) !== null) {
+        authEmail = v.trim()
+        const norm = authEmail.toLowerCase()
+        const first = seenAuthEmail.get(norm)
+        if (first !== undefined) {
+          err('.auth_email', af.value, `Duplicate auth_email ${authEmail} (also entry ${first}; compared case-insensitively)`)
+          authEmail = undefined
+        } else seenAuthEmail.set(norm, index)
+      } else {
+        err('.auth_email', af.value ?? af.keyNode, `"auth_email" must be an email address or null, not ${describe(af.value)}`)
+      }
+    }
+
+    // name
+    let firstName: string | undefined
+    let lastName: string | undefined
+    const nf = top.get('name')
+    if (!nf) missing('.name', item, 'Missing required field "name" (with first_name and last_name)')
+    else if (!isMap(nf.value)) err('.name', nf.value ?? nf.keyNode, `"name" must be a mapping with first_name and last_name, not ${describe(nf.value)}`)
+    else {
+      const nameFields = fields(doc, nf.value, dup('.name'))
+      unknown('.name', nameFields, NAME_KEYS)
+      firstName = readString('.name', nameFields, 'first_name', nf.value, true)
+      lastName = readString('.name', nameFields, 'last_name', nf.value, true)
+    }
+
+    // active
+    const active = readBool('', top, 'active', item)
+
+    // centre-specific fields
+    let adcid: number | null = null
+    let orgName: string | null = null
+    let auths: DirectoryAuthorizations | null = null
+    let group: string | null = null
+    let studyAtCentre = false
+    const entryWarnings: ReportWarning[] = []
+    const warn = (code: WarningCode, message: string) => entryWarnings.push({ entry: index, email: null, code, message })
+
+    if (active === false) {
+      for (const key of ['adcid', 'org_name', 'authorizations']) {
+        const f = top.get(key)
+        if (f && scalarValue(f.value) !== null) err(`.${key}`, f.keyNode, `An inactive entry must not carry "${key}"`)
+      }
+    } else if (active === true) {
+      // adcid
+      const cf = top.get('adcid')
+      if (!cf) missing('.adcid', item, 'Missing required field "adcid" (an active entry needs a centre)')
+      else {
+        const v = scalarValue(cf.value)
+        const src = cf.value?.range ? text.slice(cf.value.range[0], cf.value.range[1]).trim() : ''
+        if (typeof v === 'number' && Number.isInteger(v) && /^[-+]?[0-9]+$/.test(src)) {
+          adcid = v
+          const centre = structure.centres[v]
+          if (centre) group = centre.group
+          else warn('unknown_center', `Centre ${v} is not in the consortium structure: the user is invited but gets no roles`)
+        } else err('.adcid', cf.value ?? cf.keyNode, `"adcid" must be an integer, not ${describe(cf.value)}`)
+      }
+      // org_name
+      orgName = readString('', top, 'org_name', item, true) ?? null
+
+      // authorizations
+      const zf = top.get('authorizations')
+      if (!zf) missing('.authorizations', item, 'Missing required field "authorizations" (an active entry needs them)')
+      else if (!isMap(zf.value)) err('.authorizations', zf.value ?? zf.keyNode, `"authorizations" must be a mapping, not ${describe(zf.value)}`)
+      else {
+        const az = fields(doc, zf.value, dup('.authorizations'))
+        unknown('.authorizations', az, AUTH_KEYS)
+        const approveData = readBool('.authorizations', az, 'approve_data', zf.value)
+        const auditData = readBool('.authorizations', az, 'audit_data', zf.value)
+        const viewReports = readBool('.authorizations', az, 'view_reports', zf.value)
+        let studyId = readString('.authorizations', az, 'study_id', zf.value, true)
+        if (studyId !== undefined && !Object.hasOwn(structure.studies, studyId)) {
+          err('.authorizations.study_id', az.get('study_id')!.value, `Unknown study "${studyId}" (known: ${Object.keys(structure.studies).join(', ')})`)
+          studyId = undefined
+        }
+        let submit: string[] | undefined
+        const sf = az.get('submit')
+        if (!sf) missing('.authorizations.submit', zf.value, 'Missing required field "submit" (a list of data types, may be empty)')
+        else if (!isSeq(sf.value)) err('.authorizations.submit', sf.value ?? sf.keyNode, `"submit" must be a list of data types, not ${describe(sf.value)}`)
+        else {
+          const list: string[] = []
+          let ok = true
+          sf.value.items.forEach((raw, i) => {
+            const node = deref(doc, raw)
+            const v = scalarValue(node)
+            if (typeof v !== 'string') {
+              ok = false
+              err(`.authorizations.submit[${i}]`, node, `"submit" items must be data type names, not ${describe(node)}`)
+            } else if (!knownDataTypes.has(v)) {
+              ok = false
+              err(`.authorizations.submit[${i}]`, node, `Unknown data type "${v}" (known: ${structure.dataTypes.join(', ')})`)
+            } else if (!list.includes(v)) list.push(v)
+          })
+          if (ok) submit = list
+        }
+        if (
+          approveData !== undefined &&
+          auditData !== undefined &&
+          viewReports !== undefined &&
+          studyId !== undefined &&
+          submit !== undefined
+        ) {
+          auths = { approveData, auditData, viewReports, studyId, submit }
+        }
+        if (studyId !== undefined && group !== null && adcid !== null) {
+          studyAtCentre = structure.centres[adcid]!.studies.includes(studyId)
+          if (!studyAtCentre) {
+            warn('study_not_at_center', `Centre ${adcid} (${group}) does not take part in study "${studyId}": only the admin metadata role is granted`)
+          }
+        }
+      }
+      if (authEmail === null) warn('no_auth_email', 'Active entry without auth_email: nothing is provisioned')
+    }
+
+    for (const e of entryErrors) e.email = entryEmail
+    for (const w of entryWarnings) w.email = entryEmail
+    errors.push(...entryErrors)
+    warnings.push(...entryWarnings)
+
+    if (
+      entryErrors.length === 0 &&
+      active !== undefined &&
+      email !== undefined &&
+      authEmail !== undefined &&
+      firstName !== undefined &&
+      lastName !== undefined
+    ) {
+      entries.push({
+        index,
+        line: entryLine,
+        active,
+        email,
+        authEmail,
+        firstName,
+        lastName,
+        adcid: active ? adcid : null,
+        orgName: active ? orgName : null,
+        authorizations: active ? auths : null,
+        group,
+        studyAtCentre,
+      })
+    }
+  })
+
+  // Report in file order (entries are walked in order; keep errors stable by entry then line).
+  return { entries, errors, warnings }
+}
