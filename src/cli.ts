@@ -7,6 +7,7 @@ import { applyMigrations } from './db/migrate.ts'
 import { getUserByEmail, registerUserWithTemporaryPassword, resetUserMfa } from './models/users.ts'
 import { normalizeEmail } from './http/forms.ts'
 import { OutboxDeliverer } from './mail/outbox.ts'
+import { importStructureCommand } from './import/structure-cli.ts'
 
 const USAGE = `Usage: npm run cli -- <command> [arguments]
 
@@ -14,6 +15,9 @@ Commands:
   create-admin EMAIL   create an admin; a one-time password is emailed (printed when no SMTP_URL)
   reset-mfa EMAIL      clear a user's authenticator and end their sessions (recovery for a locked-out admin)
   backup FILE          online backup of the database to FILE (safe while the server runs), integrity-checked
+  import-structure FILE [--dry-run] [--owner EMAIL]
+                       create or update the consortium structure (studies, data types, centres, projects)
+                       from a YAML file; projects are owned by --owner (default: the first admin)
   help                 show this text
 `
 
@@ -61,6 +65,9 @@ async function main(argv: string[]): Promise<number> {
         const { pages } = await backupDatabase(db, file)
         process.stdout.write(`Backed up ${pages} pages to ${file} in ${Math.round(performance.now() - started)} ms; integrity check ok.\nKeep ${join(config.dataDir, 'secret.key')} with it: TOTP secrets cannot be read without it.\n`)
         return 0
+      }
+      case 'import-structure': {
+        return importStructureCommand(db, args, { now, actor, out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), usageError })
       }
       default:
         return usageError(`unknown command "${command}"`)

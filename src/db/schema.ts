@@ -162,6 +162,8 @@ export const groups = sqliteTable('groups', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   name: text('name').notNull().unique(),
   description: text('description').notNull().default(''),
+  /** Consortium member centres (SPEC §6.1): the numeric centre id (adcid); null for other groups. */
+  centreId: integer('centre_id').unique(),
   createdAt: integer('created_at').notNull(),
 })
 
@@ -203,8 +205,41 @@ export const projects = sqliteTable(
     deletedAt: integer('deleted_at'),
     stagedAt: integer('staged_at'),
     approvedAt: integer('approved_at'),
+    /** Consortium project label within its group (SPEC §6.1: `accepted-dvcid`, `metadata`, …); null otherwise. */
+    label: text('label'),
   },
-  (t) => [index('projects_owner_idx').on(t.ownerId), index('projects_group_idx').on(t.groupId)],
+  (t) => [
+    index('projects_owner_idx').on(t.ownerId),
+    index('projects_group_idx').on(t.groupId),
+    uniqueIndex('projects_group_label_unique').on(t.groupId, t.label).where(sql`${t.label} is not null and ${t.deletedAt} is null`),
+  ],
+)
+
+export const STUDY_KINDS = ['primary', 'affiliated'] as const
+
+/** Consortium studies (SPEC §6.1): a primary study's projects carry no suffix, an affiliated one's end in `-<id>`. */
+export const consortiumStudies = sqliteTable('consortium_studies', {
+  id: text('id').primaryKey(),
+  kind: text('kind', { enum: STUDY_KINDS }).notNull(),
+})
+
+/** The configured consortium data types (a name may contain `-`). */
+export const consortiumDataTypes = sqliteTable('consortium_data_types', {
+  name: text('name').primaryKey(),
+})
+
+/** The studies each centre group takes part in. */
+export const consortiumCentreStudies = sqliteTable(
+  'consortium_centre_studies',
+  {
+    groupId: integer('group_id')
+      .notNull()
+      .references(() => groups.id),
+    studyId: text('study_id')
+      .notNull()
+      .references(() => consortiumStudies.id),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.studyId] })],
 )
 
 /** Hospital sites (Trusts). Each has an API key; only its SHA-256 is stored. */

@@ -21,6 +21,7 @@ export function listGroups(db: Db): GroupSummary[] {
       id: groups.id,
       name: groups.name,
       description: groups.description,
+      centreId: groups.centreId,
       createdAt: groups.createdAt,
       members: sql<number>`(select count(*) from group_members gm where gm.group_id = ${groups.id})`,
       projects: sql<number>`(select count(*) from projects p where p.group_id = ${groups.id} and p.deleted_at is null)`,
