@@ -10,10 +10,25 @@ import { countEnabledAdmins, registerUserWithTemporaryPassword } from './models/
 import { startHousekeeping } from './models/housekeeping.ts'
 import type { AppDeps, Logger } from './http/context.ts'
 
-const log: Logger = {
-  info: (record) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', ...record }) + '\n'),
-  error: (record) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', ...record }) + '\n'),
+// Info lines are gathered and written once per event-loop turn (one write instead of one per
+// request); errors go out at once. Note: a hard crash can lose the last turn's info lines.
+let pending: string[] = []
+function flushLog() {
+  if (pending.length === 0) return
+  process.stdout.write(pending.join(''))
+  pending = []
 }
+const log: Logger = {
+  info: (record) => {
+    if (pending.length === 0) setImmediate(flushLog)
+    pending.push(JSON.stringify({ time: new Date().toISOString(), level: 'info', ...record }) + '\n')
+  },
+  error: (record) => {
+    flushLog()
+    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', ...record }) + '\n')
+  },
+}
+process.on('exit', flushLog)
 
 function fail(message: string): never {
   process.stderr.write(`\nGatehouse cannot start: ${message}\n\n`)
