@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { and, eq } from 'drizzle-orm'
 import { PERMISSION_LABELS, PROJECT_PERMISSIONS, SITE_PERMISSIONS, type ProjectPermission, type SitePermission } from './permissions.ts'
-import { decideProject, decideSite, deny, denyOnProject, explainProjectAccess, type Actor, type Decision, type ProjectAccess } from './policy.ts'
+import { decideOnModel, decideProject, decideSite, deny, denyOnProject, explainProjectAccess, type Actor, type Decision, type ProjectAccess } from './policy.ts'
 import { resolveActor } from '../models/roles.ts'
 import { roles, users } from '../db/schema.ts'
 import { testDb } from '../test/helpers.ts'
@@ -308,5 +308,25 @@ describe('project roles limited to groups', () => {
     expect(other.allowed).toBe(false)
     expect(other.rule).toContain('limited to other groups')
     expect(decideProject(actor, 'project.view', { project: { ...project, groupId: null }, groupRole: null, membership: { ...membership, limitedToGroupIds: [8] } }).allowed).toBe(false)
+  })
+})
+
+describe('permissions on one model', () => {
+  const researcher = { id: 2, role: 'researcher', disabledAt: null, sitePermissions: ['projects.create', 'projects.contribute'] }
+  const access = { project: { id: 1, ownerId: 1, groupId: null, status: 'approved', deletedAt: null }, groupRole: null, membership: { roleName: 'contributor', permissions: ['project.view', 'models.create', 'models.upload', 'models.train', 'results.view', 'results.download'] } }
+
+  it('lets a contributor act on their own model', () => {
+    expect(decideOnModel(researcher, 'models.upload', access, { ownerId: 2 }).allowed).toBe(true)
+  })
+
+  it("refuses a contributor on someone else's model, naming models.manage_any", () => {
+    const d = decideOnModel(researcher, 'models.upload', access, { ownerId: 3 })
+    expect(d.allowed).toBe(false)
+    expect(d.permission).toBe('models.manage_any')
+    expect(d.rule).toContain("someone else's")
+  })
+
+  it("lets the project owner act on anyone's model", () => {
+    expect(decideOnModel({ ...researcher, id: 1 }, 'models.train', access, { ownerId: 3 }).allowed).toBe(true)
   })
 })

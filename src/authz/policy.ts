@@ -76,6 +76,21 @@ export function decideProject(actor: Actor | null, permission: ProjectPermission
   return allow(permission, grant)
 }
 
+/**
+ * A permission on one model: the project permission itself, and for someone else's model also
+ * models.manage_any (held by the project owner and admins through "every permission").
+ */
+export function decideOnModel(actor: Actor | null, permission: ProjectPermission, access: ProjectAccess, model: { ownerId: number }): Decision {
+  const own = decideProject(actor, permission, access)
+  if (!own.allowed || (actor !== null && model.ownerId === actor.id)) return own
+  const any = decideProject(actor, 'models.manage_any', access)
+  return any.allowed ? own : { ...any, rule: `the model is someone else's, and ${any.rule}` }
+}
+
+export function denyOnModel(actor: Actor | null, permission: ProjectPermission, access: ProjectAccess, model: { ownerId: number }): Denial | null {
+  return toDenial(decideOnModel(actor, permission, access, model))
+}
+
 export function can(actor: Actor | null, permission: SitePermission): boolean {
   return decideSite(actor, permission).allowed
 }

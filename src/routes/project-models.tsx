@@ -12,7 +12,7 @@ import { readForm, hasErrors } from '../http/forms.ts'
 import { setFlash } from '../http/flash.ts'
 import { notFoundPage, payloadTooLargePage, renderErrorPage } from '../http/errors.tsx'
 import { MalformedUploadError, receiveUploadedFile, UploadTooLargeError, type ReceivedFile } from '../http/multipart.ts'
-import { decideProject, type Denial } from '../authz/policy.ts'
+import { decideOnModel, decideProject, denyOnModel as denyOnModelPolicy, type Denial } from '../authz/policy.ts'
 import type { ProjectPermission } from '../authz/permissions.ts'
 import { listSites, type Ctx, type Refusal } from '../models/projects.ts'
 import type { Model } from '../db/schema.ts'
@@ -51,9 +51,7 @@ function ctxOf(c: Context<AppEnv>): Ctx {
  * also models.manage_any (the project owner and admins hold every permission).
  */
 function denyOnModel(c: Context<AppEnv>, loaded: LoadedProject, model: Model, permission: ProjectPermission): Denial | null {
-  const denial = denyProject(c, loaded, permission)
-  if (denial || model.ownerId === c.get('actor').id) return denial
-  return denyProject(c, loaded, 'models.manage_any')
+  return denyOnModelPolicy(c.get('actor'), permission, loaded.access, model)
 }
 
 function loadModel(c: Context<AppEnv>, loaded: LoadedProject): Model | null {
@@ -70,7 +68,7 @@ export function projectModelsSection(c: Context<AppEnv>, loaded: LoadedProject):
   const { db, config } = c.get('deps')
   const actor = c.get('actor')
   const may = (p: ProjectPermission) => decideProject(actor, p, loaded.access).allowed
-  const mayOnModel = (model: Model, p: ProjectPermission) => may(p) && (model.ownerId === actor.id || may('models.manage_any'))
+  const mayOnModel = (model: Model, p: ProjectPermission) => decideOnModel(actor, p, loaded.access, model).allowed
   const rows = listProjectModels(db, loaded.project.id)
   const sites = new Map(rows.length > 0 ? listSites(db).map((s) => [s.id, { id: s.id, name: s.name, code: s.code }]) : [])
   const view = {
