@@ -330,3 +330,14 @@ describe('permissions on one model', () => {
     expect(decideOnModel({ ...researcher, id: 1 }, 'models.train', access, { ownerId: 3 }).allowed).toBe(true)
   })
 })
+
+describe('projects.delete_any', () => {
+  const deleter = { id: 9, role: 'curator', disabledAt: null, sitePermissions: ['projects.delete_any'] }
+  const access = { project: { id: 1, ownerId: 1, groupId: null, status: 'staged', deletedAt: null }, groupRole: null, membership: null }
+
+  it('lets a site role with projects.delete_any delete a project it has no other relation to, and nothing else', () => {
+    expect(decideProject(deleter, 'project.delete', access).allowed).toBe(true)
+    expect(decideProject(deleter, 'project.view', access).allowed).toBe(false)
+    expect(decideProject(deleter, 'project.edit', access).allowed).toBe(false)
+  })
+})

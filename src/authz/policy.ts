@@ -54,6 +54,7 @@ export function decideProject(actor: Actor | null, permission: ProjectPermission
 
   let grant: string | null = null
   if (actor.sitePermissions.includes('projects.manage_all')) grant = `site role “${actor.role}” has every permission on every project`
+  else if (permission === 'project.delete' && actor.sitePermissions.includes('projects.delete_any')) grant = `site role “${actor.role}” may delete any project`
   else if (access.project.ownerId === actor.id) grant = 'the owner has every permission on their project'
   else if (access.membership?.permissions.includes(permission) && roleAppliesHere(access)) grant = `project role “${access.membership.roleName}” grants it`
   else if (access.groupRole && GROUP_ROLE_PERMISSIONS[access.groupRole].includes(permission)) grant = `group role “${access.groupRole}” in the project's group grants it`
@@ -68,7 +69,8 @@ export function decideProject(actor: Actor | null, permission: ProjectPermission
         : 'the user is neither the owner nor a member of the project'
     return refuse(permission, why)
   }
-  if (!READ_ONLY_PERMISSIONS.has(permission) && !actor.sitePermissions.includes('projects.contribute') && !actor.sitePermissions.includes('projects.manage_all')) {
+  const bySitePermission = permission === 'project.delete' && actor.sitePermissions.includes('projects.delete_any')
+  if (!bySitePermission && !READ_ONLY_PERMISSIONS.has(permission) && !actor.sitePermissions.includes('projects.contribute') && !actor.sitePermissions.includes('projects.manage_all')) {
     return refuse(permission, `site role “${actor.role}” is read-only (no projects.contribute): it caps every project role, ownership included`)
   }
   const state = stateRule(permission, access.project.status)

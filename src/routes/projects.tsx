@@ -90,7 +90,7 @@ function projectView(c: Context<AppEnv>, loaded: LoadedProject, extra: Partial<P
     can: {
       edit: may('project.edit').allowed,
       stage: may('project.stage').allowed,
-      delete: may('project.delete').allowed || can(actor, 'projects.delete_any'),
+      delete: may('project.delete').allowed,
       manageMembers: may('members.manage').allowed,
       unstage: can(actor, 'projects.unstage') && loaded.project.status === 'staged',
       approve: can(actor, 'projects.approve') && loaded.project.status === 'staged',
@@ -264,8 +264,7 @@ projectRoutes.post('/projects/:id/members/:userId/remove', ...guard, async (c) =
 projectRoutes.post('/projects/:id/delete', ...guard, async (c) => {
   const loaded = loadReadableProject(c)
   if (!loaded) return notFoundPage(c)
-  const actor = c.get('actor')
-  const denial = can(actor, 'projects.delete_any') ? null : denyProject(c, loaded, 'project.delete')
+  const denial = denyProject(c, loaded, 'project.delete')
   if (denial) return refuse(c, denial)
   if ((await readForm(c)).get('confirm') !== 'yes') {
     return c.html(<ConfirmPage chrome={chrome(c)} title={`Delete “${loaded.project.name}”?`} question="The project disappears for everyone. Its records and audit trail are kept; data already at the sites is not purged." button="Delete project" action={c.req.path} cancel={`/projects/${loaded.project.id}`} />)
