@@ -8,6 +8,7 @@ import { getUserByEmail, registerUserWithTemporaryPassword, resetUserMfa } from 
 import { normalizeEmail } from './http/forms.ts'
 import { OutboxDeliverer } from './mail/outbox.ts'
 import { importStructureCommand } from './import/structure-cli.ts'
+import { importCommand } from './import/import-cli.ts'
 
 const USAGE = `Usage: npm run cli -- <command> [arguments]
 
@@ -18,6 +19,9 @@ Commands:
   import-structure FILE [--dry-run] [--owner EMAIL]
                        create or update the consortium structure (studies, data types, centres, projects)
                        from a YAML file; projects are owned by --owner (default: the first admin)
+  import USERS.yaml AUTH.yaml [--dry-run] [--json]
+                       invite, grant, enable and disable from the user directory and authorization map;
+                       exit 1 (nothing applied) when the files have errors
   help                 show this text
 `
 
@@ -68,6 +72,9 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'import-structure': {
         return importStructureCommand(db, args, { now, actor, out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), usageError })
+      }
+      case 'import': {
+        return importCommand(db, args, { now, actor, baseUrl: config.baseUrl, key: config.encryptionKey, ttlMs: config.invitationTtlHours * 3_600_000, inviter: 'Gatehouse import', out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), usageError })
       }
       default:
         return usageError(`unknown command "${command}"`)
