@@ -1,9 +1,10 @@
 import { Page, type PageChrome } from './layouts/page.tsx'
 import { Card } from './components/form.tsx'
 import { DateTime } from './components/time.tsx'
+import { SessionsTable } from './components/sessions-table.tsx'
 import type { Session, User } from '../src/db/schema.ts'
 
-export function HomePage(props: { chrome: PageChrome; user: User; sessions: (Session & { current: boolean })[] }) {
+export function HomePage(props: { chrome: PageChrome; user: User; sessions: Session[]; currentSessionId: string }) {
   const { user } = props
   return (
     <Page title="Home" chrome={props.chrome}>
@@ -33,30 +34,7 @@ export function HomePage(props: { chrome: PageChrome; user: User; sessions: (Ses
         </p>
       </Card>
       <Card title="Where you are signed in">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Signed in</th>
-              <th scope="col">Last active</th>
-              <th scope="col">IP</th>
-              <th scope="col">Browser</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.sessions.map((s) => (
-              <tr>
-                <td>
-                  <DateTime ms={s.createdAt} /> {s.current && <strong>(this browser)</strong>}
-                </td>
-                <td>
-                  <DateTime ms={s.lastActiveAt} />
-                </td>
-                <td>{s.ip}</td>
-                <td class="truncate">{s.userAgent}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <SessionsTable sessions={props.sessions} currentId={props.currentSessionId} />
       </Card>
     </Page>
   )

@@ -10,6 +10,5 @@ export const home = new Hono<AppEnv>()
 home.get('/', requireUser, (c) => {
   const actor = c.get('actor')
   const { db } = c.get('deps')
-  const sessions = listUserSessions(db, actor.id).map((s) => ({ ...s, current: s.id === c.get('auth')!.session.id }))
-  return c.html(<HomePage chrome={chrome(c)} user={actor} sessions={sessions} />)
+  return c.html(<HomePage chrome={chrome(c)} user={actor} sessions={listUserSessions(db, actor.id)} currentSessionId={c.get('auth')!.session.id} />)
 })

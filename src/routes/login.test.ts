@@ -225,6 +225,15 @@ describe('sign-in chain', () => {
     }
   })
 
+  it('lists your sessions on the home page, marking this browser', async () => {
+    const t = createTestEnv()
+    const u = await createTestUser(t)
+    await signIn(t, u, t.client('198.51.100.9'))
+    const html = await (await (await signIn(t, u)).get('/')).text()
+    expect(html.match(/\(this browser\)/g)).toHaveLength(1)
+    expect(html).toContain('198.51.100.9')
+  })
+
   it('signs out: the session is deleted, not just the cookie', async () => {
     const t = createTestEnv()
     const u = await createTestUser(t)

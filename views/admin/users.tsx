@@ -1,3 +1,4 @@
+import { SessionsTable } from '../components/sessions-table.tsx'
 import { AuditTable } from '../components/audit-table.tsx'
 import { Page, type PageChrome } from '../layouts/page.tsx'
 import { Card, Field, FormError } from '../components/form.tsx'
@@ -312,44 +313,7 @@ export function UserPage(props: {
         </form>
       </Card>
       <Card title="Active sessions">
-        {props.sessions.length === 0 ? (
-          <p>Not signed in anywhere.</p>
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Signed in</th>
-                <th scope="col">Last active</th>
-                <th scope="col">IP</th>
-                <th scope="col">Browser</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.sessions.map((s) => (
-                <tr>
-                  <td>
-                    <DateTime ms={s.createdAt} />
-                  </td>
-                  <td>
-                    <DateTime ms={s.lastActiveAt} />
-                  </td>
-                  <td>{s.ip}</td>
-                  <td class="truncate">{s.userAgent}</td>
-                  <td>
-                    <form method="post" action={`/admin/users/${user.id}/sessions/${s.id}/revoke`} class="inline">
-                      <button type="submit" class="link">
-                        Revoke
-                      </button>
-                    </form>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <SessionsTable sessions={props.sessions} revokeAction={(id) => `/admin/users/${user.id}/sessions/${id}/revoke`} />
       </Card>
       <Card title="Recent audit events">
         <AuditTable events={props.events} />
