@@ -8,7 +8,7 @@ import { getUserByEmail, registerUserWithTemporaryPassword, resetUserMfa } from 
 import { normalizeEmail } from './http/forms.ts'
 import { OutboxDeliverer } from './mail/outbox.ts'
 import { importStructureCommand } from './import/structure-cli.ts'
-import { importCommand } from './import/import-cli.ts'
+import { followUpsCommand, importCommand } from './import/import-cli.ts'
 
 const USAGE = `Usage: npm run cli -- <command> [arguments]
 
@@ -19,9 +19,12 @@ Commands:
   import-structure FILE [--dry-run] [--owner EMAIL]
                        create or update the consortium structure (studies, data types, centres, projects)
                        from a YAML file; projects are owned by --owner (default: the first admin)
-  import USERS.yaml AUTH.yaml [--dry-run] [--json]
+  import USERS.yaml AUTH.yaml [--domains DOMAINS.yaml] [--dry-run] [--json] [--notify none|date|force] [--now ISO-DATE]
                        invite, grant, enable and disable from the user directory and authorization map;
-                       exit 1 (nothing applied) when the files have errors
+                       exit 1 (nothing applied) when the files have errors; --now only with --dry-run
+  follow-ups [--dry-run] [--now ISO-DATE]
+                       send the follow-ups due for unclaimed imported invitations ('date' mode: days 7, 14, 21),
+                       as the server does every hour
   help                 show this text
 `
 
@@ -41,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
     await mailer.deliverDue()
     await mailer.stop()
   }
+  const importIo = { now, actor, baseUrl: config.baseUrl, key: config.encryptionKey, ttlMs: config.invitationTtlHours * 3_600_000, inviter: 'Gatehouse import', out: (t: string) => process.stdout.write(t), err: (t: string) => process.stderr.write(t), usageError }
   try {
     switch (command) {
       case 'create-admin': {
@@ -74,7 +78,10 @@ async function main(argv: string[]): Promise<number> {
         return importStructureCommand(db, args, { now, actor, out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), usageError })
       }
       case 'import': {
-        return importCommand(db, args, { now, actor, baseUrl: config.baseUrl, key: config.encryptionKey, ttlMs: config.invitationTtlHours * 3_600_000, inviter: 'Gatehouse import', out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), usageError })
+        return importCommand(db, args, importIo)
+      }
+      case 'follow-ups': {
+        return followUpsCommand(db, args, importIo)
       }
       default:
         return usageError(`unknown command "${command}"`)

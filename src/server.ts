@@ -8,6 +8,8 @@ import { OutboxDeliverer } from './mail/outbox.ts'
 import { TokenBucketLimiter } from './auth/rate-limit.ts'
 import { countEnabledAdmins, registerUserWithTemporaryPassword } from './models/users.ts'
 import { startHousekeeping } from './models/housekeeping.ts'
+import { startFollowUpScheduler } from './import/follow-ups.ts'
+import { markInterruptedRuns, settleImportJobs } from './import/runs.ts'
 import type { AppDeps, Logger } from './http/context.ts'
 
 // Info lines are gathered and written once per event-loop turn (one write instead of one per
@@ -83,6 +85,15 @@ async function main() {
 
   mailer.start()
   const housekeeping = startHousekeeping(db, clock)
+  const interrupted = markInterruptedRuns(db)
+  if (interrupted > 0) log.info({ msg: 'import runs interrupted by the last stop marked failed', count: interrupted })
+  const followUps = startFollowUpScheduler(db, clock, { baseUrl: config.baseUrl, key: config.encryptionKey, ttlMs: config.invitationTtlHours * 3_600_000 }, {
+    onSent: (count) => {
+      log.info({ msg: 'invitation follow-ups queued', count })
+      deps.onEmailQueued?.()
+    },
+    onError: (error) => log.error({ msg: 'follow-ups failed', error: String(error) }),
+  })
   const app = createApp(deps)
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     log.info({ msg: 'listening', url: config.baseUrl, port: info.port, dataDir: config.dataDir, smtp: config.smtpUrl ? 'configured' : 'none (outbox printed to console)' })
@@ -102,6 +113,8 @@ async function main() {
     // Stop accepting, let in-flight requests finish, then stop mail and close the database.
     server.close(async () => {
       clearInterval(housekeeping)
+      followUps.stop()
+      await settleImportJobs()
       await mailer.stop()
       db.$client.close()
       log.info({ msg: 'stopped' })

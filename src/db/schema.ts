@@ -33,11 +33,14 @@ export const users = sqliteTable(
     lastSignInAt: integer('last_sign_in_at'),
     /** How the account was claimed: 'local' (password) or an identity provider's name. */
     claimedVia: text('claimed_via').notNull().default('local'),
+    /** The account's second address (a consortium directory's `email` when it differs from `auth_email`); lower-cased. */
+    contactEmail: text('contact_email'),
     createdAt: integer('created_at').notNull(),
   },
   (t) => [
     uniqueIndex('users_username_lower_unique').on(sql`lower(${t.username})`),
     index('users_role_idx').on(t.role),
+    index('users_contact_email_idx').on(t.contactEmail),
   ],
 )
 
@@ -408,6 +411,7 @@ export const projectMembers = sqliteTable(
 )
 
 export const INVITATION_STATUSES = ['sent', 'link visited', 'accepted', 'revoked'] as const
+export const FOLLOW_UP_MODES = ['none', 'date'] as const
 
 /**
  * An invitation to create an account. The link's token is never stored: it is derived from the
@@ -450,9 +454,43 @@ export const invitations = sqliteTable(
     securityTokenFailures: integer('security_token_failures').notNull().default(0),
     /** SHA-256 of the value rendered into the tab that filled the form; the token only works with it. */
     tabBindingHash: text('tab_binding_hash'),
+    // Set by a consortium import (SPEC §6.4): the directory's second address and name, and the
+    // follow-up schedule for an unclaimed invitation.
+    contactEmail: text('contact_email'),
+    firstName: text('first_name'),
+    lastName: text('last_name'),
+    /** 'date': follow-ups on days 7, 14 and 21 after the first claim email; 'none': never. */
+    followUpMode: text('follow_up_mode', { enum: FOLLOW_UP_MODES }).notNull().default('none'),
+    followUpsSent: integer('follow_ups_sent').notNull().default(0),
+    lastFollowUpAt: integer('last_follow_up_at'),
   },
   (t) => [index('invitations_email_idx').on(t.email), index('invitations_status_idx').on(t.status)],
 )
+
+export const IMPORT_RUN_STATUSES = ['planning', 'planned', 'applying', 'applied', 'failed'] as const
+export const NOTIFY_MODES = ['none', 'date', 'force'] as const
+
+/** A consortium import started from the admin area: the uploaded files, the plan, and the result once applied. */
+export const importRuns = sqliteTable('import_runs', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  status: text('status', { enum: IMPORT_RUN_STATUSES }).notNull(),
+  notify: text('notify', { enum: NOTIFY_MODES }).notNull(),
+  createdAt: integer('created_at').notNull(),
+  createdBy: integer('created_by').references(() => users.id),
+  usersFilename: text('users_filename').notNull(),
+  authFilename: text('auth_filename').notNull(),
+  domainsFilename: text('domains_filename'),
+  usersYaml: text('users_yaml').notNull(),
+  authYaml: text('auth_yaml').notNull(),
+  domainsYaml: text('domains_yaml'),
+  entries: integer('entries').notNull().default(0),
+  /** The report of SPEC §6.6 (the plan; once applied, the applied result). */
+  report: text('report', { mode: 'json' }).$type<Record<string, unknown>>(),
+  appliedAt: integer('applied_at'),
+  appliedBy: integer('applied_by').references(() => users.id),
+  /** Why planning or applying failed (an unexpected error; file errors are in the report). */
+  failure: text('failure'),
+})
 
 /** A task's history: created, claimed, claim expired, result, error. */
 export const taskEvents = sqliteTable(
@@ -477,6 +515,7 @@ export type Role = typeof roles.$inferSelect
 export type Group = typeof groups.$inferSelect
 export type Project = typeof projects.$inferSelect
 export type Invitation = typeof invitations.$inferSelect
+export type ImportRun = typeof importRuns.$inferSelect
 export type Site = typeof sites.$inferSelect
 export type CohortQuery = typeof cohortQueries.$inferSelect
 export type Model = typeof models.$inferSelect

@@ -3,15 +3,15 @@
 // so applying a stale plan, or the same plan twice, adds nothing and sends nothing twice.
 
 import { and, eq, isNotNull, isNull } from 'drizzle-orm'
-import { projectMembers, users } from '../db/schema.ts'
+import { invitations, projectMembers, users } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
 import { getProjectByLabel } from '../models/consortium.ts'
-import { createInvitation, getBlockingInvitation } from '../models/invitations.ts'
+import { createInvitation, getBlockingInvitation, sendFollowUp } from '../models/invitations.ts'
 import { getUserByEmail, getUserById } from '../models/users.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { invalidateUserSessions } from '../auth/session.ts'
 import { groups, roles } from '../db/schema.ts'
-import { INVITED_SITE_ROLE, splitProjectKey, type ImportAction, type ImportReport } from './plan.ts'
+import { findAccount, INVITED_SITE_ROLE, splitProjectKey, type ImportAction, type ImportReport, type NotifyMode } from './plan.ts'
 
 export type ApplyContext = {
   actor: { id: number; email: string }
@@ -23,12 +23,26 @@ export type ApplyContext = {
   ttlMs: number
   /** The inviter's name in the claim email. */
   inviter: string
+  /** The notification mode the plan was made with (default 'none'). */
+  notify?: NotifyMode
+  /** The import run this applies (the audit event's target), if recorded. */
+  runId?: number | null
 }
 
-export type ImportCounts = { invited: number; granted: number; enabled: number; disabled: number; sessions_ended: number }
+export type ImportCounts = {
+  invited: number
+  granted: number
+  enabled: number
+  disabled: number
+  sessions_ended: number
+  follow_ups: number
+  /** Outstanding invitations whose follow-up schedule this run's mode changed (none ↔ date). */
+  follow_up_mode_changed: number
+}
 
 export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): ImportReport & { counts: ImportCounts } {
-  const counts: ImportCounts = { invited: 0, granted: 0, enabled: 0, disabled: 0, sessions_ended: 0 }
+  const counts: ImportCounts = { invited: 0, granted: 0, enabled: 0, disabled: 0, sessions_ended: 0, follow_ups: 0, follow_up_mode_changed: 0 }
+  const notify = ctx.notify ?? 'none'
   if (plan.errors.length > 0) return { ...plan, ok: false, applied: false, counts }
 
   const resolve = (key: string) => {
@@ -37,6 +51,12 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
     return g ? getProjectByLabel(db, g.id, label) : null
   }
   const roleId = (name: string) => db.select({ id: roles.id }).from(roles).where(and(eq(roles.name, name), eq(roles.scope, 'project'))).get()?.id ?? null
+
+  // The schedule of an outstanding invitation follows the latest run's mode ('force' leaves it).
+  const modeFor = (invitation: { id: number; followUpMode: string }) => {
+    if (notify === 'force' || invitation.followUpMode === notify) return
+    counts.follow_up_mode_changed += db.update(invitations).set({ followUpMode: notify }).where(eq(invitations.id, invitation.id)).run().changes
+  }
 
   writeTransaction(db, () => {
     // Group the on-accept grants by invitee.
@@ -55,8 +75,27 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
           }
           // invited_by references an account: the CLI's operator (id 0) has none.
           const inviter = getUserById(db, ctx.actor.id) ? ctx.actor : null
-          createInvitation(db, { email: a.account, role: INVITED_SITE_ROLE, organization: a.organization ?? '', groupId: null, groupRole: null, projectGrants }, { ...ctx, actor: inviter })
+          const contactEmail = a.email.toLowerCase() === a.account ? null : a.email.toLowerCase()
+          createInvitation(
+            db,
+            { email: a.account, role: INVITED_SITE_ROLE, organization: a.organization ?? '', groupId: null, groupRole: null, projectGrants, contactEmail, firstName: a.first_name ?? null, lastName: a.last_name ?? null, followUpMode: notify === 'date' ? 'date' : 'none' },
+            { ...ctx, actor: inviter },
+            { audit: false },
+          )
           counts.invited++
+          break
+        }
+        case 'follow_up': {
+          const invitation = getBlockingInvitation(db, a.account)
+          if (!invitation || a.follow_up === undefined || a.follow_up <= invitation.followUpsSent) break
+          modeFor(invitation)
+          sendFollowUp(db, invitation, a.follow_up, { ...ctx, actor: getUserById(db, ctx.actor.id) ? ctx.actor : null }, { audit: false })
+          counts.follow_ups++
+          break
+        }
+        case 'skip': {
+          const invitation = getBlockingInvitation(db, a.account)
+          if (invitation) modeFor(invitation)
           break
         }
         case 'grant': {
@@ -73,7 +112,7 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
           break
         }
         case 'disable': {
-          const user = getUserByEmail(db, a.account)
+          const user = findAccount(db, a.account)
           if (!user) break
           const changed = db.update(users).set({ disabledAt: ctx.now }).where(and(eq(users.id, user.id), isNull(users.disabledAt))).run().changes
           if (changed > 0) {
@@ -86,8 +125,8 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
           break
       }
     }
-    if (counts.invited + counts.granted + counts.enabled + counts.disabled > 0) {
-      recordAuditEvent(db, { event: 'import.applied', at: ctx.now, actor: ctx.actor, targetType: 'import', targetId: null, ip: ctx.ip, details: { ...counts } })
+    if (counts.invited + counts.granted + counts.enabled + counts.disabled + counts.follow_ups + counts.follow_up_mode_changed > 0) {
+      recordAuditEvent(db, { event: 'import.applied', at: ctx.now, actor: ctx.actor, targetType: 'import', targetId: ctx.runId ?? null, ip: ctx.ip, details: { ...counts, notify } })
     }
   })
   return { ...plan, ok: true, applied: true, counts }

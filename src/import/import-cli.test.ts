@@ -75,7 +75,7 @@ describe('cli import', () => {
     expect(Object.keys(report).sort()).toEqual(['actions', 'applied', 'errors', 'flags', 'ok', 'warnings'])
     expect(report).toMatchObject({ ok: true, applied: false, errors: [], warnings: [], flags: [] })
     expect(report.actions).toEqual([
-      { entry: 0, email: 'ann@alpha.edu', action: 'invite', account: 'ann@alpha.edu', organization: 'Alpha ADRC' },
+      { entry: 0, email: 'ann@alpha.edu', action: 'invite', account: 'ann@alpha.edu', organization: 'Alpha ADRC', first_name: 'Ann', last_name: 'Smith' },
       { entry: 0, email: 'ann@alpha.edu', action: 'grant', account: 'ann@alpha.edu', project: 'alpha/accepted', role: 'read-only', on_accept: true },
       { entry: 0, email: 'ann@alpha.edu', action: 'grant', account: 'ann@alpha.edu', project: 'nacc/metadata', role: 'read-only', on_accept: true },
     ])

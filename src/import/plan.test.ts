@@ -65,7 +65,7 @@ describe('planImport / applyImport', () => {
     const plan = planImport(db, { usersYaml: person('Ann@Alpha.edu', 'ann.smith@alpha.edu'), authYaml: AUTH, now: T0 })
     expect(plan).toMatchObject({ ok: true, applied: false, errors: [], warnings: [], flags: [] })
     expect(plan.actions).toEqual([
-      { entry: 0, email: 'ann.smith@alpha.edu', action: 'invite', account: 'ann@alpha.edu', organization: 'Alpha ADRC' },
+      { entry: 0, email: 'ann.smith@alpha.edu', action: 'invite', account: 'ann@alpha.edu', organization: 'Alpha ADRC', first_name: 'Ann', last_name: 'Smith' },
       { entry: 0, email: 'ann.smith@alpha.edu', action: 'grant', account: 'ann@alpha.edu', project: 'alpha/metadata', role: 'read-only', on_accept: true },
       // approve-data → contributor and view-reports → read-only: one role per project, the one with most permissions.
       { entry: 0, email: 'ann.smith@alpha.edu', action: 'grant', account: 'ann@alpha.edu', project: 'alpha/accepted', role: 'contributor', on_accept: true },

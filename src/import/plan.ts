@@ -7,15 +7,15 @@
 // granted (ties: the first name in alphabetical order). An existing membership is never changed
 // (import only adds).
 
-import { and, eq } from 'drizzle-orm'
-import { projectMembers, roles } from '../db/schema.ts'
+import { eq } from 'drizzle-orm'
+import { groups, roles, users, NOTIFY_MODES, type Group, type Invitation, type User } from '../db/schema.ts'
 import type { Db } from '../db/client.ts'
 import { getAdminGroup, getConsortiumStructure, getProjectByLabel } from '../models/consortium.ts'
 import { getBlockingInvitation } from '../models/invitations.ts'
 import { countEnabledAdmins, getUserByEmail } from '../models/users.ts'
-import { parseUserDirectory, type ReportError, type ReportWarning } from './directory.ts'
+import { parseUserDirectory, type DirectoryEntry, type ReportError, type ReportWarning } from './directory.ts'
 import { parseAuthorizationMap, rolesForEntry } from './authorization-map.ts'
-import { groups } from '../db/schema.ts'
+import { domainsRelated, emailDomain, expectedIdp, normalizePersonName, parseDomainConfig, type DomainConfig } from './domains.ts'
 
 export type ImportActionKind = 'invite' | 'grant' | 'enable' | 'disable' | 'follow_up' | 'skip'
 
@@ -33,8 +33,23 @@ export type ImportAction = {
   on_accept?: true
   /** For invites: the organisation (org_name). */
   organization?: string
+  /** For invites: the name from the directory (prefills the acceptance form; duplicate checks). */
+  first_name?: string
+  last_name?: string
+  /** For follow-ups: which one (1, 2, 3 in 'date' mode; beyond with 'force'). */
+  follow_up?: number
   /** For skips: why. */
   reason?: string
+}
+
+/** A flag of SPEC §6.5: advisory (wrong_idp) or blocking the entry (possible_duplicate). */
+export type ImportFlag = {
+  entry: number
+  email: string
+  type: 'possible_duplicate' | 'wrong_idp'
+  kind?: 'combined' | 'name_only'
+  matches: string[]
+  message: string
 }
 
 export type ImportWarning = Omit<ReportWarning, 'code'> & { code: ReportWarning['code'] | 'project_missing' }
@@ -45,7 +60,7 @@ export type ImportReport = {
   errors: ReportError[]
   warnings: ImportWarning[]
   actions: ImportAction[]
-  flags: never[]
+  flags: ImportFlag[]
 }
 
 /** The metadata project of the admin group: every entry with a known centre reads it. */
@@ -77,21 +92,83 @@ export function splitProjectKey(key: string): { group: string; label: string } {
   return { group: key.slice(0, i), label: key.slice(i + 1) }
 }
 
-export function planImport(db: Db, input: { usersYaml: string; authYaml: string; now: number }): ImportReport {
+export type NotifyMode = (typeof NOTIFY_MODES)[number]
+
+export type PlanInput = {
+  usersYaml: string
+  authYaml: string
+  /** The domain config of SPEC §6.5; without it, no domain checks run. */
+  domainsYaml?: string | null
+  /** Follow-ups for outstanding invitations (SPEC §6.4); default 'none'. */
+  notify?: NotifyMode
+  now: number
+}
+
+/** Where a plan is: reading the files, then planning entry by entry. */
+export type PlanProgress = { phase: 'reading' | 'planning'; done: number; total: number }
+
+/** Steps every this many entries (the admin page's progress bar, and a turn of the event loop). */
+const PROGRESS_EVERY = 250
+
+/** The plan, computed at once (the CLI and the apply step). */
+export function planImport(db: Db, input: PlanInput): ImportReport {
+  const steps = planSteps(db, input)
+  for (;;) {
+    const step = steps.next()
+    if (step.done) return step.value
+  }
+}
+
+/** The plan, yielding to the event loop between steps and reporting progress (the admin page). */
+export async function planImportAsync(db: Db, input: PlanInput, onProgress: (p: PlanProgress) => void = () => {}): Promise<ImportReport> {
+  const steps = planSteps(db, input)
+  for (;;) {
+    const step = steps.next()
+    if (step.done) return step.value
+    onProgress(step.value)
+    await new Promise<void>((resolve) => setImmediate(resolve))
+  }
+}
+
+/** A label for errors that are not about one entry, naming their file. */
+function inFile(file: string, errors: ReportError[]): ReportError[] {
+  return errors.map((e) => (e.entry === null ? { ...e, message: `${file}: ${e.message}` } : e))
+}
+
+function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, ImportReport> {
+  const notify = input.notify ?? 'none'
+  yield { phase: 'reading', done: 0, total: 0 }
   const structure = getConsortiumStructure(db)
   const allRoles = projectRoles(db)
   const dir = parseUserDirectory(input.usersYaml, structure)
   const auth = parseAuthorizationMap(input.authYaml, structure, allRoles.map((r) => r.name))
-  const errors = [...auth.errors, ...dir.errors]
+  const domains = input.domainsYaml === undefined || input.domainsYaml === null ? null : parseDomainConfig(input.domainsYaml)
+  const errors = [...inFile('authorization map', auth.errors), ...(domains ? inFile('domain config', domains.errors) : []), ...inFile('user directory', dir.errors)]
   const warnings: ImportWarning[] = [...dir.warnings]
   const actions: ImportAction[] = []
+  const flags: ImportFlag[] = []
   const adminGroup = getAdminGroup(db)
-  const groupByName = (name: string) => db.select().from(groups).where(eq(groups.name, name)).get() ?? null
+  const adminMeta = adminGroup ? getProjectByLabel(db, adminGroup.id, 'metadata') : null
+  const groupCache = new Map<string, Group | null>()
+  const groupByName = (name: string) => {
+    if (!groupCache.has(name)) groupCache.set(name, db.select().from(groups).where(eq(groups.name, name)).get() ?? null)
+    return groupCache.get(name)!
+  }
+  const projectCache = new Map<string, { id: number } | null>()
+  const projectOf = (group: Group, label: string) => {
+    const key = `${group.id}/${label}`
+    if (!projectCache.has(key)) projectCache.set(key, getProjectByLabel(db, group.id, label))
+    return projectCache.get(key)!
+  }
+  const membership = db.$client.prepare('select 1 from project_members where project_id = ? and user_id = ?').pluck()
+  const people = domains ? new PeopleIndex(db, domains.config) : null
+  const total = dir.entries.length
 
-  for (const entry of dir.entries) {
+  for (const [i, entry] of dir.entries.entries()) {
+    if (i % PROGRESS_EVERY === 0) yield { phase: 'planning', done: i, total }
     const base = { entry: entry.index, email: entry.email }
     if (!entry.active) {
-      const user = getUserByEmail(db, entry.email)
+      const user = findAccount(db, entry.email)
       if (user && user.disabledAt === null) {
         if (user.role === 'admin' && countEnabledAdmins(db) <= 1) actions.push({ ...base, action: 'skip', account: user.email, reason: 'the last enabled admin is never disabled' })
         else actions.push({ ...base, action: 'disable', account: user.email })
@@ -101,42 +178,150 @@ export function planImport(db: Db, input: { usersYaml: string; authYaml: string;
     if (entry.authEmail === null) continue
     const account = entry.authEmail.toLowerCase()
 
-    // The wanted memberships: project id → { key, role }.
+    // The wanted memberships: one role per project.
     const wanted: { projectId: number; key: string; role: string }[] = []
     if (entry.group !== null) {
       const centre = groupByName(entry.group)
       for (const [label, names] of rolesForEntry(auth.map, entry, structure)) {
-        const project = centre ? getProjectByLabel(db, centre.id, label) : null
+        const project = centre ? projectOf(centre, label) : null
         if (!project) {
           warnings.push({ ...base, code: 'project_missing', message: `Project ${entry.group}/${label} does not exist (import the structure first): not granted` })
           continue
         }
         wanted.push({ projectId: project.id, key: `${entry.group}/${label}`, role: chooseRole(names, allRoles) })
       }
-      if (adminGroup) {
-        const meta = getProjectByLabel(db, adminGroup.id, 'metadata')
-        if (meta) wanted.push({ projectId: meta.id, key: `${adminGroup.name}/metadata`, role: ADMIN_METADATA_ROLE })
-        else warnings.push({ ...base, code: 'project_missing', message: `Project ${adminGroup.name}/metadata does not exist (import the structure first): not granted` })
-      }
+      if (adminGroup && adminMeta) wanted.push({ projectId: adminMeta.id, key: `${adminGroup.name}/metadata`, role: ADMIN_METADATA_ROLE })
+      else if (adminGroup) warnings.push({ ...base, code: 'project_missing', message: `Project ${adminGroup.name}/metadata does not exist (import the structure first): not granted` })
     }
 
     const user = getUserByEmail(db, account)
     if (user) {
+      if (domains) {
+        const wrong = wrongIdp(domains.config, user)
+        if (wrong) flags.push({ ...base, ...wrong })
+      }
       if (user.disabledAt !== null) actions.push({ ...base, action: 'enable', account: user.email })
       for (const w of wanted) {
-        const member = db.select().from(projectMembers).where(and(eq(projectMembers.projectId, w.projectId), eq(projectMembers.userId, user.id))).get()
-        if (!member) actions.push({ ...base, action: 'grant', account: user.email, project: w.key, role: w.role })
+        if (!membership.get(w.projectId, user.id)) actions.push({ ...base, action: 'grant', account: user.email, project: w.key, role: w.role })
       }
+      people?.addEntry(entry)
       continue
     }
-    if (getBlockingInvitation(db, account)) {
-      actions.push({ ...base, action: 'skip', account, reason: 'invitation outstanding' })
+    const invitation = getBlockingInvitation(db, account)
+    if (invitation) {
+      people?.addEntry(entry)
+      const number = notify === 'force' ? invitation.followUpsSent + 1 : notify === 'date' ? dueFollowUp(invitation, input.now) : null
+      if (number !== null) actions.push({ ...base, action: 'follow_up', account, follow_up: number })
+      else actions.push({ ...base, action: 'skip', account, reason: notify === 'date' ? 'invitation outstanding; no follow-up due' : 'invitation outstanding' })
       continue
     }
-    actions.push({ ...base, action: 'invite', account, organization: entry.orgName ?? '' })
+    if (people) {
+      const duplicate = people.possibleDuplicate(entry)
+      people.addEntry(entry)
+      if (duplicate) {
+        flags.push({ ...base, ...duplicate })
+        actions.push({ ...base, action: 'skip', account, reason: 'possible duplicate person (see flags): not provisioned' })
+        continue
+      }
+    }
+    actions.push({ ...base, action: 'invite', account, organization: entry.orgName ?? '', first_name: entry.firstName, last_name: entry.lastName })
     for (const w of wanted) actions.push({ ...base, action: 'grant', account, project: w.key, role: w.role, on_accept: true })
   }
+  yield { phase: 'planning', done: total, total }
 
   errors.sort((a, b) => (a.entry ?? -1) - (b.entry ?? -1))
-  return { ok: errors.length === 0, applied: false, errors, warnings, actions, flags: [] }
+  return { ok: errors.length === 0, applied: false, errors, warnings, actions, flags }
+}
+
+/** An account by its sign-in address or its second address (an inactive entry's `email`). */
+export function findAccount(db: Db, email: string): User | null {
+  const e = email.trim().toLowerCase()
+  return getUserByEmail(db, e) ?? db.select().from(users).where(eq(users.contactEmail, e)).get() ?? null
+}
+
+// ---------------------------------------------------------------------------------------------
+// Domain checks (SPEC §6.5).
+
+function wrongIdp(config: DomainConfig, user: User): Omit<ImportFlag, 'entry' | 'email'> | null {
+  if (user.claimedVia === 'local') return null
+  const domain = emailDomain(user.email)
+  const expected = expectedIdp(config, domain)
+  if (expected === null || expected === user.claimedVia) return null
+  return {
+    type: 'wrong_idp',
+    matches: [user.email],
+    message: `${user.email} was claimed through ${user.claimedVia}, but ${domain} expects ${expected}`,
+  }
+}
+
+type Person = { label: string; domains: string[] }
+
+/**
+ * Everybody an entry could duplicate, by normalised name: existing accounts, outstanding
+ * invitations that carry a name, and the earlier entries of the file.
+ */
+class PeopleIndex {
+  private byName = new Map<string, Person[]>()
+  /** Addresses that belong to the entry itself: its own account or invitation is never a duplicate. */
+  constructor(
+    db: Db,
+    private config: DomainConfig,
+  ) {
+    const rows = db.$client.prepare('select email, contact_email as contactEmail, first_name as firstName, last_name as lastName from users').all() as { email: string; contactEmail: string | null; firstName: string; lastName: string }[]
+    for (const r of rows) this.add(r.firstName, r.lastName, { label: r.email, domains: [r.email, r.contactEmail].filter((e): e is string => e !== null).map(emailDomain) })
+    const open = db.$client
+      .prepare("select email, contact_email as contactEmail, first_name as firstName, last_name as lastName from invitations where status in ('sent', 'link visited') and first_name is not null")
+      .all() as { email: string; contactEmail: string | null; firstName: string; lastName: string }[]
+    for (const r of open) this.add(r.firstName, r.lastName, { label: `${r.email} (invited)`, domains: [r.email, r.contactEmail].filter((e): e is string => e !== null).map(emailDomain) })
+  }
+
+  private add(first: string, last: string, person: Person) {
+    const name = normalizePersonName(first, last)
+    if (name === '') return
+    const list = this.byName.get(name)
+    if (list) list.push(person)
+    else this.byName.set(name, [person])
+  }
+
+  addEntry(entry: DirectoryEntry) {
+    this.add(entry.firstName, entry.lastName, { label: `entry [${entry.index}] ${entry.authEmail ?? entry.email}`, domains: entryDomains(entry) })
+  }
+
+  possibleDuplicate(entry: DirectoryEntry): Omit<ImportFlag, 'entry' | 'email'> | null {
+    const matches = this.byName.get(normalizePersonName(entry.firstName, entry.lastName))
+    if (!matches || matches.length === 0) return null
+    const mine = entryDomains(entry)
+    const related = matches.filter((m) => m.domains.some((d) => mine.some((e) => domainsRelated(this.config, d, e))))
+    const kind = related.length > 0 ? 'combined' : 'name_only'
+    const shown = (related.length > 0 ? related : matches).map((m) => m.label)
+    return {
+      type: 'possible_duplicate',
+      kind,
+      matches: shown,
+      message:
+        kind === 'combined'
+          ? `${entry.firstName} ${entry.lastName} has the name and a related email domain of ${shown.join(', ')}: possibly the same person; not provisioned`
+          : `${entry.firstName} ${entry.lastName} has the name of ${shown.join(', ')} (unrelated domains): possibly the same person; not provisioned`,
+    }
+  }
+}
+
+function entryDomains(entry: DirectoryEntry): string[] {
+  return [...new Set([entry.email, entry.authEmail].filter((e): e is string => e !== null).map(emailDomain))]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Follow-ups (SPEC §6.4).
+
+export const FOLLOW_UP_DAYS = [7, 14, 21] as const
+const DAY_MS = 86_400_000
+
+/**
+ * The follow-up due for an unclaimed invitation in 'date' mode as of `now`: the number (1…3) of
+ * the latest of days 7, 14 and 21 after the first claim email that has been reached and not yet
+ * sent, or null. A missed day is not made up: one email, numbered for the latest day reached.
+ */
+export function dueFollowUp(invitation: Pick<Invitation, 'createdAt' | 'followUpsSent'>, now: number): number | null {
+  const reached = FOLLOW_UP_DAYS.filter((d) => invitation.createdAt + d * DAY_MS <= now).length
+  return reached > invitation.followUpsSent ? reached : null
 }

@@ -7,7 +7,7 @@ import { writeTransaction, type Db } from '../db/client.ts'
 import { hashToken } from '../auth/tokens.ts'
 import { recordAuditEvent } from './audit.ts'
 import { enqueueEmail } from '../mail/outbox.ts'
-import { invitationAcceptedEmail, invitationEmail, securityTokenEmail } from '../../views/emails/invitation.tsx'
+import { invitationAcceptedEmail, invitationEmail, invitationFollowUpEmail, securityTokenEmail } from '../../views/emails/invitation.tsx'
 import { displayName } from './users.ts'
 
 export const SECURITY_TOKEN_TTL_MS = 60 * 60_000
@@ -77,8 +77,14 @@ function auditInvitation(db: Db, ctx: Ctx, event: string, invitation: Invitation
 }
 
 export type InvitationInput = { email: string; role: string; organization: string } & InvitationGrants
+/** What a consortium import adds: the directory's second address and name, and the follow-up schedule. */
+export type ImportedInvitationFields = Partial<Pick<Invitation, 'contactEmail' | 'firstName' | 'lastName' | 'followUpMode'>>
 
-export function createInvitation(db: Db, input: InvitationInput, ctx: Ctx & { baseUrl: string; key: Buffer; ttlMs: number; inviter: string }): Invitation {
+/**
+ * Creates the invitation and queues its email. `audit: false` is for a caller that records one
+ * event for many (the consortium import).
+ */
+export function createInvitation(db: Db, input: InvitationInput & ImportedInvitationFields, ctx: Ctx & { baseUrl: string; key: Buffer; ttlMs: number; inviter: string }, options: { audit: boolean } = { audit: true }): Invitation {
   return writeTransaction(db, () => {
     const tokenSalt = encodeBase32LowerCaseNoPadding(randomBytes(16))
     const invitation = db
@@ -96,8 +102,24 @@ export function createInvitation(db: Db, input: InvitationInput, ctx: Ctx & { ba
       .returning()
       .get()
     sendInvitationEmail(db, invitation, { ...ctx, inviter: ctx.inviter })
-    auditInvitation(db, ctx, 'invitation.created', invitation, { role: input.role, organization: input.organization, group_id: input.groupId, project_grants: input.projectGrants })
+    if (options.audit) auditInvitation(db, ctx, 'invitation.created', invitation, { role: input.role, organization: input.organization, group_id: input.groupId, project_grants: input.projectGrants })
     return invitation
+  })
+}
+
+/**
+ * Follow-up number `number` for an unclaimed invitation: the same link again, working for another
+ * INVITATION_TTL_HOURS from now (follow-ups come long after a 48-hour link has expired).
+ */
+export function sendFollowUp(db: Db, invitation: Invitation, number: number, ctx: Ctx & { baseUrl: string; key: Buffer; ttlMs: number }, options: { audit: boolean } = { audit: true }): void {
+  writeTransaction(db, () => {
+    const expiresAt = Math.max(invitation.expiresAt, ctx.now + ctx.ttlMs)
+    db.update(invitations)
+      .set({ followUpsSent: number, lastFollowUpAt: ctx.now, sentAt: ctx.now, sendCount: sql`${invitations.sendCount} + 1`, expiresAt })
+      .where(eq(invitations.id, invitation.id))
+      .run()
+    enqueueEmail(db, invitationFollowUpEmail({ to: invitation.email, link: invitationLink(ctx.baseUrl, ctx.key, invitation), expiresAt, organization: invitation.organization, number }), ctx.now)
+    if (options.audit) auditInvitation(db, ctx, 'invitation.follow_up_sent', invitation, { number, expires_at: expiresAt })
   })
 }
 
@@ -215,6 +237,7 @@ export function verifyInvitationSecurityToken(db: Db, invitation: Invitation, in
         role: current.role,
         passwordHash: current.pendingPasswordHash,
         passwordChangedAt: ctx.now,
+        contactEmail: current.contactEmail !== null && current.contactEmail !== current.email ? current.contactEmail : null,
         createdAt: ctx.now,
       })
       .returning()

@@ -41,7 +41,7 @@ invite.get('/invite/:token', publicPage, (c) => {
   const live = loadLiveInvitation(c)
   if ('response' in live) return live.response
   markInvitationVisited(c.get('deps').db, live.invitation, ctxOf(c))
-  return c.html(<InviteFormPage chrome={chrome(c)} action={c.req.path} email={live.invitation.email} values={{}} errors={{}} minLength={c.get('deps').config.passwordMinLength} />)
+  return c.html(<InviteFormPage chrome={chrome(c)} action={c.req.path} email={live.invitation.email} values={{ first_name: live.invitation.firstName ?? '', last_name: live.invitation.lastName ?? '' }} errors={{}} minLength={c.get('deps').config.passwordMinLength} />)
 })
 
 invite.post('/invite/:token', publicPage, async (c) => {

@@ -40,3 +40,20 @@ export function invitationAcceptedEmail(input: { to: string; invitee: string; us
   const text = `${input.invitee} accepted your Gatehouse invitation and created the account "${input.username}".`
   return { to: input.to, subject: `${input.invitee} joined Gatehouse`, text, html: renderEmailHtml(<p>{text}</p>) }
 }
+
+/** A follow-up for an unclaimed invitation (consortium import, SPEC §6.4): the same link, working again until `expiresAt`. */
+export function invitationFollowUpEmail(input: { to: string; link: string; expiresAt: number; organization: string; number: number }): Email {
+  const until = new Date(input.expiresAt).toISOString().slice(0, 16).replace('T', ' ') + ' UTC'
+  const lead = `You were invited to Gatehouse${input.organization ? ` (${input.organization})` : ''} and have not accepted yet.`
+  const text = [lead, '', `Accept the invitation here: ${input.link}`, '', `The link works until ${until}. If you do not need an account, ignore this email.`].join('\n')
+  const html = renderEmailHtml(
+    <>
+      <p>{lead}</p>
+      <p>
+        <a href={input.link}>Accept the invitation</a>
+      </p>
+      <p>The link works until {until}. If you do not need an account, ignore this email.</p>
+    </>,
+  )
+  return { to: input.to, subject: `Reminder${input.number > 1 ? ` (${input.number})` : ''}: your Gatehouse invitation`, text, html }
+}

@@ -1,0 +1,77 @@
+// Follow-ups for unclaimed invitations in 'date' mode (SPEC §6.4): on days 7, 14 and 21 after the
+// first claim email, then never again. The server checks every hour (each follow-up goes out once,
+// within the hour its day is reached); `npm run cli -- follow-ups` does the same by hand. Every
+// email goes through the outbox, in the transaction that records it.
+
+import { and, eq, inArray, lt } from 'drizzle-orm'
+import { invitations, settings, type Invitation } from '../db/schema.ts'
+import type { Db } from '../db/client.ts'
+import type { Clock } from '../http/context.ts'
+import { sendFollowUp } from '../models/invitations.ts'
+import { dueFollowUp, FOLLOW_UP_DAYS } from './plan.ts'
+
+/** The settings key holding when the follow-ups last ran (ms). */
+export const FOLLOW_UPS_LAST_RUN_SETTING = 'follow_ups_last_run'
+
+export type FollowUpContext = { now: number; baseUrl: string; key: Buffer; ttlMs: number }
+export type DueFollowUp = { invitation: Invitation; number: number }
+
+/** The follow-ups due as of `now`, oldest invitation first. */
+export function listDueFollowUps(db: Db, now: number): DueFollowUp[] {
+  const candidates = db
+    .select()
+    .from(invitations)
+    .where(and(inArray(invitations.status, ['sent', 'link visited']), eq(invitations.followUpMode, 'date'), lt(invitations.followUpsSent, FOLLOW_UP_DAYS.length)))
+    .orderBy(invitations.createdAt)
+    .all()
+  const due: DueFollowUp[] = []
+  for (const invitation of candidates) {
+    const number = dueFollowUp(invitation, now)
+    if (number !== null) due.push({ invitation, number })
+  }
+  return due
+}
+
+/** Sends the due follow-ups (each in its own transaction, with its audit event) unless `dryRun`. */
+export function runFollowUps(db: Db, ctx: FollowUpContext, options: { dryRun?: boolean } = {}): DueFollowUp[] {
+  const due = listDueFollowUps(db, ctx.now)
+  if (options.dryRun) return due
+  for (const { invitation, number } of due) sendFollowUp(db, invitation, number, { ...ctx, actor: null, ip: null })
+  db.insert(settings)
+    .values({ key: FOLLOW_UPS_LAST_RUN_SETTING, value: String(ctx.now) })
+    .onConflictDoUpdate({ target: settings.key, set: { value: String(ctx.now) } })
+    .run()
+  return due
+}
+
+export function followUpsLastRun(db: Db): number | null {
+  const row = db.select().from(settings).where(eq(settings.key, FOLLOW_UPS_LAST_RUN_SETTING)).get()
+  return row ? Number(row.value) : null
+}
+
+/** The in-process scheduler: a first check a minute after start, then every hour. */
+export function startFollowUpScheduler(
+  db: Db,
+  clock: Clock,
+  ctx: Omit<FollowUpContext, 'now'>,
+  hooks: { onSent: (count: number) => void; onError: (error: unknown) => void },
+): { stop(): void } {
+  const tick = () => {
+    try {
+      const sent = runFollowUps(db, { ...ctx, now: clock.now() })
+      if (sent.length > 0) hooks.onSent(sent.length)
+    } catch (error) {
+      hooks.onError(error)
+    }
+  }
+  const first = setTimeout(tick, 60_000)
+  const timer = setInterval(tick, 60 * 60_000)
+  first.unref()
+  timer.unref()
+  return {
+    stop() {
+      clearTimeout(first)
+      clearInterval(timer)
+    },
+  }
+}

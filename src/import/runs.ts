@@ -1,0 +1,161 @@
+// Import runs: every applied import (CLI or admin area) and every plan made in the admin area is a
+// row of import_runs holding the files, the notification mode and the report of SPEC §6.6, so a
+// result stays viewable afterwards. In the admin area, planning and applying run as jobs in this
+// process: planning yields to the event loop and reports progress; applying is one transaction.
+
+import { desc, eq, inArray } from 'drizzle-orm'
+import { importRuns, type ImportRun } from '../db/schema.ts'
+import { writeTransaction, type Db } from '../db/client.ts'
+import { planImport, planImportAsync, type ImportReport, type NotifyMode, type PlanProgress } from './plan.ts'
+import { applyImport, type ApplyContext, type ImportCounts } from './apply.ts'
+
+export type StoredReport = ImportReport & { counts?: ImportCounts }
+
+export type ImportFiles = {
+  usersFilename: string
+  authFilename: string
+  domainsFilename: string | null
+  usersYaml: string
+  authYaml: string
+  domainsYaml: string | null
+}
+
+export function getImportRun(db: Db, id: number): ImportRun | null {
+  return db.select().from(importRuns).where(eq(importRuns.id, id)).get() ?? null
+}
+
+/** The latest runs, without their files and reports (the list on /admin/import). */
+export function listImportRuns(db: Db, limit = 50) {
+  return db
+    .select({ id: importRuns.id, status: importRuns.status, notify: importRuns.notify, createdAt: importRuns.createdAt, createdBy: importRuns.createdBy, usersFilename: importRuns.usersFilename, entries: importRuns.entries, appliedAt: importRuns.appliedAt, failure: importRuns.failure })
+    .from(importRuns)
+    .orderBy(desc(importRuns.id))
+    .limit(limit)
+    .all()
+}
+
+export function reportOf(run: ImportRun): StoredReport | null {
+  return (run.report as StoredReport | null) ?? null
+}
+
+/** The report exactly as SPEC §6.6 shapes it (the stored one also carries counts). */
+export function publicReport(report: StoredReport): ImportReport {
+  const { counts: _counts, ...rest } = report
+  return rest
+}
+
+function entriesOf(report: ImportReport): number {
+  return new Set([...report.actions.map((a) => a.entry), ...report.warnings.map((w) => w.entry), ...report.errors.flatMap((e) => (e.entry === null ? [] : [e.entry]))]).size
+}
+
+/**
+ * Applies a plan and records it as an applied run in the same transaction (the CLI). Returns the
+ * applied report, or the plan unchanged when it has errors (nothing recorded).
+ */
+export function applyAndRecord(db: Db, plan: ImportReport, files: ImportFiles, ctx: ApplyContext & { notify: NotifyMode; createdBy: number | null }): StoredReport {
+  if (!plan.ok) return plan
+  return writeTransaction(db, () => {
+    const run = db
+      .insert(importRuns)
+      .values({ ...files, status: 'applying', notify: ctx.notify, createdAt: ctx.now, createdBy: ctx.createdBy })
+      .returning({ id: importRuns.id })
+      .get()
+    const applied = applyImport(db, plan, { ...ctx, runId: run.id })
+    db.update(importRuns).set({ status: 'applied', appliedAt: ctx.now, appliedBy: ctx.createdBy, report: applied, entries: entriesOf(plan) }).where(eq(importRuns.id, run.id)).run()
+    return applied
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs (the admin area).
+
+export type JobProgress = { phase: PlanProgress['phase'] | 'applying'; done: number; total: number }
+
+const progress = new Map<number, JobProgress>()
+const running = new Set<Promise<void>>()
+
+export function jobProgress(runId: number): JobProgress | null {
+  return progress.get(runId) ?? null
+}
+
+/** Resolves when every job started so far has finished (tests, shutdown). */
+export async function settleImportJobs(): Promise<void> {
+  while (running.size > 0) await Promise.allSettled([...running])
+}
+
+function track(runId: number, job: () => Promise<void>): void {
+  progress.set(runId, { phase: 'reading', done: 0, total: 0 })
+  const p = job().finally(() => {
+    progress.delete(runId)
+    running.delete(p)
+  })
+  running.add(p)
+}
+
+/** Runs left planning or applying by a stopped process: applying is one transaction, so nothing half-done. */
+export function markInterruptedRuns(db: Db): number {
+  return db
+    .update(importRuns)
+    .set({ status: 'failed', failure: 'Gatehouse stopped while this ran; nothing was applied. Upload the files again.' })
+    .where(inArray(importRuns.status, ['planning', 'applying']))
+    .run().changes
+}
+
+/** Creates a run from uploaded files and plans it in the background. */
+export function startPlanning(db: Db, files: ImportFiles, input: { notify: NotifyMode; now: number; createdBy: number; onError: (error: unknown) => void }): number {
+  const run = db
+    .insert(importRuns)
+    .values({ ...files, status: 'planning', notify: input.notify, createdAt: input.now, createdBy: input.createdBy })
+    .returning({ id: importRuns.id })
+    .get()
+  track(run.id, async () => {
+    try {
+      const report = await planImportAsync(db, { usersYaml: files.usersYaml, authYaml: files.authYaml, domainsYaml: files.domainsYaml, notify: input.notify, now: input.now }, (p) => progress.set(run.id, p))
+      db.update(importRuns).set({ status: 'planned', report, entries: entriesOf(report) }).where(eq(importRuns.id, run.id)).run()
+    } catch (error) {
+      input.onError(error)
+      db.update(importRuns).set({ status: 'failed', failure: 'Planning failed with an unexpected error (see the server log); nothing was applied.' }).where(eq(importRuns.id, run.id)).run()
+    }
+  })
+  return run.id
+}
+
+export type StartApplyOutcome = 'started' | 'not planned' | 'has errors'
+
+/**
+ * Applies a planned run: plans again from the stored files (what is stored may have changed since),
+ * then applies in one transaction with its audit event. A second click finds the run no longer
+ * 'planned' and does nothing.
+ */
+export function startApplying(db: Db, runId: number, ctx: Omit<ApplyContext, 'notify' | 'runId'> & { onError: (error: unknown) => void }): StartApplyOutcome {
+  const run = getImportRun(db, runId)
+  if (!run || run.status !== 'planned') return 'not planned'
+  if (!reportOf(run)?.ok) return 'has errors'
+  const claimed = db.update(importRuns).set({ status: 'applying' }).where(eq(importRuns.id, runId)).run().changes
+  if (claimed === 0) return 'not planned'
+  track(runId, async () => {
+    try {
+      const input = { usersYaml: run.usersYaml, authYaml: run.authYaml, domainsYaml: run.domainsYaml, notify: run.notify, now: ctx.now }
+      const fresh = await planImportAsync(db, input, (p) => progress.set(runId, p))
+      if (!fresh.ok) {
+        db.update(importRuns).set({ status: 'planned', report: fresh }).where(eq(importRuns.id, runId)).run()
+        return
+      }
+      progress.set(runId, { phase: 'applying', done: 0, total: fresh.actions.length })
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      writeTransaction(db, () => {
+        const applied = applyImport(db, fresh, { ...ctx, notify: run.notify, runId })
+        db.update(importRuns).set({ status: 'applied', report: applied, appliedAt: ctx.now, appliedBy: ctx.actor.id, entries: entriesOf(fresh) }).where(eq(importRuns.id, runId)).run()
+      })
+    } catch (error) {
+      ctx.onError(error)
+      db.update(importRuns).set({ status: 'failed', failure: 'Applying failed with an unexpected error (see the server log); nothing was applied.' }).where(eq(importRuns.id, runId)).run()
+    }
+  })
+  return 'started'
+}
+
+/** The plan of stored files, at once (used where no progress is shown). */
+export function planRun(db: Db, run: ImportRun, now: number): ImportReport {
+  return planImport(db, { usersYaml: run.usersYaml, authYaml: run.authYaml, domainsYaml: run.domainsYaml, notify: run.notify, now })
+}
