@@ -18,6 +18,7 @@ import { adminHome } from './routes/admin/home.tsx'
 import { adminUsers } from './routes/admin/users.tsx'
 import { adminRoles } from './routes/admin/roles.tsx'
 import { adminGroups } from './routes/admin/groups.tsx'
+import { adminConsortium } from './routes/admin/consortium.tsx'
 import { adminInvitations } from './routes/admin/invitations.tsx'
 import { adminSettings } from './routes/admin/settings.tsx'
 import { adminAudit } from './routes/admin/audit.tsx'
@@ -26,8 +27,11 @@ import { adminSites } from './routes/admin/sites.tsx'
 import { adminTasks } from './routes/admin/tasks.tsx'
 import { api } from './routes/api.tsx'
 
-/** POST routes that stream an upload and enforce UPLOAD_MAX_MB themselves (exempt from the 64 KB body limit). */
-const uploadPaths = [/^\/api\/sites\/v1\/tasks\/[^/]+\/files$/, /^\/projects\/[^/]+\/models\/[^/]+\/files$/]
+/**
+ * POST routes exempt from the 64 KB body limit because they enforce their own: uploads stream and
+ * enforce UPLOAD_MAX_MB; the consortium structure caps its body at 1 MB (routes/admin/consortium.tsx).
+ */
+const uploadPaths = [/^\/api\/sites\/v1\/tasks\/[^/]+\/files$/, /^\/projects\/[^/]+\/models\/[^/]+\/files$/, /^\/admin\/consortium(?:\/apply)?$/]
 
 const publicDir = relative(process.cwd(), join(PROJECT_ROOT, 'public')) || '.'
 
@@ -62,6 +66,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', adminUsers)
   app.route('/', adminRoles)
   app.route('/', adminGroups)
+  app.route('/', adminConsortium)
   app.route('/', adminInvitations)
   app.route('/', adminSettings)
   app.route('/', adminAudit)
