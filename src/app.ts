@@ -19,6 +19,7 @@ import { adminUsers } from './routes/admin/users.tsx'
 import { adminRoles } from './routes/admin/roles.tsx'
 import { adminGroups } from './routes/admin/groups.tsx'
 import { adminConsortium } from './routes/admin/consortium.tsx'
+import { adminImport } from './routes/admin/import.tsx'
 import { adminInvitations } from './routes/admin/invitations.tsx'
 import { adminSettings } from './routes/admin/settings.tsx'
 import { adminAudit } from './routes/admin/audit.tsx'
@@ -29,9 +30,10 @@ import { api } from './routes/api.tsx'
 
 /**
  * POST routes exempt from the 64 KB body limit because they enforce their own: uploads stream and
- * enforce UPLOAD_MAX_MB; the consortium structure caps its body at 1 MB (routes/admin/consortium.tsx).
+ * enforce UPLOAD_MAX_MB; the consortium structure caps its body at 1 MB (routes/admin/consortium.tsx), the
+ * consortium import at 20 MB per file (routes/admin/import.tsx).
  */
-const uploadPaths = [/^\/api\/sites\/v1\/tasks\/[^/]+\/files$/, /^\/projects\/[^/]+\/models\/[^/]+\/files$/, /^\/admin\/consortium(?:\/apply)?$/]
+const uploadPaths = [/^\/api\/sites\/v1\/tasks\/[^/]+\/files$/, /^\/projects\/[^/]+\/models\/[^/]+\/files$/, /^\/admin\/consortium(?:\/apply)?$/, /^\/admin\/import$/]
 
 const publicDir = relative(process.cwd(), join(PROJECT_ROOT, 'public')) || '.'
 
@@ -67,6 +69,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', adminRoles)
   app.route('/', adminGroups)
   app.route('/', adminConsortium)
+  app.route('/', adminImport)
   app.route('/', adminInvitations)
   app.route('/', adminSettings)
   app.route('/', adminAudit)

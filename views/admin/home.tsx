@@ -15,6 +15,7 @@ export function AdminHomePage(props: { chrome: PageChrome; summary: AdminSummary
         <a href="/admin/roles">Roles</a>
         <a href="/admin/groups">Groups</a>
         <a href="/admin/consortium">Consortium</a>
+        <a href="/admin/import">Import</a>
         <a href="/admin/sites">Sites</a>
         <a href="/admin/tasks">Tasks</a>
         <a href="/admin/invitations">Invitations</a>
