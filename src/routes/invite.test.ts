@@ -512,3 +512,20 @@ describe('an account for the invited address appearing meanwhile', () => {
     expect(invitationRow(t).acceptedUserId).toBeNull()
   })
 })
+
+describe('an invitation made by a consortium import', () => {
+  it('prefills the name from the directory, and the new account keeps the directory email as its second address', async () => {
+    const t = await setup()
+    const token = await invite(t)
+    t.db.update(invitations).set({ firstName: 'Ada', lastName: 'Byron', contactEmail: 'ada.byron@alpha.edu' }).where(eq(invitations.email, INVITEE)).run()
+    const browser = t.client()
+    const html = await (await browser.get(`/invite/${token}`)).text()
+    expect(html).toMatch(/name="first_name"[^>]*value="Ada"/)
+    expect(html).toMatch(/name="last_name"[^>]*value="Byron"/)
+    const res = await browser.post(`/invite/${token}`, { ...FORM, last_name: 'Lovelace' })
+    const tab = tabFrom(await res.text())
+    expect((await browser.post(`/invite/${token}/verify`, { security_token: codeFromOutbox(t), tab })).status).toBe(303)
+    const user = t.db.select().from(users).where(eq(users.email, INVITEE)).get()!
+    expect(user).toMatchObject({ lastName: 'Lovelace', contactEmail: 'ada.byron@alpha.edu', claimedVia: 'local' })
+  })
+})

@@ -226,6 +226,14 @@ export function UserPage(props: {
             <dd>
               <DateTime ms={user.createdAt} />
             </dd>
+            {user.contactEmail && (
+              <>
+                <dt>Second email</dt>
+                <dd>{user.contactEmail}</dd>
+              </>
+            )}
+            <dt>Claimed through</dt>
+            <dd>{user.claimedVia === 'local' ? 'Local password' : user.claimedVia}</dd>
           </dl>
           <div class="actions">
             {user.disabledAt ? <ActionButton userId={user.id} action="enable" label="Enable" /> : !props.self && <ActionButton userId={user.id} action="disable" label="Disable" danger />}

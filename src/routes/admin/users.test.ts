@@ -176,6 +176,18 @@ describe('user actions and their guards', () => {
     expect((await client.get('/admin/users/99999')).status).toBe(404)
     expect((await client.post('/admin/users/99999/disable', { confirm: 'yes' })).status).toBe(404)
   })
+
+  it('shows the second email (from a consortium import) and how the account was claimed', async () => {
+    const t = createTestEnv()
+    const { client } = await adminSession(t)
+    const target = await createTestUser(t)
+    const page = async () => (await client.get(`/admin/users/${target.user.id}`)).text()
+    expect(await page()).not.toContain('Second email')
+    expect(await page()).toContain('<dt>Claimed through</dt><dd>Local password</dd>')
+    t.db.update(users).set({ contactEmail: 'ann.smith@alpha.edu', claimedVia: 'ORCID' }).where(eq(users.id, target.user.id)).run()
+    expect(await page()).toContain('<dt>Second email</dt><dd>ann.smith@alpha.edu</dd>')
+    expect(await page()).toContain('<dt>Claimed through</dt><dd>ORCID</dd>')
+  })
 })
 
 describe('the user table', () => {
