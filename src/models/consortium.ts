@@ -51,6 +51,12 @@ export function centreProjectLabels(structure: Pick<ConsortiumStructure, 'studie
   return [...new Set(labels)]
 }
 
+/** `groupId/label` of every live labelled project, in one query. */
+export function listLiveProjectLabels(db: Db): Set<string> {
+  const rows = db.select({ groupId: projects.groupId, label: projects.label }).from(projects).where(and(isNotNull(projects.label), isNull(projects.deletedAt))).all()
+  return new Set(rows.map((r) => `${r.groupId}/${r.label}`))
+}
+
 /** The live (not deleted) project with this label in the group, if any. */
 export function getProjectByLabel(db: Db, groupId: number, label: string) {
   return db.select().from(projects).where(and(eq(projects.groupId, groupId), eq(projects.label, label), isNull(projects.deletedAt))).get() ?? null
@@ -128,9 +134,10 @@ function applyInTransaction(db: Db, parsed: ConsortiumStructure, ctx: Ctx, owner
   // Labels are computed from everything stored (a study or data type configured earlier still counts).
   const stored = { studies: Object.fromEntries(db.select().from(consortiumStudies).all().map((s) => [s.id, s.kind])) as Record<string, StudyKind>, dataTypes: db.select().from(consortiumDataTypes).orderBy(asc(consortiumDataTypes.name)).all().map((d) => d.name) }
 
+  const present = listLiveProjectLabels(db)
   const ensureProjects = (group: Group, labels: string[]) => {
     for (const label of labels) {
-      if (getProjectByLabel(db, group.id, label)) continue
+      if (present.has(`${group.id}/${label}`)) continue
       db.insert(projects).values({ name: `${group.name}/${label}`, description: `Consortium project ${label} of ${group.name}.`, ownerId, groupId: group.id, label, status: 'unstaged', createdAt: ctx.now, updatedAt: ctx.now }).run()
       created.projects++
       createdProjects.push(`${group.name}/${label}`)

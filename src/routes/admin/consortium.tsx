@@ -1,9 +1,7 @@
 import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { and, isNotNull, isNull } from 'drizzle-orm'
 import type { AppEnv } from '../../http/context.ts'
 import type { Db } from '../../db/client.ts'
-import { projects } from '../../db/schema.ts'
 import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
@@ -12,7 +10,7 @@ import { readForm } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { payloadTooLargePage, renderErrorPage } from '../../http/errors.tsx'
 import { ConsortiumPage, ConsortiumPlanPage, type ConsortiumOverview, type StructureUpload } from '../../../views/admin/consortium.tsx'
-import { applyConsortiumStructure, centreProjectLabels, getAdminGroup, getConsortiumStructure, type ApplyStructureResult } from '../../models/consortium.ts'
+import { applyConsortiumStructure, centreProjectLabels, getAdminGroup, getConsortiumStructure, listLiveProjectLabels, type ApplyStructureResult } from '../../models/consortium.ts'
 import { listGroups } from '../../models/groups.ts'
 import type { Ctx } from '../../models/projects.ts'
 import { parseStructureFile, type StructureFileError } from '../../import/structure-file.ts'
@@ -35,16 +33,6 @@ const structureBody = bodyLimit({ maxSize: STRUCTURE_BODY_MAX_BYTES, onError: (c
 function ctxOf(c: Context<AppEnv>): Ctx {
   const actor = c.get('actor')
   return { actor: { id: actor.id, email: actor.email }, now: c.get('deps').clock.now(), ip: c.get('clientIp') }
-}
-
-/**
- * `groupId/label` of every live labelled project, in one query.
- * Note: belongs in models/consortium.ts; here because this change may not touch that file. One
- * getProjectByLabel per label took about 1 s for 500 centres (7,500 queries); this takes a few ms.
- */
-function listLiveProjectLabels(db: Db): Set<string> {
-  const rows = db.select({ groupId: projects.groupId, label: projects.label }).from(projects).where(and(isNotNull(projects.label), isNull(projects.deletedAt))).all()
-  return new Set(rows.map((r) => `${r.groupId}/${r.label}`))
 }
 
 /** The stored structure, each centre's group page and which of its labelled projects are missing. */
