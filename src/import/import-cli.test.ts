@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { openDatabase } from '../db/client.ts'
 import { applyMigrations } from '../db/migrate.ts'
 import { applyConsortiumStructure } from '../models/consortium.ts'
@@ -114,5 +115,90 @@ describe('cli import', () => {
     expect(cli(dataDir, users, auth, '--bogus').code).toBe(2)
     expect(cli(dataDir, users, join(dataDir, 'missing.yaml')).code).toBe(2)
     expect(count(dataDir, 'select count(*) from invitations')).toBe(0)
+  })
+})
+
+const DOMAINS_FIXTURE = fileURLToPath(new URL('./fixtures/domains/import-checks.yaml', import.meta.url))
+const WENDY = `- active: true
+  adcid: 1
+  auth_email: wendy@umich.edu
+  authorizations: { approve_data: false, audit_data: false, view_reports: true, study_id: adrc, submit: [] }
+  email: wendy@umich.edu
+  name: { first_name: Wendy, last_name: Orr }
+  org_name: Alpha ADRC
+`
+
+function rows(dataDir: string, sqlText: string): Record<string, unknown>[] {
+  const db = openDatabase(join(dataDir, 'gatehouse.sqlite'))
+  try {
+    return db.$client.prepare(sqlText).all() as Record<string, unknown>[]
+  } finally {
+    db.$client.close()
+  }
+}
+
+describe('cli import: domains, notification mode, recorded runs', () => {
+  it('exits 2 on --domains with a missing file, an unknown --notify, and --now without --dry-run; nothing applied', () => {
+    const { dataDir, file } = setup()
+    const users = file('users.yaml', USERS)
+    const auth = file('auth.yaml', AUTH)
+
+    const missing = cli(dataDir, users, auth, '--domains', join(dataDir, 'no-such-domains.yaml'))
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain(`import: ${join(dataDir, 'no-such-domains.yaml')}: no such file`)
+
+    const bogus = cli(dataDir, users, auth, '--notify', 'bogus')
+    expect(bogus.code).toBe(2)
+    expect(bogus.stderr).toContain('import: --notify must be one of none, date, force')
+
+    const now = cli(dataDir, users, auth, '--now', '2026-12-01')
+    expect(now.code).toBe(2)
+    expect(now.stderr).toContain('import: --now only works with --dry-run')
+
+    expect(count(dataDir, 'select count(*) from invitations')).toBe(0)
+    expect(count(dataDir, 'select count(*) from outbox')).toBe(0)
+    expect(count(dataDir, 'select count(*) from import_runs')).toBe(0)
+  })
+
+  it('--json reports the flags; an applied run is recorded in import_runs and the import.applied event targets it', () => {
+    const { dataDir, file } = setup()
+    const db = openDatabase(join(dataDir, 'gatehouse.sqlite'))
+    db.$client.prepare("insert into users (email, first_name, last_name, role, password_hash, password_changed_at, created_at, claimed_via) values ('wendy@umich.edu', 'Wendy', 'Orr', 'researcher', 'x', 0, 0, 'ORCID')").run()
+    db.$client.close()
+    const users = file('users.yaml', USERS + WENDY)
+    const auth = file('auth.yaml', AUTH)
+    const flag = { entry: 1, email: 'wendy@umich.edu', type: 'wrong_idp', matches: ['wendy@umich.edu'], message: 'wendy@umich.edu was claimed through ORCID, but umich.edu expects University of Michigan' }
+
+    const dry = cli(dataDir, users, auth, '--domains', DOMAINS_FIXTURE, '--notify', 'date', '--dry-run', '--json')
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(JSON.parse(dry.stdout).flags).toEqual([flag])
+    expect(count(dataDir, 'select count(*) from import_runs')).toBe(0)
+
+    const run = cli(dataDir, users, auth, '--domains', DOMAINS_FIXTURE, '--notify', 'date', '--json')
+    expect(run.code, run.stderr).toBe(0)
+    const report = JSON.parse(run.stdout)
+    expect(Object.keys(report).sort()).toEqual(['actions', 'applied', 'errors', 'flags', 'ok', 'warnings'])
+    expect(report).toMatchObject({ ok: true, applied: true, errors: [], warnings: [] })
+    expect(report.flags).toEqual([flag])
+    // Advisory: Wendy's grants were made all the same.
+    expect(report.actions.filter((a: { entry: number }) => a.entry === 1).map((a: { action: string; project: string }) => [a.action, a.project])).toEqual([
+      ['grant', 'alpha/accepted'],
+      ['grant', 'nacc/metadata'],
+    ])
+    expect(count(dataDir, "select count(*) from project_members pm join users u on u.id = pm.user_id where u.email = 'wendy@umich.edu'")).toBe(2)
+    expect(rows(dataDir, 'select follow_up_mode from invitations')).toEqual([{ follow_up_mode: 'date' }])
+
+    const runs = rows(dataDir, 'select id, status, notify, created_by, users_filename, auth_filename, domains_filename, entries, applied_at is not null as applied, report from import_runs')
+    expect(runs).toHaveLength(1)
+    const recorded = runs[0]!
+    expect(recorded).toMatchObject({ status: 'applied', notify: 'date', created_by: null, users_filename: 'users.yaml', auth_filename: 'auth.yaml', domains_filename: 'import-checks.yaml', entries: 2, applied: 1 })
+    const stored = JSON.parse(recorded.report as string)
+    expect(stored.flags).toEqual([flag])
+    expect(stored.counts).toMatchObject({ invited: 1, granted: 2 })
+
+    const events = rows(dataDir, "select target_type, target_id, actor_email, details from audit_events where event = 'import.applied'")
+    expect(events).toHaveLength(1)
+    expect(events[0]).toMatchObject({ target_type: 'import', target_id: String(recorded.id), actor_email: expect.stringMatching(/^cli:/) })
+    expect(JSON.parse(events[0]!.details as string)).toMatchObject({ invited: 1, granted: 2, notify: 'date' })
   })
 })
