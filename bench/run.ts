@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process'
 // 1. a fresh DATA_DIR with a migrated database and bench users (password + TOTP enrolled);
 // 2. the real server as `npm start` runs it (built, `node dist/src/server.js`) and a bare Hono hello app
 //    (bench/hello-server.ts) as child processes on 127.0.0.1;
-// 3. the figure producers below, in order;
+// 3. the figure producers below, in order (the import runs the built CLI on a DATA_DIR of its own);
 // 4. a table on stdout and the same as JSON in bench/results/latest.json.
 // Children are stopped at the end, on failure, on Ctrl-C and at the time limit.
 //
@@ -13,7 +13,8 @@ import { execFileSync } from 'node:child_process'
 // (default 2000), BENCH_SIGNIN_DURATION_MS (window of the sign-in load, default 8000),
 // BENCH_DIRECTORY=0 skips the seeded directory of SPEC §9 (100,000 users …; built once, then
 // cached in bench/results/cache/), BENCH_SIGNIN_USERS (default 300 per core, at least 600), BENCH_PAGE_CONCURRENCY (default 16),
-// BENCH_ONLY=page,signins runs a subset, BENCH_SERVER_NODE_FLAGS adds node flags to the server
+// BENCH_ONLY=page,signins runs a subset (ids: page, signins, users, import), BENCH_IMPORT_ENTRIES (default 10000),
+// BENCH_IMPORT_NODE_FLAGS adds node flags to the measured import (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_SERVER_NODE_FLAGS adds node flags to the server
 // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_KEEP=1 keeps the temporary DATA_DIR and server logs, BENCH_STRICT=1 exits 1 when a
 // figure misses its target.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -29,17 +30,18 @@ import type { LoadResult } from './lib/load.ts'
 import { authenticatedPage } from './figures/authenticated-page.ts'
 import { userTable } from './figures/user-table.ts'
 import { signIns } from './figures/sign-ins.ts'
-import type { BenchContext, Figure, FigureProducer } from './figures/types.ts'
+import { importDirectory } from './figures/import.ts'
+import type { BaseContext, BenchContext, Figure, FigureProducer } from './figures/types.ts'
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const RESULTS_FILE = join(REPO_ROOT, 'bench', 'results', 'latest.json')
-const TIME_LIMIT_MS = 115_000
+const TIME_LIMIT_MS = 180_000
 
 /**
- * The figures, in the order they run. Add a producer here for each new figure of SPEC §9
- * (e.g. the admin user table at 100,000 users, the YAML import); see figures/types.ts.
+ * The figures, in the order they run: one producer per figure of SPEC §9; see figures/types.ts.
+ * A BENCH_ONLY of standalone producers only (the import) starts no server.
  */
-const FIGURES: FigureProducer[] = [authenticatedPage, signIns, userTable]
+const FIGURES: FigureProducer[] = [authenticatedPage, signIns, userTable, importDirectory]
 
 /** Other processes using more CPU than this (cores) during a window make the run "disturbed". */
 const DISTURBED_CPU_CORES = 0.25
@@ -84,6 +86,66 @@ function printTable(figures: Figure[]) {
   process.stdout.write('\n')
 }
 
+/**
+ * Builds and starts the server as `npm start` runs it and the hello baseline (each pushed to
+ * `servers` once it runs, so main stops it whatever happens), and signs the page user in.
+ */
+async function startServersAndSignIn(data: PreparedData, servers: ServerChild[], base: BaseContext): Promise<BenchContext> {
+  const [gatehousePort, helloPort] = [await freePort(), await freePort()]
+  const baseUrl = `http://127.0.0.1:${gatehousePort}`
+  log('building the server (npm run build), as npm start does')
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' })
+  log('starting the server and the hello baseline')
+  const [gatehouse, hello] = await Promise.all([
+    startServer({
+      name: 'gatehouse',
+      repoRoot: REPO_ROOT,
+      entry: 'dist/src/server.js', // what `npm start` runs
+      port: gatehousePort,
+      logDir: data.dataDir,
+      readyPath: '/healthz',
+      // the flags npm start uses, then any extra ones for a diagnosis
+      nodeFlags: ['--max-semi-space-size=4', ...(process.env.BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])],
+      env: {
+        MALLOC_ARENA_MAX: '2', // as npm start and the Dockerfile set it
+        DATA_DIR: data.dataDir,
+        HOST: '127.0.0.1',
+        BASE_URL: baseUrl,
+        // The per-IP limiter and the lockout would stop one client signing in hundreds of users.
+        IP_RATE_BURST: '1000000',
+        IP_RATE_PER_SECOND: '1000000',
+        LOCKOUT_THRESHOLD: '1000000',
+        // Do not inherit settings from the shell that would change what is measured.
+        SECRET_KEY: '',
+        SMTP_URL: '',
+        ADMIN_EMAIL: '',
+        TRUST_PROXY: '',
+        PASSWORD_MAX_AGE_DAYS: '0',
+      },
+    }).then((s) => (servers.push(s), s)),
+    startServer({ name: 'hello', repoRoot: REPO_ROOT, entry: 'bench/hello-server.ts', port: helloPort, logDir: data.dataDir, readyPath: '/', env: { HOST: '127.0.0.1' } }).then(
+      (s) => (servers.push(s), s),
+    ),
+  ])
+  if (gatehouse.tail(200).includes('No admin existed')) throw new Error('the server bootstrapped an admin: the prepared database was not used')
+  log(`gatehouse pid ${gatehouse.pid} on ${baseUrl} (RSS ${round(readMemory(gatehouse.pid)?.rssMb ?? NaN)} MB), hello pid ${hello.pid} on :${helloPort}`)
+
+  // The page user's full session, through the real sign-in flow.
+  const setupAgent = gatehouse.target.agent(1)
+  const pageGrant = await new TotpUserPool([data.pageUser]).acquire()
+  const pageCookie = await signIn(gatehouse.target, setupAgent, data.pageUser, pageGrant.step)
+  setupAgent.destroy()
+
+  return {
+    ...base,
+    data,
+    gatehouse,
+    hello,
+    signInPool: new TotpUserPool(data.signInUsers),
+    pageCookie,
+  }
+}
+
 async function main(): Promise<number> {
   const durationMs = env('BENCH_DURATION_MS', 5_000)
   const warmupMs = env('BENCH_WARMUP_MS', 2_000)
@@ -110,77 +172,35 @@ async function main(): Promise<number> {
       }
       if (waited === 0) log(`other processes use ${round(busy, 2)} cores; waiting up to ${quietWaitMs / 1000} s for a quiet machine`)
     }
-    const directory = process.env.BENCH_DIRECTORY === '0' ? null : SPEC_DIRECTORY
-    log(`preparing a database: ${directory ? `the seeded directory of ${directory.users} users and ` : ''}${signInUsers + 2} bench users`)
-    data = await prepareDataDir({ signInUsers, directory, log })
-    log(`DATA_DIR ${data.dataDir}`)
-
-    const [gatehousePort, helloPort] = [await freePort(), await freePort()]
-    const baseUrl = `http://127.0.0.1:${gatehousePort}`
-    log('building the server (npm run build), as npm start does')
-    execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' })
-    log('starting the server and the hello baseline')
-    const [gatehouse, hello] = await Promise.all([
-      startServer({
-        name: 'gatehouse',
-        repoRoot: REPO_ROOT,
-        entry: 'dist/src/server.js', // what `npm start` runs
-        port: gatehousePort,
-        logDir: data.dataDir,
-        readyPath: '/healthz',
-        // the flags npm start uses, then any extra ones for a diagnosis
-        nodeFlags: ['--max-semi-space-size=4', ...(process.env.BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])],
-        env: {
-          MALLOC_ARENA_MAX: '2', // as npm start and the Dockerfile set it
-          DATA_DIR: data.dataDir,
-          HOST: '127.0.0.1',
-          BASE_URL: baseUrl,
-          // The per-IP limiter and the lockout would stop one client signing in hundreds of users.
-          IP_RATE_BURST: '1000000',
-          IP_RATE_PER_SECOND: '1000000',
-          LOCKOUT_THRESHOLD: '1000000',
-          // Do not inherit settings from the shell that would change what is measured.
-          SECRET_KEY: '',
-          SMTP_URL: '',
-          ADMIN_EMAIL: '',
-          TRUST_PROXY: '',
-          PASSWORD_MAX_AGE_DAYS: '0',
-        },
-      }).then((s) => (servers.push(s), s)),
-      startServer({ name: 'hello', repoRoot: REPO_ROOT, entry: 'bench/hello-server.ts', port: helloPort, logDir: data.dataDir, readyPath: '/', env: { HOST: '127.0.0.1' } }).then(
-        (s) => (servers.push(s), s),
-      ),
-    ])
-    if (gatehouse.tail(200).includes('No admin existed')) throw new Error('the server bootstrapped an admin: the prepared database was not used')
-    log(`gatehouse pid ${gatehouse.pid} on ${baseUrl} (RSS ${round(readMemory(gatehouse.pid)?.rssMb ?? NaN)} MB), hello pid ${hello.pid} on :${helloPort}`)
-
-    // The page user's full session, through the real sign-in flow.
-    const setupAgent = gatehouse.target.agent(1)
-    const pageGrant = await new TotpUserPool([data.pageUser]).acquire()
-    const pageCookie = await signIn(gatehouse.target, setupAgent, data.pageUser, pageGrant.step)
-    setupAgent.destroy()
-
-    const ctx: BenchContext = {
+    const base: BaseContext = {
       repoRoot: REPO_ROOT,
       cores,
-      data,
-      gatehouse,
-      hello,
-      signInPool: new TotpUserPool(data.signInUsers),
-      pageCookie,
       durationMs,
       warmupMs,
       log,
-      noteWindow: (name: string, load: LoadResult) => void windows.push({ name, otherCpuCores: load.otherCpuCores }),
+      noteWindow: (name: string, load: Pick<LoadResult, 'otherCpuCores'>) => void windows.push({ name, otherCpuCores: load.otherCpuCores }),
     }
+    // The servers (and their DATA_DIR) only when a selected producer measures them.
+    let ctx: BenchContext | null = null
+    if (producers.some((p) => !p.standalone)) {
+      const directory = process.env.BENCH_DIRECTORY === '0' ? null : SPEC_DIRECTORY
+      log(`preparing a database: ${directory ? `the seeded directory of ${directory.users} users and ` : ''}${signInUsers + 2} bench users`)
+      data = await prepareDataDir({ signInUsers, directory, log })
+      log(`DATA_DIR ${data.dataDir}`)
+      ctx = await startServersAndSignIn(data, servers, base)
+    } else {
+      log('building (npm run build)')
+      execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' })
+    }
+
     for (const producer of producers) {
       log(`figure: ${producer.name}`)
       try {
-        figures.push(...(await producer.run(ctx)))
+        figures.push(...(await (producer.standalone ? producer.run(base) : producer.run(ctx!))))
       } catch (error) {
         failed = true
         let message = error instanceof Error ? error.message : String(error)
-        for (const server of [gatehouse, hello]) {
+        for (const server of servers) {
           const status = server.exitStatus()
           if (status) {
             message += ` — ${server.name} exited during the figure, not stopped by the bench (code ${status.code}, signal ${status.signal}); its last lines:\n${server.tail(5)}`
@@ -189,7 +209,7 @@ async function main(): Promise<number> {
         log(`  failed: ${message}`)
         figures.push({ id: producer.name, label: producer.name, value: Number.NaN, unit: '', target: null, pass: false, error: message })
       }
-      if (gatehouse.exitStatus() || hello.exitStatus()) throw new Error('a server is gone; the remaining figures cannot be measured')
+      if (servers.some((server) => server.exitStatus())) throw new Error('a server is gone; the remaining figures cannot be measured')
     }
   } catch (error) {
     failed = true
@@ -203,7 +223,7 @@ async function main(): Promise<number> {
   if (disturbed.length > 0) {
     process.stdout.write(
       `WARNING: other processes used CPU during the measurements (${disturbed.map((w) => `${w.name}: ${w.otherCpuCores} cores`).join(', ')}); ` +
-        `the machine has ${cores} cores, so these figures understate the server. Run again on a quiet machine.\n\n`,
+        `the machine has ${cores} cores, so these figures understate Gatehouse. Run again on a quiet machine.\n\n`,
     )
   }
   const result = {

@@ -6,7 +6,7 @@ const LAST = ['Adeyemi', 'Baker', 'Chowdhury', 'Dubois', 'Evans', 'Fischer', 'Ga
 const ORGS = ['Leeds Teaching Hospitals', "Guy's and St Thomas'", 'University College London Hospitals', 'Manchester University NHS FT', 'Oxford University Hospitals', 'Cambridge University Hospitals', 'NHS Greater Glasgow', 'Cardiff and Vale UHB', 'Imperial College', 'Newcastle upon Tyne Hospitals']
 
 /** Deterministic PRNG (mulberry32), so every seeded database is the same. */
-function prng(seed: number) {
+export function prng(seed: number) {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)

@@ -18,10 +18,21 @@ export type Figure = {
   details?: Record<string, unknown>
 }
 
-export type BenchContext = {
+/** What every producer gets. */
+export type BaseContext = {
   repoRoot: string
   /** os.availableParallelism(): the "core" of the per-core targets. */
   cores: number
+  /** Milliseconds per measurement window, and per warm-up before it. */
+  durationMs: number
+  warmupMs: number
+  log(message: string): void
+  /** Every producer reports each load window here, so the run can tell whether it was disturbed. */
+  noteWindow(name: string, load: Pick<LoadResult, 'otherCpuCores'>): void
+}
+
+/** What producers that measure the running servers get as well. */
+export type BenchContext = BaseContext & {
   data: PreparedData
   gatehouse: ServerChild
   hello: ServerChild
@@ -29,25 +40,28 @@ export type BenchContext = {
   signInPool: TotpUserPool
   /** The `session` cookie value of a full session of data.pageUser. */
   pageCookie: string
-  /** Milliseconds per measurement window, and per warm-up before it. */
-  durationMs: number
-  warmupMs: number
-  log(message: string): void
-  /** Every producer reports each load window here, so the run can tell whether it was disturbed. */
-  noteWindow(name: string, load: LoadResult): void
 }
 
 /**
  * Produces one or more figures. Producers run in order against the same servers; one that
- * throws is reported as unmeasured and the next still runs. Later figures of SPEC §9 (admin
- * user table at 100,000 users, YAML import) are added as further producers in bench/run.ts.
+ * throws is reported as unmeasured and the next still runs. Each figure of SPEC §9 is a
+ * producer listed in FIGURES in bench/run.ts.
  */
-export type FigureProducer = {
-  /** Short id for BENCH_ONLY=id,id (run a subset). */
-  id: string
-  name: string
-  run(ctx: BenchContext): Promise<Figure[]>
-}
+export type FigureProducer =
+  | {
+      /** Short id for BENCH_ONLY=id,id (run a subset). */
+      id: string
+      name: string
+      standalone?: false
+      run(ctx: BenchContext): Promise<Figure[]>
+    }
+  | {
+      id: string
+      name: string
+      /** Needs neither the servers nor their DATA_DIR: a BENCH_ONLY of such producers starts no server. */
+      standalone: true
+      run(ctx: BaseContext): Promise<Figure[]>
+    }
 
 export function judge(value: number, target: Target | null): boolean | null {
   if (target === null || Number.isNaN(value)) return target === null ? null : false

@@ -35,6 +35,12 @@ export function killAllChildrenNow(): void {
   running.clear()
 }
 
+/** Has a child (not a server: e.g. a CLI run) killed with the others on exit, Ctrl-C or time-out. */
+export function trackChild(child: ChildProcess): void {
+  running.add(child)
+  child.once('exit', () => running.delete(child))
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer()
