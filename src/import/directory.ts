@@ -12,6 +12,7 @@ import {
   type Document,
   type Node,
   type YAMLMap,
+  type YAMLSeq,
 } from 'yaml'
 import { normalizeEmail } from '../http/forms.ts'
 import type { ConsortiumStructure } from './structure.ts'
@@ -159,31 +160,63 @@ const ENTRY_KEYS = ['active', 'adcid', 'auth_email', 'authorizations', 'email', 
 const NAME_KEYS = ['first_name', 'last_name']
 const AUTH_KEYS = ['approve_data', 'audit_data', 'view_reports', 'study_id', 'submit']
 
-export function parseUserDirectory(text: string, structure: ConsortiumStructure): DirectoryResult {
-  const { doc, lineOf, syntaxErrors } = parseYaml(text)
-  const errors: ReportError[] = [...syntaxErrors]
+export function parseUserDirectory(text: string, structure: ConsortiumStructure, options: { split?: boolean } = {}): DirectoryResult {
+  const errors: ReportError[] = []
   const warnings: ReportWarning[] = []
   const entries: DirectoryEntry[] = []
-  if (syntaxErrors.length > 0) return { entries, errors, warnings }
-
-  const root = deref(doc, doc.contents)
-  if (root === null || (isScalar(root) && root.value === null)) return { entries, errors, warnings }
-  if (!isSeq(root)) {
-    errors.push({
-      entry: null,
-      email: null,
-      path: '',
-      line: lineOf(root),
-      message: `The user directory must be a YAML list of entries, not ${describe(root)}`,
-    })
-    return { entries, errors, warnings }
-  }
-
   const knownDataTypes = new Set(structure.dataTypes)
   const seenEmail = new Map<string, number>()
   const seenAuthEmail = new Map<string, number>()
 
-  root.items.forEach((rawItem, index) => {
+  // A large directory is parsed one top-level entry at a time: a YAML document of 10,000 entries
+  // takes about 80 bytes of syntax tree per byte of text, an entry's tree is dropped once checked.
+  const chunks = options.split === false ? null : splitTopLevelEntries(text)
+  if (chunks !== null) {
+    let index = 0
+    const syntaxErrors: ReportError[] = []
+    for (const chunk of chunks) {
+      const yaml = parseYaml(chunk.text)
+      const root = yaml.doc.contents
+      if (yaml.syntaxErrors.length === 0 && !(isSeq(root) && root.items.length === 1)) return parseWhole()
+      for (const e of yaml.syntaxErrors) syntaxErrors.push({ ...e, line: e.line === null ? null : e.line + chunk.firstLine - 1 })
+      if (syntaxErrors.length > 0) continue
+      // Entries are checked as they come; after a syntax error, only syntax errors are collected and reported.
+      const offsetLineOf = (node: Node | null | undefined) => {
+        const line = yaml.lineOf(node)
+        return line === null ? null : line + chunk.firstLine - 1
+      }
+      checkEntry(yaml.doc, offsetLineOf, chunk.text, (root as YAMLSeq).items[0], index++)
+    }
+    if (syntaxErrors.length > 0) return { entries: [], errors: syntaxErrors, warnings: [] }
+    return { entries, errors, warnings }
+  }
+  return parseWhole()
+
+  function parseWhole(): DirectoryResult {
+    errors.length = 0
+    warnings.length = 0
+    entries.length = 0
+    seenEmail.clear()
+    seenAuthEmail.clear()
+    const { doc, lineOf, syntaxErrors } = parseYaml(text)
+    if (syntaxErrors.length > 0) return { entries, errors: syntaxErrors, warnings }
+    const root = deref(doc, doc.contents)
+    if (root === null || (isScalar(root) && root.value === null)) return { entries, errors, warnings }
+    if (!isSeq(root)) {
+      errors.push({
+        entry: null,
+        email: null,
+        path: '',
+        line: lineOf(root),
+        message: `The user directory must be a YAML list of entries, not ${describe(root)}`,
+      })
+      return { entries, errors, warnings }
+    }
+    root.items.forEach((rawItem, index) => checkEntry(doc, lineOf, text, rawItem, index))
+    return { entries, errors, warnings }
+  }
+
+  function checkEntry(doc: Document.Parsed, lineOf: ParsedYaml['lineOf'], text: string, rawItem: unknown, index: number): void {
     const item = deref(doc, rawItem)
     const entryLine = lineOf(item) ?? lineOf(rawItem as Node) ?? 0
     let entryEmail: string | null = null
@@ -207,7 +240,8 @@ export function parseUserDirectory(text: string, structure: ConsortiumStructure)
     const top = fields(doc, item, dup(''))
     unknown('', top, ENTRY_KEYS)
 
-    const missing = (path: string, node: Node | null, message: string) => err(path, node, message)
+    const missingField = (path: string, node: Node | null, message: string) => err(path, node, message)
+    const missing = missingField
 
     // Typed readers: return undefined (after reporting) when the field is absent or ill-typed.
     const readBool = (prefix: string, fs: Map<string, Field>, key: string, parent: Node): boolean | undefined => {
@@ -299,14 +333,19 @@ export function parseUserDirectory(text: string, structure: ConsortiumStructure)
     let group: string | null = null
     let studyAtCentre = false
     const entryWarnings: ReportWarning[] = []
-    const warn = (code: WarningCode, message: string) => entryWarnings.push({ entry: index, email: null, code, message })
+    const warnActive = (code: WarningCode, message: string) => entryWarnings.push({ entry: index, email: null, code, message })
 
     if (active === false) {
       for (const key of ['adcid', 'org_name', 'authorizations']) {
         const f = top.get(key)
         if (f && scalarValue(f.value) !== null) err(`.${key}`, f.keyNode, `An inactive entry must not carry "${key}"`)
       }
-    } else if (active === true) {
+    } else {
+      // Active, or `active` missing or ill-typed: the centre fields are still checked (every problem at once),
+      // but only an active entry requires them and gets warnings.
+      const required = active === true
+      const warn = required ? warnActive : () => {}
+      const missing = required ? missingField : () => {}
       // adcid
       const cf = top.get('adcid')
       if (!cf) missing('.adcid', item, 'Missing required field "adcid" (an active entry needs a centre)')
@@ -321,7 +360,7 @@ export function parseUserDirectory(text: string, structure: ConsortiumStructure)
         } else err('.adcid', cf.value ?? cf.keyNode, `"adcid" must be an integer, not ${describe(cf.value)}`)
       }
       // org_name
-      orgName = readString('', top, 'org_name', item, true) ?? null
+      orgName = readString('', top, 'org_name', item, required) ?? null
 
       // authorizations
       const zf = top.get('authorizations')
@@ -374,7 +413,7 @@ export function parseUserDirectory(text: string, structure: ConsortiumStructure)
           }
         }
       }
-      if (authEmail === null) warn('no_auth_email', 'Active entry without auth_email: nothing is provisioned')
+      if (authEmail === null && required) warn('no_auth_email', 'Active entry without auth_email: nothing is provisioned')
     }
 
     for (const e of entryErrors) e.email = entryEmail
@@ -405,8 +444,36 @@ export function parseUserDirectory(text: string, structure: ConsortiumStructure)
         studyAtCentre,
       })
     }
-  })
+  }
+}
 
-  // Report in file order (entries are walked in order; keep errors stable by entry then line).
-  return { entries, errors, warnings }
+type TopLevelChunk = { text: string; firstLine: number }
+
+/**
+ * The top-level entries of a block list written at column 0 (`- active: …`), each with the text of
+ * its lines, or null when the text is anything else, or uses what does not survive splitting:
+ * several documents or directives, anchors and aliases, a flow list. Then the whole text is parsed
+ * as one document (same result, more memory).
+ */
+export function splitTopLevelEntries(text: string): TopLevelChunk[] | null {
+  if (text.length < 64 * 1024) return null // small: not worth it
+  if (/(^|[\s,[{])[&*][^\s,[\]{}]/.test(text)) return null
+  const lines = text.split('\n')
+  const chunks: TopLevelChunk[] = []
+  let start = -1
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!
+    const c = line.charCodeAt(0)
+    if (line === '' || c === 32 /* space */ || c === 35 /* # */ || c === 13 /* \r */) continue
+    if (c === 45 /* - */ && (line.length === 1 || line[1] === ' ' || line[1] === '\r')) {
+      if (start >= 0) chunks.push({ text: lines.slice(start, i).join('\n'), firstLine: start + 1 })
+      else if (lines.slice(0, i).some((l) => /^\s+\S/.test(l) && !/^\s*#/.test(l))) return null // indented content before the list
+      start = i
+      continue
+    }
+    return null // top-level content other than a list item: directives, ---, a mapping, a flow list…
+  }
+  if (start < 0) return null
+  chunks.push({ text: lines.slice(start).join('\n'), firstLine: start + 1 })
+  return chunks
 }

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest'
+import { parseUserDirectory, splitTopLevelEntries } from './directory.ts'
+import type { ConsortiumStructure } from './structure.ts'
+
+// A large directory is parsed entry by entry (memory); the result must be exactly the one of
+// parsing the whole document: entries, errors with their lines, warnings.
+
+const STRUCTURE: ConsortiumStructure = { studies: { adrc: 'primary', dvcid: 'affiliated' }, dataTypes: ['form', 'enrollment-form'], centres: { 1: { group: 'alpha', studies: ['adrc'] } }, adminGroup: 'nacc' }
+
+function entry(i: number): string {
+  const odd = i % 97 === 5 ? '"true"' : 'true' // an ill-typed bool now and then
+  const centre = i % 89 === 3 ? 999 : 1 // an unknown centre now and then
+  return [
+    `# person ${i}`,
+    `- active: ${odd}`,
+    `  adcid: ${centre}`,
+    `  auth_email: p${i}@alpha.edu`,
+    `  authorizations:`,
+    `    approve_data: false`,
+    `    audit_data: false`,
+    `    view_reports: true`,
+    `    study_id: ${i % 50 === 7 ? 'nope' : 'adrc'}`,
+    `    submit: [form${i % 71 === 9 ? ', dicom' : ''}]`,
+    `  email: person.${i}@alpha.edu`,
+    `  name: { first_name: P${i}, last_name: "Smith" }`,
+    `  org_name: Alpha`,
+  ].join('\n')
+}
+
+const big = (n: number) => '# a directory\n\n' + Array.from({ length: n }, (_, i) => entry(i)).join('\n') + '\n'
+
+describe('parsing a large directory entry by entry', () => {
+  it('gives exactly the result of parsing the whole document', () => {
+    const text = big(600)
+    expect(text.length).toBeGreaterThan(64 * 1024)
+    expect(splitTopLevelEntries(text)).toHaveLength(600)
+    const split = parseUserDirectory(text, STRUCTURE)
+    const whole = parseUserDirectory(text, STRUCTURE, { split: false })
+    expect(split).toEqual(whole)
+    expect(split.entries.length).toBeGreaterThan(500)
+    expect(split.errors.length).toBeGreaterThan(20)
+    expect(split.errors.find((e) => e.path === '[5].active')).toMatchObject({ entry: 5, email: 'person.5@alpha.edu', line: 5 * 13 + 4 })
+    expect(split.warnings.some((w) => w.code === 'unknown_center' && w.entry === 3)).toBe(true)
+  })
+
+  it('reports every syntax error with its line in the file, and nothing else', () => {
+    const lines = big(600).split('\n')
+    lines[3 + 100 * 13] = '  adcid: [1' // entry 100's adcid line: an unclosed flow list
+    lines[3 + 400 * 13] = '  adcid: {1' // and entry 400's
+    const split = parseUserDirectory(lines.join('\n'), STRUCTURE)
+    expect(split.entries).toEqual([])
+    expect(split.errors.length).toBeGreaterThanOrEqual(2)
+    expect(split.errors.every((e) => e.entry === null && e.message.startsWith('YAML syntax error'))).toBe(true)
+    const errorLines = split.errors.map((e) => e.line!)
+    expect(errorLines.some((l) => l >= 4 + 100 * 13 && l <= 6 + 100 * 13)).toBe(true)
+    expect(errorLines.some((l) => l >= 4 + 400 * 13 && l <= 6 + 400 * 13)).toBe(true)
+  })
+
+  it('falls back to the whole document for anchors and aliases, directives or a top-level mapping', () => {
+    const withAlias = big(600).replace('- active: true\n  adcid: 1\n  auth_email: p1@', '- active: &on true\n  adcid: 1\n  auth_email: p1@').replace('view_reports: true\n    study_id: adrc\n    submit: [form]\n  email: person.2@', 'view_reports: *on\n    study_id: adrc\n    submit: [form]\n  email: person.2@')
+    expect(withAlias).toContain('*on')
+    expect(splitTopLevelEntries(withAlias)).toBeNull()
+    expect(parseUserDirectory(withAlias, STRUCTURE)).toEqual(parseUserDirectory(withAlias, STRUCTURE, { split: false }))
+    expect(splitTopLevelEntries('%YAML 1.2\n---\n' + big(600))).toBeNull()
+    expect(splitTopLevelEntries('people:\n' + big(600))).toBeNull()
+    expect(splitTopLevelEntries(big(5))).toBeNull() // small files are parsed whole
+  })
+})
