@@ -30,3 +30,12 @@ export function normalizeEmail(raw: string): string | null {
   if (email.length > 254 || !EMAIL_PATTERN.test(email)) return null
   return email
 }
+
+/**
+ * A numeric id from a path segment: decimal digits only, no sign, exponent, hex or leading zero
+ * (so `/users/0x1` or `/users/01` is not user 1 but a 404); null otherwise.
+ */
+export function idParam(raw: string | undefined): number | null {
+  if (raw === undefined || !/^[1-9][0-9]{0,14}$/.test(raw)) return null
+  return Number(raw)
+}

@@ -8,7 +8,7 @@ import type { AppEnv } from '../http/context.ts'
 import { requireUser } from '../auth/middleware.ts'
 import { routeClass } from '../http/route-class.ts'
 import { redirectTo } from '../http/htmx.ts'
-import { readForm, hasErrors } from '../http/forms.ts'
+import { readForm, hasErrors, idParam } from '../http/forms.ts'
 import { setFlash } from '../http/flash.ts'
 import { notFoundPage, payloadTooLargePage, renderErrorPage } from '../http/errors.tsx'
 import { MalformedUploadError, receiveUploadedFile, UploadTooLargeError, type ReceivedFile } from '../http/multipart.ts'
@@ -55,7 +55,7 @@ function denyOnModel(c: Context<AppEnv>, loaded: LoadedProject, model: Model, pe
 }
 
 function loadModel(c: Context<AppEnv>, loaded: LoadedProject): Model | null {
-  return getModel(c.get('deps').db, loaded.project.id, Number(c.req.param('modelId')))
+  return getModel(c.get('deps').db, loaded.project.id, idParam(c.req.param('modelId')) ?? 0)
 }
 
 // ─── The section on the project page ──────────────────────────────────────────────────────────
@@ -219,7 +219,7 @@ projectModels.get('/projects/:id/files/:fileId', ...guard, async (c) => {
   const loaded = loadReadableProject(c)
   if (!loaded) return notFoundPage(c)
   const { db, config } = c.get('deps')
-  const found = getProjectFile(db, loaded.project.id, Number(c.req.param('fileId')))
+  const found = getProjectFile(db, loaded.project.id, idParam(c.req.param('fileId')) ?? 0)
   if (!found) return notFoundPage(c)
   if (found.kind === 'result') {
     const denial = denyProject(c, loaded, 'results.download')

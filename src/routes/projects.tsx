@@ -5,7 +5,7 @@ import { requirePermission } from '../authz/middleware.ts'
 import { routeClass } from '../http/route-class.ts'
 import { chrome } from '../http/page.ts'
 import { redirectTo } from '../http/htmx.ts'
-import { readForm, hasErrors, normalizeEmail, type FieldErrors } from '../http/forms.ts'
+import { readForm, hasErrors, normalizeEmail, type FieldErrors, idParam } from '../http/forms.ts'
 import { setFlash } from '../http/flash.ts'
 import { forbiddenPage, notFoundPage } from '../http/errors.tsx'
 import { can, decideProject, deny, denyOnProject, type Denial } from '../authz/policy.ts'
@@ -56,8 +56,8 @@ export type LoadedProject = { project: Project; access: NonNullable<ReturnType<t
 
 /** The project if the actor may read it; otherwise null, answered as 404 so its existence does not leak. */
 export function loadReadableProject(c: Context<AppEnv>): LoadedProject | null {
-  const id = Number(c.req.param('id'))
-  if (!Number.isInteger(id)) return null
+  const id = idParam(c.req.param('id'))
+  if (id === null) return null
   const access = getProjectAccess(c.get('deps').db, c.get('actor').id, id)
   if (!access || !decideProject(c.get('actor'), 'project.view', access).allowed) return null
   return { project: access.project, access }
@@ -250,13 +250,13 @@ projectRoutes.post('/projects/:id/members/:userId/remove', ...guard, async (c) =
   if (!loaded) return notFoundPage(c)
   const denial = denyProject(c, loaded, 'members.manage')
   if (denial) return refuse(c, denial)
-  const userId = Number(c.req.param('userId'))
+  const userId = idParam(c.req.param('userId'))
   const member = listProjectMembers(c.get('deps').db, loaded.project.id).find((m) => m.userId === userId)
   if (!member) return notFoundPage(c)
   if ((await readForm(c)).get('confirm') !== 'yes') {
     return c.html(<ConfirmPage chrome={chrome(c)} title={`Remove ${member.email} from “${loaded.project.name}”?`} question="They lose access to the project at once. Their models stay." button="Remove member" action={c.req.path} cancel={`/projects/${loaded.project.id}#members`} />)
   }
-  removeProjectMember(c.get('deps').db, loaded.project, userId, ctxOf(c))
+  removeProjectMember(c.get('deps').db, loaded.project, member.userId, ctxOf(c))
   setFlash(c, 'success', `${member.email} removed from the project.`)
   return redirectTo(c, `/projects/${loaded.project.id}#members`)
 })

@@ -4,7 +4,7 @@ import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
-import { readForm, normalizeEmail, hasErrors, type FieldErrors } from '../../http/forms.ts'
+import { readForm, normalizeEmail, hasErrors, type FieldErrors, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { notFoundPage } from '../../http/errors.tsx'
 import { GroupsPage, GroupPage } from '../../../views/admin/groups.tsx'
@@ -43,8 +43,8 @@ adminGroups.post('/admin/groups', ...guard, async (c) => {
 })
 
 function loadGroup(c: Context<AppEnv>): Group | null {
-  const id = Number(c.req.param('id'))
-  return Number.isInteger(id) ? getGroupById(c.get('deps').db, id) : null
+  const id = idParam(c.req.param('id'))
+  return id === null ? null : getGroupById(c.get('deps').db, id)
 }
 
 function renderGroup(c: Context<AppEnv>, group: Group, extra: { values?: Record<string, string>; errors?: FieldErrors } = {}, status: 200 | 422 = 200) {
@@ -90,8 +90,8 @@ adminGroups.post('/admin/groups/:id/members', ...guard, async (c) => {
 adminGroups.post('/admin/groups/:id/members/:userId/remove', ...guard, async (c) => {
   const group = loadGroup(c)
   if (!group) return notFoundPage(c)
-  const userId = Number(c.req.param('userId'))
-  if (!listGroupMembers(c.get('deps').db, group.id).some((m) => m.userId === userId)) return notFoundPage(c)
+  const userId = idParam(c.req.param('userId'))
+  if (userId === null || !listGroupMembers(c.get('deps').db, group.id).some((m) => m.userId === userId)) return notFoundPage(c)
   if ((await readForm(c)).get('confirm') !== 'yes') {
     return c.html(<ConfirmPage chrome={chrome(c)} title={`Remove from ${group.name}?`} question="They lose their group role; their project memberships stay." button="Remove" action={c.req.path} cancel={`/admin/groups/${group.id}`} />)
   }

@@ -5,7 +5,7 @@ import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
-import { readForm, normalizeEmail, hasErrors, type FieldErrors, type FormData } from '../../http/forms.ts'
+import { readForm, normalizeEmail, hasErrors, type FieldErrors, type FormData, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { notFoundPage } from '../../http/errors.tsx'
 import { InvitationsPage, InvitationPage, type InvitationFormValues } from '../../../views/admin/invitations.tsx'
@@ -119,8 +119,8 @@ adminInvitations.post('/admin/invitations', ...guard, async (c) => {
 })
 
 function loadInvitation(c: Context<AppEnv>): Invitation | null {
-  const id = Number(c.req.param('id'))
-  return Number.isInteger(id) ? getInvitationById(c.get('deps').db, id) : null
+  const id = idParam(c.req.param('id'))
+  return id === null ? null : getInvitationById(c.get('deps').db, id)
 }
 
 function renderOne(c: Context<AppEnv>, invitation: Invitation, extra: { values?: InvitationFormValues; errors?: FieldErrors; error?: string } = {}, status: 200 | 409 | 422 = 200) {

@@ -1,3 +1,4 @@
+import { idParam } from '../../http/forms.ts'
 import { Hono } from 'hono'
 import type { AppEnv } from '../../http/context.ts'
 import { requireUser } from '../../auth/middleware.ts'
@@ -23,7 +24,7 @@ adminOutbox.get('/admin/outbox', ...guard, (c) => {
 adminOutbox.post('/admin/outbox/:id/retry', ...guard, (c) => {
   const actor = c.get('actor')
   const { db, clock } = c.get('deps')
-  const ok = retryFailedEmail(db, Number(c.req.param('id')), { at: clock.now(), actor: { id: actor.id, email: actor.email }, ip: c.get('clientIp') })
+  const ok = retryFailedEmail(db, idParam(c.req.param('id')) ?? 0, { at: clock.now(), actor: { id: actor.id, email: actor.email }, ip: c.get('clientIp') })
   if (!ok) return notFoundPage(c)
   c.get('deps').onEmailQueued?.()
   setFlash(c, 'success', 'The message is queued again and will be retried for another 24 hours.')

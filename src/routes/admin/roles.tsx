@@ -5,7 +5,7 @@ import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
-import { readForm, hasErrors, type FieldErrors, type FormData } from '../../http/forms.ts'
+import { readForm, hasErrors, type FieldErrors, type FormData, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { notFoundPage } from '../../http/errors.tsx'
 import { RolesPage, RolePage, type RoleFormValues } from '../../../views/admin/roles.tsx'
@@ -71,8 +71,8 @@ adminRoles.post('/admin/roles', ...guard, async (c) => {
 })
 
 function loadRole(c: Context<AppEnv>): Role | null {
-  const id = Number(c.req.param('id'))
-  return Number.isInteger(id) ? getRoleById(c.get('deps').db, id) : null
+  const id = idParam(c.req.param('id'))
+  return id === null ? null : getRoleById(c.get('deps').db, id)
 }
 
 function renderRole(c: Context<AppEnv>, role: Role, extra: { form?: { values: RoleFormValues; errors: FieldErrors }; error?: string } = {}, status: 200 | 409 | 422 = 200) {

@@ -4,7 +4,7 @@ import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
-import { readForm, normalizeEmail, hasErrors, type FieldErrors } from '../../http/forms.ts'
+import { readForm, normalizeEmail, hasErrors, type FieldErrors, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { notFoundPage } from '../../http/errors.tsx'
 import { SitesPage, SitePage, SiteKeyPage } from '../../../views/admin/sites.tsx'
@@ -61,8 +61,8 @@ adminSites.post('/admin/sites', ...guard, async (c) => {
 })
 
 function loadSite(c: Context<AppEnv>): Site | null {
-  const id = Number(c.req.param('id'))
-  return Number.isInteger(id) ? getSiteById(c.get('deps').db, id) : null
+  const id = idParam(c.req.param('id'))
+  return id === null ? null : getSiteById(c.get('deps').db, id)
 }
 
 adminSites.get('/admin/sites/:id', ...guard, (c) => {

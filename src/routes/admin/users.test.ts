@@ -287,3 +287,16 @@ describe('copy permissions and explain access', () => {
     expect((await client.get(`/admin/users/${target.user.id}/explain?project_id=99999`)).status).toBe(404)
   })
 })
+
+describe('ids in paths', () => {
+  it('answers 404 for any spelling of an id but the plain one', async () => {
+    const t = createTestEnv()
+    const { client } = await adminSession(t)
+    const target = await createTestUser(t)
+    expect(target.user.id).toBe(2)
+    expect((await client.get('/admin/users/2')).status).toBe(200)
+    for (const path of ['/admin/users/02', '/admin/users/0x2', '/admin/users/2e0', '/admin/users/+2', '/admin/users/%202']) expect((await client.get(path)).status, path).toBe(404)
+    expect((await client.post('/admin/users/0x2/disable', { confirm: 'yes' })).status).toBe(404)
+    expect(getUser(t.db, 2).disabledAt).toBeNull()
+  })
+})

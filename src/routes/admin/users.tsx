@@ -5,7 +5,7 @@ import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { isHtmx, redirectTo } from '../../http/htmx.ts'
-import { readForm, normalizeEmail, hasErrors, type FieldErrors } from '../../http/forms.ts'
+import { readForm, normalizeEmail, hasErrors, type FieldErrors, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { notFoundPage } from '../../http/errors.tsx'
 import { UsersPage, UserTable, UserPage, ExplainPage } from '../../../views/admin/users.tsx'
@@ -91,8 +91,8 @@ adminUsers.post('/admin/users', ...guard, async (c) => {
 })
 
 function loadTarget(c: Context<AppEnv>): User | null {
-  const id = Number(c.req.param('id'))
-  return Number.isInteger(id) && id > 0 ? getUserById(c.get('deps').db, id) : null
+  const id = idParam(c.req.param('id'))
+  return id === null ? null : getUserById(c.get('deps').db, id)
 }
 
 function renderUserPage(c: Context<AppEnv>, target: User, extra: { error?: string; errors?: FieldErrors; values?: Record<string, string> } = {}, status: 200 | 409 | 422 = 200) {
