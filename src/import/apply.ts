@@ -6,12 +6,12 @@ import { and, eq, isNotNull, isNull } from 'drizzle-orm'
 import { invitations, projectMembers, users } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
 import { getProjectByLabel } from '../models/consortium.ts'
-import { createInvitation, getBlockingInvitation, sendFollowUp } from '../models/invitations.ts'
-import { getUserByEmail, getUserById } from '../models/users.ts'
+import { createInvitation, sendFollowUp } from '../models/invitations.ts'
+import { getUserById } from '../models/users.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { invalidateUserSessions } from '../auth/session.ts'
 import { groups, roles } from '../db/schema.ts'
-import { findAccount, INVITED_SITE_ROLE, splitProjectKey, type ImportAction, type ImportReport, type NotifyMode } from './plan.ts'
+import { accountLookups, INVITED_SITE_ROLE, splitProjectKey, type ImportAction, type ImportReport, type NotifyMode } from './plan.ts'
 
 export type ApplyContext = {
   actor: { id: number; email: string }
@@ -45,12 +45,26 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
   const notify = ctx.notify ?? 'none'
   if (plan.errors.length > 0) return { ...plan, ok: false, applied: false, counts }
 
+  // A run touches a few hundred projects and a handful of roles, tens of thousands of times: each is looked up once.
+  const projectCache = new Map<string, { id: number } | null>()
   const resolve = (key: string) => {
-    const { group, label } = splitProjectKey(key)
-    const g = db.select().from(groups).where(eq(groups.name, group)).get()
-    return g ? getProjectByLabel(db, g.id, label) : null
+    if (!projectCache.has(key)) {
+      const { group, label } = splitProjectKey(key)
+      const g = db.select().from(groups).where(eq(groups.name, group)).get()
+      projectCache.set(key, g ? getProjectByLabel(db, g.id, label) : null)
+    }
+    return projectCache.get(key)!
   }
-  const roleId = (name: string) => db.select({ id: roles.id }).from(roles).where(and(eq(roles.name, name), eq(roles.scope, 'project'))).get()?.id ?? null
+  const roleCache = new Map<string, number | null>()
+  const roleId = (name: string) => {
+    if (!roleCache.has(name)) roleCache.set(name, db.select({ id: roles.id }).from(roles).where(and(eq(roles.name, name), eq(roles.scope, 'project'))).get()?.id ?? null)
+    return roleCache.get(name)!
+  }
+  const lookups = accountLookups(db)
+  const userByEmail = (email: string) => lookups.byEmail.get({ email }) ?? null
+  const blockingInvitation = (email: string) => lookups.blockingInvitation.get({ email }) ?? null
+  // invited_by references an account: the CLI's operator (id 0) has none.
+  const inviter = getUserById(db, ctx.actor.id) ? ctx.actor : null
 
   // The schedule of an outstanding invitation follows the latest run's mode ('force' leaves it).
   const modeFor = (invitation: { id: number; followUpMode: string }) => {
@@ -61,20 +75,23 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
   writeTransaction(db, () => {
     // Group the on-accept grants by invitee.
     const onAccept = new Map<string, ImportAction[]>()
-    for (const a of plan.actions) if (a.action === 'grant' && a.on_accept) onAccept.set(a.account, [...(onAccept.get(a.account) ?? []), a])
+    for (const a of plan.actions) {
+      if (a.action !== 'grant' || !a.on_accept) continue
+      const list = onAccept.get(a.account)
+      if (list) list.push(a)
+      else onAccept.set(a.account, [a])
+    }
 
     for (const a of plan.actions) {
       switch (a.action) {
         case 'invite': {
-          if (getUserByEmail(db, a.account) || getBlockingInvitation(db, a.account)) break
+          if (userByEmail(a.account) || blockingInvitation(a.account)) break
           const projectGrants: { projectId: number; roleId: number }[] = []
           for (const g of onAccept.get(a.account) ?? []) {
             const project = resolve(g.project!)
             const rid = roleId(g.role!)
             if (project && rid !== null && !projectGrants.some((p) => p.projectId === project.id)) projectGrants.push({ projectId: project.id, roleId: rid })
           }
-          // invited_by references an account: the CLI's operator (id 0) has none.
-          const inviter = getUserById(db, ctx.actor.id) ? ctx.actor : null
           const contactEmail = a.email.toLowerCase() === a.account ? null : a.email.toLowerCase()
           createInvitation(
             db,
@@ -86,21 +103,21 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
           break
         }
         case 'follow_up': {
-          const invitation = getBlockingInvitation(db, a.account)
+          const invitation = blockingInvitation(a.account)
           if (!invitation || a.follow_up === undefined || a.follow_up <= invitation.followUpsSent) break
           modeFor(invitation)
-          sendFollowUp(db, invitation, a.follow_up, { ...ctx, actor: getUserById(db, ctx.actor.id) ? ctx.actor : null }, { audit: false })
+          sendFollowUp(db, invitation, a.follow_up, { ...ctx, actor: inviter }, { audit: false })
           counts.follow_ups++
           break
         }
         case 'skip': {
-          const invitation = getBlockingInvitation(db, a.account)
+          const invitation = blockingInvitation(a.account)
           if (invitation) modeFor(invitation)
           break
         }
         case 'grant': {
           if (a.on_accept) break
-          const user = getUserByEmail(db, a.account)
+          const user = userByEmail(a.account)
           const project = resolve(a.project!)
           const rid = roleId(a.role!)
           if (!user || !project || rid === null) break
@@ -112,7 +129,7 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
           break
         }
         case 'disable': {
-          const user = findAccount(db, a.account)
+          const user = lookups.findAccount(a.account)
           if (!user) break
           const changed = db.update(users).set({ disabledAt: ctx.now }).where(and(eq(users.id, user.id), isNull(users.disabledAt))).run().changes
           if (changed > 0) {

@@ -68,6 +68,8 @@ export type DirectoryEntry = {
 }
 
 export type DirectoryResult = {
+  /** How many entries the list has, valid or not. */
+  count: number
   entries: DirectoryEntry[]
   errors: ReportError[]
   warnings: ReportWarning[]
@@ -177,18 +179,18 @@ export function parseUserDirectory(text: string, structure: ConsortiumStructure,
     for (const chunk of chunks) {
       const yaml = parseYaml(chunk.text)
       const root = yaml.doc.contents
-      if (yaml.syntaxErrors.length === 0 && !(isSeq(root) && root.items.length === 1)) return parseWhole()
+      if (yaml.syntaxErrors.length === 0 && !(isSeq(root) && root.items.length === chunk.entries)) return parseWhole()
       for (const e of yaml.syntaxErrors) syntaxErrors.push({ ...e, line: e.line === null ? null : e.line + chunk.firstLine - 1 })
-      if (syntaxErrors.length > 0) continue
       // Entries are checked as they come; after a syntax error, only syntax errors are collected and reported.
+      if (syntaxErrors.length > 0) continue
       const offsetLineOf = (node: Node | null | undefined) => {
         const line = yaml.lineOf(node)
         return line === null ? null : line + chunk.firstLine - 1
       }
-      checkEntry(yaml.doc, offsetLineOf, chunk.text, (root as YAMLSeq).items[0], index++)
+      for (const item of (root as YAMLSeq).items) checkEntry(yaml.doc, offsetLineOf, chunk.text, item, index++)
     }
-    if (syntaxErrors.length > 0) return { entries: [], errors: syntaxErrors, warnings: [] }
-    return { entries, errors, warnings }
+    if (syntaxErrors.length > 0) return { count: 0, entries: [], errors: syntaxErrors, warnings: [] }
+    return { count: index, entries, errors, warnings }
   }
   return parseWhole()
 
@@ -199,9 +201,9 @@ export function parseUserDirectory(text: string, structure: ConsortiumStructure,
     seenEmail.clear()
     seenAuthEmail.clear()
     const { doc, lineOf, syntaxErrors } = parseYaml(text)
-    if (syntaxErrors.length > 0) return { entries, errors: syntaxErrors, warnings }
+    if (syntaxErrors.length > 0) return { count: 0, entries, errors: syntaxErrors, warnings }
     const root = deref(doc, doc.contents)
-    if (root === null || (isScalar(root) && root.value === null)) return { entries, errors, warnings }
+    if (root === null || (isScalar(root) && root.value === null)) return { count: 0, entries, errors, warnings }
     if (!isSeq(root)) {
       errors.push({
         entry: null,
@@ -210,10 +212,10 @@ export function parseUserDirectory(text: string, structure: ConsortiumStructure,
         line: lineOf(root),
         message: `The user directory must be a YAML list of entries, not ${describe(root)}`,
       })
-      return { entries, errors, warnings }
+      return { count: 0, entries, errors, warnings }
     }
     root.items.forEach((rawItem, index) => checkEntry(doc, lineOf, text, rawItem, index))
-    return { entries, errors, warnings }
+    return { count: root.items.length, entries, errors, warnings }
   }
 
   function checkEntry(doc: Document.Parsed, lineOf: ParsedYaml['lineOf'], text: string, rawItem: unknown, index: number): void {
@@ -447,7 +449,10 @@ export function parseUserDirectory(text: string, structure: ConsortiumStructure,
   }
 }
 
-type TopLevelChunk = { text: string; firstLine: number }
+type TopLevelChunk = { text: string; firstLine: number; entries: number }
+
+/** Entries per parsed piece: small enough to drop each syntax tree soon, large enough that a document's setup does not count. */
+const ENTRIES_PER_CHUNK = 100
 
 /**
  * The top-level entries of a block list written at column 0 (`- active: …`), each with the text of
@@ -459,21 +464,24 @@ export function splitTopLevelEntries(text: string): TopLevelChunk[] | null {
   if (text.length < 64 * 1024) return null // small: not worth it
   if (/(^|[\s,[{])[&*][^\s,[\]{}]/.test(text)) return null
   const lines = text.split('\n')
-  const chunks: TopLevelChunk[] = []
-  let start = -1
+  const starts: number[] = []
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!
     const c = line.charCodeAt(0)
     if (line === '' || c === 32 /* space */ || c === 35 /* # */ || c === 13 /* \r */) continue
     if (c === 45 /* - */ && (line.length === 1 || line[1] === ' ' || line[1] === '\r')) {
-      if (start >= 0) chunks.push({ text: lines.slice(start, i).join('\n'), firstLine: start + 1 })
-      else if (lines.slice(0, i).some((l) => /^\s+\S/.test(l) && !/^\s*#/.test(l))) return null // indented content before the list
-      start = i
+      if (starts.length === 0 && lines.slice(0, i).some((l) => /^\s+\S/.test(l) && !/^\s*#/.test(l))) return null // indented content before the list
+      starts.push(i)
       continue
     }
     return null // top-level content other than a list item: directives, ---, a mapping, a flow list…
   }
-  if (start < 0) return null
-  chunks.push({ text: lines.slice(start).join('\n'), firstLine: start + 1 })
+  if (starts.length === 0) return null
+  const chunks: TopLevelChunk[] = []
+  for (let k = 0; k < starts.length; k += ENTRIES_PER_CHUNK) {
+    const from = starts[k]!
+    const to = starts[k + ENTRIES_PER_CHUNK] ?? lines.length
+    chunks.push({ text: lines.slice(from, to).join('\n'), firstLine: from + 1, entries: Math.min(ENTRIES_PER_CHUNK, starts.length - k) })
+  }
   return chunks
 }

@@ -279,7 +279,7 @@ describe('a domain config with errors', () => {
 
     const applied = applyImport(db, report, ctx())
     expect(applied).toMatchObject({ ok: false, applied: false })
-    const recorded = applyAndRecord(db, report, { usersFilename: 'u.yaml', authFilename: 'a.yaml', domainsFilename: name, usersYaml: ONE, authYaml: AUTH, domainsYaml: text }, { ...ctx(), notify: 'none', createdBy: adminId })
+    const recorded = applyAndRecord(db, { report, entries: 1 }, { usersFilename: 'u.yaml', authFilename: 'a.yaml', domainsFilename: name, usersYaml: ONE, authYaml: AUTH, domainsYaml: text }, { ...ctx(), notify: 'none', createdBy: adminId })
     expect(recorded).toMatchObject({ ok: false, applied: false })
     expect(n('select count(*) from invitations')).toBe(0)
     expect(n('select count(*) from outbox')).toBe(0)

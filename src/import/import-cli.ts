@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import type { Db } from '../db/client.ts'
-import { planImport, type ImportReport, type NotifyMode } from './plan.ts'
+import { planImportCounted, type ImportReport, type NotifyMode } from './plan.ts'
 import type { ApplyContext } from './apply.ts'
 import { applyAndRecord, publicReport } from './runs.ts'
 import { runFollowUps } from './follow-ups.ts'
@@ -67,9 +67,9 @@ export function importCommand(db: Db, args: string[], io: ImportCliIo): number {
     domainsYaml: o.domains ? readFileSync(o.domains, 'utf8') : null,
   }
   const now = o.now ?? io.now
-  const plan = planImport(db, { usersYaml: files.usersYaml, authYaml: files.authYaml, domainsYaml: files.domainsYaml, notify: o.notify, now })
-  let report: ImportReport = plan
-  if (plan.ok && !o.dryRun) report = publicReport(applyAndRecord(db, plan, files, { ...io, ip: '', notify: o.notify, createdBy: null }))
+  const planned = planImportCounted(db, { usersYaml: files.usersYaml, authYaml: files.authYaml, domainsYaml: files.domainsYaml, notify: o.notify, now })
+  let report: ImportReport = planned.report
+  if (report.ok && !o.dryRun) report = publicReport(applyAndRecord(db, planned, files, { ...io, ip: '', notify: o.notify, createdBy: null }))
   if (o.json) io.out(JSON.stringify(report, null, 2) + '\n')
   else printSummary(report, o.dryRun, io)
   return report.ok ? 0 : 1

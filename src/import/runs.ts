@@ -6,7 +6,7 @@
 import { desc, eq, inArray } from 'drizzle-orm'
 import { importRuns, type ImportRun } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
-import { planImport, planImportAsync, type ImportReport, type NotifyMode, type PlanProgress } from './plan.ts'
+import { planImportAsync, type ImportReport, type NotifyMode, type PlannedImport, type PlanProgress } from './plan.ts'
 import { applyImport, type ApplyContext, type ImportCounts } from './apply.ts'
 
 export type StoredReport = ImportReport & { counts?: ImportCounts }
@@ -44,15 +44,12 @@ export function publicReport(report: StoredReport): ImportReport {
   return rest
 }
 
-function entriesOf(report: ImportReport): number {
-  return new Set([...report.actions.map((a) => a.entry), ...report.warnings.map((w) => w.entry), ...report.errors.flatMap((e) => (e.entry === null ? [] : [e.entry]))]).size
-}
-
 /**
  * Applies a plan and records it as an applied run in the same transaction (the CLI). Returns the
  * applied report, or the plan unchanged when it has errors (nothing recorded).
  */
-export function applyAndRecord(db: Db, plan: ImportReport, files: ImportFiles, ctx: ApplyContext & { notify: NotifyMode; createdBy: number | null }): StoredReport {
+export function applyAndRecord(db: Db, planned: PlannedImport, files: ImportFiles, ctx: ApplyContext & { notify: NotifyMode; createdBy: number | null }): StoredReport {
+  const plan = planned.report
   if (!plan.ok) return plan
   return writeTransaction(db, () => {
     const run = db
@@ -61,7 +58,7 @@ export function applyAndRecord(db: Db, plan: ImportReport, files: ImportFiles, c
       .returning({ id: importRuns.id })
       .get()
     const applied = applyImport(db, plan, { ...ctx, runId: run.id })
-    db.update(importRuns).set({ status: 'applied', appliedAt: ctx.now, appliedBy: ctx.createdBy, report: applied, entries: entriesOf(plan) }).where(eq(importRuns.id, run.id)).run()
+    db.update(importRuns).set({ status: 'applied', appliedAt: ctx.now, appliedBy: ctx.createdBy, report: applied, entries: planned.entries }).where(eq(importRuns.id, run.id)).run()
     return applied
   })
 }
@@ -110,8 +107,8 @@ export function startPlanning(db: Db, files: ImportFiles, input: { notify: Notif
     .get()
   track(run.id, async () => {
     try {
-      const report = await planImportAsync(db, { usersYaml: files.usersYaml, authYaml: files.authYaml, domainsYaml: files.domainsYaml, notify: input.notify, now: input.now }, (p) => progress.set(run.id, p))
-      db.update(importRuns).set({ status: 'planned', report, entries: entriesOf(report) }).where(eq(importRuns.id, run.id)).run()
+      const { report, entries } = await planImportAsync(db, { usersYaml: files.usersYaml, authYaml: files.authYaml, domainsYaml: files.domainsYaml, notify: input.notify, now: input.now }, (p) => progress.set(run.id, p))
+      db.update(importRuns).set({ status: 'planned', report, entries }).where(eq(importRuns.id, run.id)).run()
     } catch (error) {
       input.onError(error)
       db.update(importRuns).set({ status: 'failed', failure: 'Planning failed with an unexpected error (see the server log); nothing was applied.' }).where(eq(importRuns.id, run.id)).run()
@@ -136,7 +133,7 @@ export function startApplying(db: Db, runId: number, ctx: Omit<ApplyContext, 'no
   track(runId, async () => {
     try {
       const input = { usersYaml: run.usersYaml, authYaml: run.authYaml, domainsYaml: run.domainsYaml, notify: run.notify, now: ctx.now }
-      const fresh = await planImportAsync(db, input, (p) => progress.set(runId, p))
+      const { report: fresh, entries } = await planImportAsync(db, input, (p) => progress.set(runId, p))
       if (!fresh.ok) {
         db.update(importRuns).set({ status: 'planned', report: fresh }).where(eq(importRuns.id, runId)).run()
         return
@@ -145,7 +142,7 @@ export function startApplying(db: Db, runId: number, ctx: Omit<ApplyContext, 'no
       await new Promise<void>((resolve) => setImmediate(resolve))
       writeTransaction(db, () => {
         const applied = applyImport(db, fresh, { ...ctx, notify: run.notify, runId })
-        db.update(importRuns).set({ status: 'applied', report: applied, appliedAt: ctx.now, appliedBy: ctx.actor.id, entries: entriesOf(fresh) }).where(eq(importRuns.id, runId)).run()
+        db.update(importRuns).set({ status: 'applied', report: applied, appliedAt: ctx.now, appliedBy: ctx.actor.id, entries }).where(eq(importRuns.id, runId)).run()
       })
     } catch (error) {
       ctx.onError(error)
@@ -153,9 +150,4 @@ export function startApplying(db: Db, runId: number, ctx: Omit<ApplyContext, 'no
     }
   })
   return 'started'
-}
-
-/** The plan of stored files, at once (used where no progress is shown). */
-export function planRun(db: Db, run: ImportRun, now: number): ImportReport {
-  return planImport(db, { usersYaml: run.usersYaml, authYaml: run.authYaml, domainsYaml: run.domainsYaml, notify: run.notify, now })
 }

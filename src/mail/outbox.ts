@@ -1,4 +1,4 @@
-import { and, asc, eq, lte } from 'drizzle-orm'
+import { and, asc, eq, lte, sql } from 'drizzle-orm'
 import nodemailer, { type Transporter } from 'nodemailer'
 import { outbox, type OutboxMessage } from '../db/schema.ts'
 import type { Db } from '../db/client.ts'
@@ -11,20 +11,30 @@ export const GIVE_UP_AFTER_MS = 24 * 60 * 60_000
 
 /** Writes the message to the outbox; call it inside the transaction of the change that causes it. */
 export function enqueueEmail(db: Db, email: Email, now: number): number {
-  const row = db
+  return insertStatement(db).get({ to: email.to, subject: email.subject, text: email.text, html: email.html, now })!.id
+}
+
+// Built once per database: an import queues thousands of emails in one transaction.
+const insertStatements = new WeakMap<Db, ReturnType<typeof buildInsert>>()
+function buildInsert(db: Db) {
+  return db
     .insert(outbox)
     .values({
-      recipient: email.to,
-      subject: email.subject,
-      textBody: email.text,
-      htmlBody: email.html,
+      recipient: sql.placeholder('to'),
+      subject: sql.placeholder('subject'),
+      textBody: sql.placeholder('text'),
+      htmlBody: sql.placeholder('html'),
       status: 'queued',
-      nextAttemptAt: now,
-      createdAt: now,
+      nextAttemptAt: sql.placeholder('now'),
+      createdAt: sql.placeholder('now'),
     })
     .returning({ id: outbox.id })
-    .get()
-  return row.id
+    .prepare()
+}
+function insertStatement(db: Db) {
+  let statement = insertStatements.get(db)
+  if (!statement) insertStatements.set(db, (statement = buildInsert(db)))
+  return statement
 }
 
 export type OutboxDelivererOptions = {

@@ -80,27 +80,65 @@ export type InvitationInput = { email: string; role: string; organization: strin
 /** What a consortium import adds: the directory's second address and name, and the follow-up schedule. */
 export type ImportedInvitationFields = Partial<Pick<Invitation, 'contactEmail' | 'firstName' | 'lastName' | 'followUpMode'>>
 
+// Built once per database: a consortium import creates thousands of invitations in one transaction.
+const insertInvitationStatements = new WeakMap<Db, ReturnType<typeof buildInsertInvitation>>()
+function buildInsertInvitation(db: Db) {
+  const p = (name: string) => sql.placeholder(name)
+  return db
+    .insert(invitations)
+    .values({
+      email: p('email'),
+      role: p('role'),
+      organization: p('organization'),
+      groupId: p('groupId'),
+      groupRole: p('groupRole'),
+      projectGrants: p('projectGrants'),
+      tokenSalt: p('tokenSalt'),
+      tokenHash: p('tokenHash'),
+      status: 'sent',
+      invitedBy: p('invitedBy'),
+      createdAt: p('now'),
+      sentAt: p('now'),
+      expiresAt: p('expiresAt'),
+      contactEmail: p('contactEmail'),
+      firstName: p('firstName'),
+      lastName: p('lastName'),
+      followUpMode: p('followUpMode'),
+    })
+    .returning()
+    .prepare()
+}
+function insertInvitationStatement(db: Db) {
+  let statement = insertInvitationStatements.get(db)
+  if (!statement) insertInvitationStatements.set(db, (statement = buildInsertInvitation(db)))
+  return statement
+}
+
 /**
  * Creates the invitation and queues its email. `audit: false` is for a caller that records one
  * event for many (the consortium import).
  */
 export function createInvitation(db: Db, input: InvitationInput & ImportedInvitationFields, ctx: Ctx & { baseUrl: string; key: Buffer; ttlMs: number; inviter: string }, options: { audit: boolean } = { audit: true }): Invitation {
-  return writeTransaction(db, () => {
+  // Inside a caller's transaction (an import: thousands), no savepoint of its own.
+  return (db.$client.inTransaction ? (fn: () => Invitation) => fn() : (fn: () => Invitation) => writeTransaction(db, fn))(() => {
     const tokenSalt = encodeBase32LowerCaseNoPadding(randomBytes(16))
-    const invitation = db
-      .insert(invitations)
-      .values({
-        ...input,
-        tokenSalt,
-        tokenHash: hashToken(invitationToken(ctx.key, tokenSalt)),
-        status: 'sent',
-        invitedBy: ctx.actor?.id ?? null,
-        createdAt: ctx.now,
-        sentAt: ctx.now,
-        expiresAt: ctx.now + ctx.ttlMs,
-      })
-      .returning()
-      .get()
+    const invitation = insertInvitationStatement(db).get({
+      email: input.email,
+      role: input.role,
+      organization: input.organization,
+      groupId: input.groupId,
+      groupRole: input.groupRole,
+      projectGrants: input.projectGrants,
+      tokenSalt,
+      tokenHash: hashToken(invitationToken(ctx.key, tokenSalt)),
+      invitedBy: ctx.actor?.id ?? null,
+      now: ctx.now,
+      expiresAt: ctx.now + ctx.ttlMs,
+      contactEmail: input.contactEmail ?? null,
+      firstName: input.firstName ?? null,
+      lastName: input.lastName ?? null,
+      followUpMode: input.followUpMode ?? 'none',
+    })!
     sendInvitationEmail(db, invitation, { ...ctx, inviter: ctx.inviter })
     if (options.audit) auditInvitation(db, ctx, 'invitation.created', invitation, { role: input.role, organization: input.organization, group_id: input.groupId, project_grants: input.projectGrants })
     return invitation

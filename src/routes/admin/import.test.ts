@@ -175,7 +175,7 @@ describe('who may import', () => {
   it('answers 404 for an unknown or non-numeric run id, on the page, the progress, the report and apply', async () => {
     const { t, browser } = await adminSession()
     const id = await planned(browser, { users: ANN })
-    for (const bad of ['999', '0', '-1', 'abc', '1.5', `${id}abc`]) {
+    for (const bad of ['999', '0', '-1', 'abc', '1.5', `${id}abc`, `0${id}`, `0x${id}`, `${id}e0`, `+${id}`, `%20${id}`]) {
       for (const res of [
         await browser.get(`/admin/import/${bad}`),
         await browser.get(`/admin/import/${bad}/progress`),
@@ -700,6 +700,19 @@ describe('follow-ups by date', () => {
   })
 })
 
+describe('the run list', () => {
+  it('counts every entry of the directory, also on a re-run that changes nothing', async () => {
+    const { t, browser } = await adminSession()
+    const gone = `- active: false\n  auth_email: null\n  email: gone@alpha.edu\n  name: { first_name: Old, last_name: Timer }\n`
+    const first = await planned(browser, { users: ANN + gone })
+    await applied(browser, first)
+    const second = await planned(browser, { users: ANN + gone })
+    expect(getImportRun(t.db, first)!.entries).toBe(2)
+    expect(getImportRun(t.db, second)!.entries).toBe(2)
+    expect(tableRows(await page(browser, '/admin/import')).map((r) => /<td>(\d+)<\/td><td>none<\/td>/.exec(r)?.[1])).toEqual(['2', '2'])
+  })
+})
+
 describe('the report table: sections, filters, sorting and pages', () => {
   /** 30 new people: 30 invitations and 120 grants on acceptance, 150 actions. */
   const MANY = Array.from({ length: 30 }, (_, i) => person({ auth: `person${i}@alpha.edu`, first: `P${i}`, last: 'Many' })).join('')
@@ -728,6 +741,11 @@ describe('the report table: sections, filters, sorting and pages', () => {
     expect(inviteRows.every((r) => r.includes('<td>invite</td>'))).toBe(true)
     expect(invites).not.toContain('Page 1 of')
     expect(invites).toContain('<option value="invite" selected="">invite</option>')
+
+    // A page past the end shows the last page.
+    const beyond = await page(browser, `/admin/import/${id}?section=actions&page=9`)
+    expect(tableRows(beyond)).toHaveLength(50)
+    expect(beyond).toContain('Page 2 of 2 (150 rows)')
 
     const grants = tableRows(await page(browser, `/admin/import/${id}?section=actions&action=grant&page=2`))
     expect(grants).toHaveLength(20)

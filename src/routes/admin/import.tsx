@@ -5,7 +5,7 @@ import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { isHtmx, redirectTo } from '../../http/htmx.ts'
-import { readForm } from '../../http/forms.ts'
+import { readForm, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { notFoundPage, payloadTooLargePage, renderErrorPage } from '../../http/errors.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
@@ -110,8 +110,8 @@ function readQuery(c: Context<AppEnv>, defaultSection: ReportSection): ReportQue
 }
 
 function loadRun(c: Context<AppEnv>) {
-  const id = Number(c.req.param('id'))
-  return Number.isSafeInteger(id) ? getImportRun(c.get('deps').db, id) : null
+  const id = idParam(c.req.param('id'))
+  return id === null ? null : getImportRun(c.get('deps').db, id)
 }
 
 adminImport.get('/admin/import/:id', ...guard, (c) => {
@@ -131,6 +131,7 @@ adminImport.get('/admin/import/:id', ...guard, (c) => {
     rows.sort((a, b) => String(a[key] ?? '').localeCompare(String(b[key] ?? '')) || Number(a.entry ?? -1) - Number(b.entry ?? -1))
   }
   const total = rows.length
+  query.page = Math.min(query.page, Math.max(1, Math.ceil(total / REPORT_PAGE_SIZE)))
   const items = rows.slice((query.page - 1) * REPORT_PAGE_SIZE, query.page * REPORT_PAGE_SIZE) as never
   const { usersYaml: _u, authYaml: _a, domainsYaml: _d, ...summary } = run
   const nameOf = (id: number | null) => (id === null ? null : (getUserById(db, id)?.email ?? `user #${id}`))
