@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
         return importStructureCommand(db, args, { now, actor, out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), usageError })
       }
       case 'import': {
-        return importCommand(db, args, importIo)
+        return await importCommand(db, args, importIo)
       }
       case 'follow-ups': {
         return followUpsCommand(db, args, importIo)

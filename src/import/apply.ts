@@ -5,13 +5,17 @@
 import { and, eq, isNotNull, isNull } from 'drizzle-orm'
 import { invitations, projectMembers, users } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
-import { getProjectByLabel } from '../models/consortium.ts'
+import { labelledProjectIds } from '../models/consortium.ts'
 import { createInvitation, sendFollowUp } from '../models/invitations.ts'
 import { getUserById } from '../models/users.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { invalidateUserSessions } from '../auth/session.ts'
-import { groups, roles } from '../db/schema.ts'
-import { accountLookups, INVITED_SITE_ROLE, splitProjectKey, type ImportAction, type ImportReport, type NotifyMode } from './plan.ts'
+import { roles } from '../db/schema.ts'
+import { collectGarbage } from './memory.ts'
+import { accountLookups, INVITED_SITE_ROLE, type ImportAction, type ImportReport, type NotifyMode } from './plan.ts'
+
+/** Actions between two garbage collections (see memory.ts). */
+const GC_EVERY_ACTIONS = 20_000
 
 export type ApplyContext = {
   actor: { id: number; email: string }
@@ -46,14 +50,10 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
   if (plan.errors.length > 0) return { ...plan, ok: false, applied: false, counts }
 
   // A run touches a few hundred projects and a handful of roles, tens of thousands of times: each is looked up once.
-  const projectCache = new Map<string, { id: number } | null>()
+  const projectIds = labelledProjectIds(db)
   const resolve = (key: string) => {
-    if (!projectCache.has(key)) {
-      const { group, label } = splitProjectKey(key)
-      const g = db.select().from(groups).where(eq(groups.name, group)).get()
-      projectCache.set(key, g ? getProjectByLabel(db, g.id, label) : null)
-    }
-    return projectCache.get(key)!
+    const id = projectIds.get(key)
+    return id === undefined ? null : { id }
   }
   const roleCache = new Map<string, number | null>()
   const roleId = (name: string) => {
@@ -82,7 +82,9 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
       else onAccept.set(a.account, [a])
     }
 
+    let done = 0
     for (const a of plan.actions) {
+      if (++done % GC_EVERY_ACTIONS === 0) collectGarbage()
       switch (a.action) {
         case 'invite': {
           if (userByEmail(a.account) || blockingInvitation(a.account)) break

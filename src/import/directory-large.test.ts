@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { parseUserDirectory, splitTopLevelEntries } from './directory.ts'
+import { checkDirectoryChunks, parseUserDirectory, splitTopLevelEntries } from './directory.ts'
+import { checkInWorker, parseUserDirectoryInParallel } from './directory-parallel.ts'
 import type { ConsortiumStructure } from './structure.ts'
 
 // A large directory is parsed entry by entry (memory); the result must be exactly the one of
@@ -66,5 +67,32 @@ describe('parsing a large directory entry by entry', () => {
     expect(splitTopLevelEntries('%YAML 1.2\n---\n' + big(600))).toBeNull()
     expect(splitTopLevelEntries('people:\n' + big(600))).toBeNull()
     expect(splitTopLevelEntries(big(5))).toBeNull() // small files are parsed whole
+  })
+})
+
+describe('parsing a large directory in two threads', () => {
+  it('checks pieces in a worker thread exactly as in this one', async () => {
+    const chunks = splitTopLevelEntries(big(600))!.slice(3)
+    const inWorker = await checkInWorker(chunks, 300, STRUCTURE)
+    expect(inWorker).not.toBeNull()
+    expect(inWorker).toEqual(checkDirectoryChunks(chunks, 300, STRUCTURE))
+    expect(inWorker!.keys[0]!.index).toBe(300)
+  })
+
+  it('gives exactly the result of the single-threaded parse, duplicates across the halves included', async () => {
+    const lines = big(1_200).split('\n')
+    // Entry 1,000 (second half) repeats the email of entry 10 (first half), and its auth_email too.
+    const at = (i: number) => 3 + i * 13 - 1 // 0-based index of entry i's comment line
+    lines[at(1_000) + 3] = '  auth_email: P10@alpha.edu'
+    lines[at(1_000) + 10] = '  email: Person.10@alpha.edu'
+    const text = lines.join('\n')
+    const parallel = await parseUserDirectoryInParallel(text, STRUCTURE)
+    expect(parallel).toEqual(parseUserDirectory(text, STRUCTURE, { split: false }))
+    expect(parallel.count).toBe(1_200)
+    expect(parallel.errors.filter((e) => e.entry === 1_000).map((e) => [e.path, e.line, e.message])).toEqual([
+      ['[1000].email', at(1_000) + 11, 'Duplicate email Person.10@alpha.edu (also entry 10; emails are compared case-insensitively)'],
+      ['[1000].auth_email', at(1_000) + 4, 'Duplicate auth_email P10@alpha.edu (also entry 10; compared case-insensitively)'],
+    ])
+    expect(parallel.entries.some((e) => e.index === 1_000)).toBe(false)
   })
 })

@@ -97,7 +97,7 @@ describe('parseUserDirectory', () => {
 
   it('treats an empty file (or only comments) as a valid no-op', () => {
     for (const text of ['', '\n', '# nothing\n', '[]\n']) {
-      expect(parseUserDirectory(text, structure)).toEqual({ entries: [], errors: [], warnings: [] })
+      expect(parseUserDirectory(text, structure)).toEqual({ count: 0, entries: [], errors: [], warnings: [] })
     }
   })
 

@@ -303,23 +303,23 @@ function cliIo(now: number): TestIo {
 }
 
 describe('--now', () => {
-  it('in a dry run evaluates the follow-ups as of that date and sends nothing', () => {
-    expect(importCommand(db, [USERS_FILE, AUTH_FILE, '--notify', 'date'], cliIo(T0))).toBe(0)
+  it('in a dry run evaluates the follow-ups as of that date and sends nothing', async () => {
+    expect(await importCommand(db, [USERS_FILE, AUTH_FILE, '--notify', 'date'], cliIo(T0))).toBe(0)
     expect(subjects()).toEqual([CLAIM])
     const outboxBefore = n('select count(*) from outbox')
 
     const day6 = cliIo(T0 + 3_600_000)
-    expect(importCommand(db, [USERS_FILE, AUTH_FILE, '--notify', 'date', '--dry-run', '--json', '--now', '2026-11-08T09:00:00Z'], day6)).toBe(0)
+    expect(await importCommand(db, [USERS_FILE, AUTH_FILE, '--notify', 'date', '--dry-run', '--json', '--now', '2026-11-08T09:00:00Z'], day6)).toBe(0)
     expect(JSON.parse(day6.output.join('')).actions).toEqual([{ entry: 0, email: 'ann.smith@alpha.edu', action: 'skip', account: INVITEE, reason: 'invitation outstanding; no follow-up due' }])
 
     const day7 = cliIo(T0 + 3_600_000)
-    expect(importCommand(db, [USERS_FILE, AUTH_FILE, '--notify', 'date', '--dry-run', '--json', '--now', '2026-11-09T09:00:00Z'], day7)).toBe(0)
+    expect(await importCommand(db, [USERS_FILE, AUTH_FILE, '--notify', 'date', '--dry-run', '--json', '--now', '2026-11-09T09:00:00Z'], day7)).toBe(0)
     const report = JSON.parse(day7.output.join(''))
     expect(report).toMatchObject({ ok: true, applied: false })
     expect(report.actions).toEqual([{ entry: 0, email: 'ann.smith@alpha.edu', action: 'follow_up', account: INVITEE, follow_up: 1 }])
 
     const day21 = cliIo(T0 + 3_600_000)
-    expect(importCommand(db, [USERS_FILE, AUTH_FILE, '--notify', 'date', '--dry-run', '--json', '--now=2026-11-23T09:00:00Z'], day21)).toBe(0)
+    expect(await importCommand(db, [USERS_FILE, AUTH_FILE, '--notify', 'date', '--dry-run', '--json', '--now=2026-11-23T09:00:00Z'], day21)).toBe(0)
     expect(JSON.parse(day21.output.join('')).actions.map((a: { follow_up?: number }) => a.follow_up)).toEqual([3])
 
     // follow-ups: a date without a time is midnight UTC, before day 14's 09:00.
@@ -336,9 +336,9 @@ describe('--now', () => {
     expect(n('select count(*) from import_runs')).toBe(1)
   })
 
-  it('without --dry-run is a usage error (exit 2) and nothing happens', () => {
+  it('without --dry-run is a usage error (exit 2) and nothing happens', async () => {
     const imp = cliIo(T0)
-    expect(importCommand(db, [USERS_FILE, AUTH_FILE, '--notify', 'date', '--now', '2026-11-09T09:00:00Z'], imp)).toBe(2)
+    expect(await importCommand(db, [USERS_FILE, AUTH_FILE, '--notify', 'date', '--now', '2026-11-09T09:00:00Z'], imp)).toBe(2)
     expect(imp.usage).toEqual(['import: --now only works with --dry-run (nothing is sent as of another date)'])
     expect(n('select count(*) from invitations')).toBe(0)
     expect(n('select count(*) from outbox')).toBe(0)
@@ -351,9 +351,9 @@ describe('--now', () => {
     expect(reminders()).toEqual([])
   })
 
-  it('with a value that is not an ISO date is a usage error', () => {
+  it('with a value that is not an ISO date is a usage error', async () => {
     const io = cliIo(T0)
-    expect(importCommand(db, [USERS_FILE, AUTH_FILE, '--dry-run', '--now', 'next tuesday'], io)).toBe(2)
+    expect(await importCommand(db, [USERS_FILE, AUTH_FILE, '--dry-run', '--now', 'next tuesday'], io)).toBe(2)
     expect(io.usage[0]).toMatch(/--now needs an ISO date/)
   })
 })

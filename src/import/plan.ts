@@ -8,12 +8,14 @@
 // (import only adds).
 
 import { and, eq, inArray, sql } from 'drizzle-orm'
-import { groups, invitations, roles, users, NOTIFY_MODES, type Group, type Invitation, type User } from '../db/schema.ts'
+import { invitations, roles, users, NOTIFY_MODES, type Invitation, type User } from '../db/schema.ts'
 import type { Db } from '../db/client.ts'
-import { getAdminGroup, getConsortiumStructure, getProjectByLabel } from '../models/consortium.ts'
+import { getAdminGroup, getConsortiumStructure, labelledProjectIds } from '../models/consortium.ts'
 import { countEnabledAdmins } from '../models/users.ts'
-import { parseUserDirectory, type DirectoryEntry, type ReportError, type ReportWarning } from './directory.ts'
+import { parseUserDirectory, type DirectoryEntry, type DirectoryResult, type ReportError, type ReportWarning } from './directory.ts'
+import { parseUserDirectoryInParallel } from './directory-parallel.ts'
 import { parseAuthorizationMap, rolesForEntry } from './authorization-map.ts'
+import { collectGarbage } from './memory.ts'
 import { domainsRelated, emailDomain, expectedIdp, normalizePersonName, parseDomainConfig, type DomainConfig } from './domains.ts'
 
 export type ImportActionKind = 'invite' | 'grant' | 'enable' | 'disable' | 'follow_up' | 'skip'
@@ -85,16 +87,12 @@ export function chooseRole(names: string[], all: ProjectRole[]): string {
   return [...names].sort((a, b) => perms(b) - perms(a) || (a < b ? -1 : a > b ? 1 : 0))[0]!
 }
 
-/** Splits `group/label` (labels never contain '/'). */
-export function splitProjectKey(key: string): { group: string; label: string } {
-  const i = key.lastIndexOf('/')
-  return { group: key.slice(0, i), label: key.slice(i + 1) }
-}
-
 export type NotifyMode = (typeof NOTIFY_MODES)[number]
 
 export type PlanInput = {
   usersYaml: string
+  /** The user directory already parsed from usersYaml (planImportAsync parses it in parallel). */
+  directory?: DirectoryResult
   authYaml: string
   /** The domain config of SPEC §6.5; without it, no domain checks run. */
   domainsYaml?: string | null
@@ -108,6 +106,8 @@ export type PlanProgress = { phase: 'reading' | 'planning'; done: number; total:
 
 /** Steps every this many entries (the admin page's progress bar, and a turn of the event loop). */
 const PROGRESS_EVERY = 250
+/** Entries between two garbage collections (see memory.ts); a multiple of PROGRESS_EVERY. */
+const GC_EVERY_ENTRIES = 5_000
 
 /** A plan, and how many entries the directory has (valid or not). */
 export type PlannedImport = { report: ImportReport; entries: number }
@@ -127,7 +127,9 @@ export function planImportCounted(db: Db, input: PlanInput): PlannedImport {
 
 /** The plan, yielding to the event loop between steps and reporting progress (the admin page). */
 export async function planImportAsync(db: Db, input: PlanInput, onProgress: (p: PlanProgress) => void = () => {}): Promise<PlannedImport> {
-  const steps = planSteps(db, input)
+  onProgress({ phase: 'reading', done: 0, total: 0 })
+  const directory = input.directory ?? (await parseUserDirectoryInParallel(input.usersYaml, getConsortiumStructure(db)))
+  const steps = planSteps(db, { ...input, directory })
   for (;;) {
     const step = steps.next()
     if (step.done) return step.value
@@ -146,7 +148,7 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
   yield { phase: 'reading', done: 0, total: 0 }
   const structure = getConsortiumStructure(db)
   const allRoles = projectRoles(db)
-  const dir = parseUserDirectory(input.usersYaml, structure)
+  const dir = input.directory ?? parseUserDirectory(input.usersYaml, structure)
   const auth = parseAuthorizationMap(input.authYaml, structure, allRoles.map((r) => r.name))
   const domains = input.domainsYaml === undefined || input.domainsYaml === null ? null : parseDomainConfig(input.domainsYaml)
   const errors = [...inFile('authorization map', auth.errors), ...(domains ? inFile('domain config', domains.errors) : []), ...inFile('user directory', dir.errors)]
@@ -154,18 +156,8 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
   const actions: ImportAction[] = []
   const flags: ImportFlag[] = []
   const adminGroup = getAdminGroup(db)
-  const adminMeta = adminGroup ? getProjectByLabel(db, adminGroup.id, 'metadata') : null
-  const groupCache = new Map<string, Group | null>()
-  const groupByName = (name: string) => {
-    if (!groupCache.has(name)) groupCache.set(name, db.select().from(groups).where(eq(groups.name, name)).get() ?? null)
-    return groupCache.get(name)!
-  }
-  const projectCache = new Map<string, { id: number } | null>()
-  const projectOf = (group: Group, label: string) => {
-    const key = `${group.id}/${label}`
-    if (!projectCache.has(key)) projectCache.set(key, getProjectByLabel(db, group.id, label))
-    return projectCache.get(key)!
-  }
+  const projectIds = labelledProjectIds(db)
+  const adminMeta = adminGroup ? (projectIds.get(`${adminGroup.name}/metadata`) ?? null) : null
   // Prepared once for the run: a query built per entry costs about 40 times more.
   const membership = db.$client.prepare('select 1 from project_members where project_id = ? and user_id = ?').pluck()
   const lookups = accountLookups(db)
@@ -173,7 +165,10 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
   const total = dir.entries.length
 
   for (const [i, entry] of dir.entries.entries()) {
-    if (i % PROGRESS_EVERY === 0) yield { phase: 'planning', done: i, total }
+    if (i % PROGRESS_EVERY === 0) {
+      if (i % GC_EVERY_ENTRIES === 0) collectGarbage()
+      yield { phase: 'planning', done: i, total }
+    }
     const base = { entry: entry.index, email: entry.email }
     if (!entry.active) {
       const user = lookups.findAccount(entry.email)
@@ -189,16 +184,15 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
     // The wanted memberships: one role per project.
     const wanted: { projectId: number; key: string; role: string }[] = []
     if (entry.group !== null) {
-      const centre = groupByName(entry.group)
       for (const [label, names] of rolesForEntry(auth.map, entry, structure)) {
-        const project = centre ? projectOf(centre, label) : null
-        if (!project) {
+        const projectId = projectIds.get(`${entry.group}/${label}`)
+        if (projectId === undefined) {
           warnings.push({ ...base, code: 'project_missing', message: `Project ${entry.group}/${label} does not exist (import the structure first): not granted` })
           continue
         }
-        wanted.push({ projectId: project.id, key: `${entry.group}/${label}`, role: chooseRole(names, allRoles) })
+        wanted.push({ projectId, key: `${entry.group}/${label}`, role: chooseRole(names, allRoles) })
       }
-      if (adminGroup && adminMeta) wanted.push({ projectId: adminMeta.id, key: `${adminGroup.name}/metadata`, role: ADMIN_METADATA_ROLE })
+      if (adminGroup && adminMeta !== null) wanted.push({ projectId: adminMeta, key: `${adminGroup.name}/metadata`, role: ADMIN_METADATA_ROLE })
       else if (adminGroup) warnings.push({ ...base, code: 'project_missing', message: `Project ${adminGroup.name}/metadata does not exist (import the structure first): not granted` })
     }
 

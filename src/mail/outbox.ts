@@ -11,7 +11,7 @@ export const GIVE_UP_AFTER_MS = 24 * 60 * 60_000
 
 /** Writes the message to the outbox; call it inside the transaction of the change that causes it. */
 export function enqueueEmail(db: Db, email: Email, now: number): number {
-  return insertStatement(db).get({ to: email.to, subject: email.subject, text: email.text, html: email.html, now })!.id
+  return Number(insertStatement(db).run({ to: email.to, subject: email.subject, text: email.text, html: email.html, now }).lastInsertRowid)
 }
 
 // Built once per database: an import queues thousands of emails in one transaction.
@@ -28,7 +28,6 @@ function buildInsert(db: Db) {
       nextAttemptAt: sql.placeholder('now'),
       createdAt: sql.placeholder('now'),
     })
-    .returning({ id: outbox.id })
     .prepare()
 }
 function insertStatement(db: Db) {
