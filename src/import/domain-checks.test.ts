@@ -178,6 +178,14 @@ describe('the entry itself', () => {
     expect(third.flags).toEqual([])
     expect(third.actions).toEqual([])
   })
+
+  it('a later namesake lists an earlier, already invited entry once, not as invitation and entry both', () => {
+    applyImport(db, plan(ONE), ctx())
+    const namesake = ONE.replaceAll('ann@alpha.edu', 'ann.smith@beta-mail.org').replace(/email: (?!ann\.smith@beta)\S+/, 'email: ann.smith@beta-mail.org')
+    const again = plan(ONE + namesake, DOMAINS, T0 + 60_000)
+    expect(again.flags).toHaveLength(1)
+    expect(again.flags[0]).toMatchObject({ entry: 1, type: 'possible_duplicate', matches: ['ann@alpha.edu (invited)'] })
+  })
 })
 
 describe('wrong identity provider', () => {

@@ -282,29 +282,32 @@ type Person = { label: string; domains: string[] }
  */
 class PeopleIndex {
   private byName = new Map<string, Person[]>()
-  /** Addresses that belong to the entry itself: its own account or invitation is never a duplicate. */
+  /** The sign-in address of everybody indexed: a person is listed once (an account, else an invitation, else an entry). */
+  private addresses = new Set<string>()
   constructor(
     db: Db,
     private config: DomainConfig,
   ) {
     const rows = db.$client.prepare('select email, contact_email as contactEmail, first_name as firstName, last_name as lastName from users').all() as { email: string; contactEmail: string | null; firstName: string; lastName: string }[]
-    for (const r of rows) this.add(r.firstName, r.lastName, { label: r.email, domains: [r.email, r.contactEmail].filter((e): e is string => e !== null).map(emailDomain) })
+    for (const r of rows) this.add(r.email, r.firstName, r.lastName, { label: r.email, domains: [r.email, r.contactEmail].filter((e): e is string => e !== null).map(emailDomain) })
     const open = db.$client
       .prepare("select email, contact_email as contactEmail, first_name as firstName, last_name as lastName from invitations where status in ('sent', 'link visited') and first_name is not null")
       .all() as { email: string; contactEmail: string | null; firstName: string; lastName: string }[]
-    for (const r of open) this.add(r.firstName, r.lastName, { label: `${r.email} (invited)`, domains: [r.email, r.contactEmail].filter((e): e is string => e !== null).map(emailDomain) })
+    for (const r of open) this.add(r.email, r.firstName, r.lastName, { label: `${r.email} (invited)`, domains: [r.email, r.contactEmail].filter((e): e is string => e !== null).map(emailDomain) })
   }
 
-  private add(first: string, last: string, person: Person) {
+  private add(address: string, first: string, last: string, person: Person) {
     const name = normalizePersonName(first, last)
-    if (name === '') return
+    const key = address.toLowerCase()
+    if (name === '' || this.addresses.has(key)) return
+    this.addresses.add(key)
     const list = this.byName.get(name)
     if (list) list.push(person)
     else this.byName.set(name, [person])
   }
 
   addEntry(entry: DirectoryEntry) {
-    this.add(entry.firstName, entry.lastName, { label: `entry [${entry.index}] ${entry.authEmail ?? entry.email}`, domains: entryDomains(entry) })
+    this.add(entry.authEmail ?? entry.email, entry.firstName, entry.lastName, { label: `entry [${entry.index}] ${entry.authEmail ?? entry.email}`, domains: entryDomains(entry) })
   }
 
   possibleDuplicate(entry: DirectoryEntry): Omit<ImportFlag, 'entry' | 'email'> | null {
