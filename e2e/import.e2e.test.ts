@@ -134,7 +134,7 @@ describe('an admin sets up the consortium structure, imports a user directory in
 
     await admin.getByRole('button', { name: 'Apply the structure' }).click()
     await admin.waitForURL(url('/admin/consortium'))
-    expect(await flash(admin).innerText()).toMatch(/^Consortium structure applied: created 1 studies, 1 data types, 2 groups, 1 centre–study links and 5 projects/)
+    expect(await flash(admin).innerText()).toMatch(/^Consortium structure applied: created 1 study, 1 data type, 2 groups, 1 centre–study link and 5 projects/)
     const centre = admin.locator('#centres').getByRole('row', { name: /Alpha ADRC/ })
     expect((await centre.getByRole('cell').allInnerTexts()).map((t) => t.trim())).toEqual(['1', 'Alpha ADRC', 'adrc', '4 of 4'])
     expect(await main(admin)).toContain('NACC — metadata project present')
@@ -229,7 +229,7 @@ describe('an admin sets up the consortium structure, imports a user directory in
       '0 project roles granted to existing accounts',
       '0 accounts enabled, 0 disabled',
       '0 follow-ups, 0 skipped',
-      '0 errors, 1 warnings, 0 flags',
+      '0 errors, 1 warning, 0 flags',
     ])
     await screenshot(admin, 'import-plan.png')
 

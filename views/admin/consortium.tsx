@@ -1,3 +1,4 @@
+import { plural } from '../components/plural.ts'
 import { Page, type PageChrome } from '../layouts/page.tsx'
 import { Card } from '../components/form.tsx'
 import type { ConsortiumStructure } from '../../src/import/structure.ts'
@@ -33,10 +34,6 @@ const OPEN_LIST_MAX = 50
 
 function isEmptyStructure(o: ConsortiumOverview): boolean {
   return o.adminGroup === null && o.centres.length === 0 && Object.keys(o.structure.studies).length === 0 && o.structure.dataTypes.length === 0
-}
-
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`
 }
 
 export function ConsortiumPage(props: { chrome: PageChrome; overview: ConsortiumOverview; upload?: StructureUpload; maxKb: number }) {

@@ -19,6 +19,9 @@ const NOTIFY_LABELS = {
   force: 'Force: send a follow-up to every unclaimed invitation in the files now',
 } as const
 
+/** The plural ending of a count's noun. */
+const ending = (n: number) => (n === 1 ? '' : 's')
+
 export type ImportFormErrors = Partial<Record<'users' | 'authorizations' | 'domains' | 'notify', string>> & { form?: string }
 
 export function ImportPage(props: {
@@ -252,19 +255,19 @@ export function ImportRunPage(props: {
             )}
             <ul class="counts">
               <li>
-                <strong>{count('invite')}</strong> invitations ({onAccept} project roles granted on acceptance)
+                <strong>{count('invite')}</strong> invitation{ending(count('invite'))} ({onAccept} project role{ending(onAccept)} granted on acceptance)
               </li>
               <li>
-                <strong>{count('grant')}</strong> project roles granted to existing accounts
+                <strong>{count('grant')}</strong> project role{ending(count('grant'))} granted to existing accounts
               </li>
               <li>
-                <strong>{count('enable')}</strong> accounts enabled, <strong>{count('disable')}</strong> disabled
+                <strong>{count('enable')}</strong> account{ending(count('enable'))} enabled, <strong>{count('disable')}</strong> disabled
               </li>
               <li>
-                <strong>{count('follow_up')}</strong> follow-ups, <strong>{count('skip')}</strong> skipped
+                <strong>{count('follow_up')}</strong> follow-up{ending(count('follow_up'))}, <strong>{count('skip')}</strong> skipped
               </li>
               <li>
-                <strong>{report.errors.length}</strong> errors, <strong>{report.warnings.length}</strong> warnings, <strong>{report.flags.length}</strong> flags
+                <strong>{report.errors.length}</strong> error{ending(report.errors.length)}, <strong>{report.warnings.length}</strong> warning{ending(report.warnings.length)}, <strong>{report.flags.length}</strong> flag{ending(report.flags.length)}
               </li>
             </ul>
             {report.applied && report.counts && (

@@ -9,6 +9,7 @@ import { redirectTo } from '../../http/htmx.ts'
 import { readForm } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { payloadTooLargePage, renderErrorPage } from '../../http/errors.tsx'
+import { plural } from '../../../views/components/plural.ts'
 import { ConsortiumPage, ConsortiumPlanPage, type ConsortiumOverview, type StructureUpload } from '../../../views/admin/consortium.tsx'
 import { applyConsortiumStructure, centreProjectLabels, getAdminGroup, getConsortiumStructure, listLiveProjectLabels, type ApplyStructureResult } from '../../models/consortium.ts'
 import { listGroups } from '../../models/groups.ts'
@@ -109,8 +110,8 @@ function describeApplied(result: Extract<ApplyStructureResult, { ok: true }>): s
   const c = result.created
   const u = result.updated
   return (
-    `Consortium structure applied: created ${c.studies} studies, ${c.dataTypes} data types, ${c.groups} groups, ${c.centreStudies} centre–study links and ${c.projects} projects; ` +
-    `updated ${u.studies} studies and ${u.groups} groups${u.adminGroup ? ', and changed the admin group' : ''}.`
+    `Consortium structure applied: created ${plural(c.studies, 'study', 'studies')}, ${plural(c.dataTypes, 'data type')}, ${plural(c.groups, 'group')}, ${plural(c.centreStudies, 'centre–study link')} and ${plural(c.projects, 'project')}; ` +
+    `updated ${plural(u.studies, 'study', 'studies')} and ${plural(u.groups, 'group')}${u.adminGroup ? ', and changed the admin group' : ''}.`
   )
 }
 

@@ -309,7 +309,7 @@ describe('planning, the plan and applying it', () => {
     expect(plan).toContain('Import #1 <span class="badge">Planned, not applied</span>')
     expect(plan).not.toContain('<progress')
     expect(plan).toContain('<h2 id="summary-h">Plan</h2>')
-    expect(plan).toContain('<li><strong>1</strong> invitations (4 project roles granted on acceptance)</li>')
+    expect(plan).toContain('<li><strong>1</strong> invitation (4 project roles granted on acceptance)</li>')
     expect(plan).toContain('<li><strong>3</strong> project roles granted to existing accounts</li>')
     expect(plan).toContain('<li><strong>0</strong> accounts enabled, <strong>0</strong> disabled</li>')
     expect(plan).toContain('<li><strong>0</strong> errors, <strong>0</strong> warnings, <strong>0</strong> flags</li>')
@@ -427,7 +427,7 @@ describe('planning, the plan and applying it', () => {
   it('re-plans a stale plan on apply: an account created meanwhile gets grants, not an invitation', async () => {
     const { t, browser } = await adminSession()
     const id = await planned(browser, { users: ANN })
-    expect(await page(browser, `/admin/import/${id}`)).toContain('<li><strong>1</strong> invitations (4 project roles granted on acceptance)</li>')
+    expect(await page(browser, `/admin/import/${id}`)).toContain('<li><strong>1</strong> invitation (4 project roles granted on acceptance)</li>')
 
     const ann = await createTestUser(t, { email: 'ann@alpha.edu' })
     await applied(browser, id)
@@ -613,7 +613,7 @@ describe('the domain config', () => {
 
     const plan = await page(browser, `/admin/import/${id}`)
     expect(plan).toContain('<dd>users.yaml, auth.yaml, domains.yaml</dd>')
-    expect(plan).toContain('<li><strong>1</strong> invitations (4 project roles granted on acceptance)</li>')
+    expect(plan).toContain('<li><strong>1</strong> invitation (4 project roles granted on acceptance)</li>')
     expect(plan).toContain('<li><strong>0</strong> follow-ups, <strong>2</strong> skipped</li>')
     expect(plan).toContain('<li><strong>0</strong> errors, <strong>0</strong> warnings, <strong>2</strong> flags</li>')
     expect(plan).toContain(`<a href="/admin/import/${id}?section=flags#report">Flags (2)</a>`)
@@ -683,7 +683,7 @@ describe('follow-ups by date', () => {
     // The same files again, by date: the first follow-up is planned and sent on apply.
     const second = await planned(later, { users: ANN, notify: 'date' })
     const plan = await page(later, `/admin/import/${second}`)
-    expect(plan).toContain('<li><strong>1</strong> follow-ups, <strong>0</strong> skipped</li>')
+    expect(plan).toContain('<li><strong>1</strong> follow-up, <strong>0</strong> skipped</li>')
     expect(tableRows(plan)).toEqual(['<td>0</td><td>ann.smith@alpha.edu</td><td>follow_up</td><td>ann@alpha.edu</td><td></td><td></td><td>follow-up 1</td></tr>'])
     await applied(later, second)
     expect(emailsTo(t.db, 'ann@alpha.edu').map((m) => m.subject)).toEqual(['Reminder: your Gatehouse invitation', 'You are invited to Gatehouse'])
