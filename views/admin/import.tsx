@@ -1,6 +1,6 @@
 import { Page, type PageChrome } from '../layouts/page.tsx'
 import { DateTime } from '../components/time.tsx'
-import { FormError } from '../components/form.tsx'
+import { Field, FormError } from '../components/form.tsx'
 import type { ImportRun } from '../../src/db/schema.ts'
 import type { JobProgress, StoredReport } from '../../src/import/runs.ts'
 import type { listImportRuns } from '../../src/import/runs.ts'
@@ -18,6 +18,8 @@ const NOTIFY_LABELS = {
   date: 'By date: follow-ups on days 7, 14 and 21 after the claim email',
   force: 'Force: send a follow-up to every unclaimed invitation in the files now',
 } as const
+
+const YAML_FILES = '.yaml,.yml,application/yaml,text/yaml,text/plain'
 
 /** The plural ending of a count's noun. */
 const ending = (n: number) => (n === 1 ? '' : 's')
@@ -54,9 +56,9 @@ export function ImportPage(props: {
         <h2 id="upload-h">New import</h2>
         <FormError message={e.form} />
         <form method="post" action="/admin/import" enctype="multipart/form-data" class="stack">
-          <FileField name="users" label="User directory (YAML)" error={e.users} required hint={`A YAML list of people (SPEC §6.2); at most ${props.maxMb} MB.`} />
-          <FileField name="authorizations" label="Authorization map (YAML)" error={e.authorizations} required hint="Project label → { authorization: role name }." />
-          <FileField name="domains" label="Domain config (YAML, optional)" error={e.domains} hint="Without it, no duplicate-person or identity-provider checks run." />
+          <Field name="users" type="file" accept={YAML_FILES} label="User directory (YAML)" error={e.users} required hint={`A YAML list of people (SPEC §6.2); at most ${props.maxMb} MB.`} />
+          <Field name="authorizations" type="file" accept={YAML_FILES} label="Authorization map (YAML)" error={e.authorizations} required hint="Project label → { authorization: role name }." />
+          <Field name="domains" type="file" accept={YAML_FILES} label="Domain config (YAML, optional)" error={e.domains} hint="Without it, no duplicate-person or identity-provider checks run." />
           <fieldset class={e.notify ? 'invalid' : undefined} aria-describedby={e.notify ? 'notify-error' : undefined}>
             <legend>Follow-ups for unclaimed invitations</legend>
             {(Object.keys(NOTIFY_LABELS) as (keyof typeof NOTIFY_LABELS)[]).map((mode) => (
@@ -131,32 +133,6 @@ export function ImportPage(props: {
         )}
       </section>
     </Page>
-  )
-}
-
-function FileField(props: { name: string; label: string; error: string | undefined; required?: boolean; hint: string }) {
-  const id = `f-${props.name}`
-  return (
-    <div class={props.error ? 'field invalid' : 'field'}>
-      <label for={id}>{props.label}</label>
-      <small id={`${id}-hint`} class="hint">
-        {props.hint}
-      </small>
-      <input
-        id={id}
-        name={props.name}
-        type="file"
-        accept=".yaml,.yml,application/yaml,text/yaml,text/plain"
-        required={props.required}
-        aria-invalid={props.error ? 'true' : undefined}
-        aria-describedby={[`${id}-hint`, props.error ? `${id}-error` : ''].filter(Boolean).join(' ')}
-      />
-      {props.error && (
-        <p id={`${id}-error`} class="error">
-          {props.error}
-        </p>
-      )}
-    </div>
   )
 }
 

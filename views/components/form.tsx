@@ -14,6 +14,8 @@ type FieldProps = {
   maxlength?: number
   minlength?: number
   pattern?: string
+  /** For type="file": the file types offered. */
+  accept?: string
 }
 
 /** A labelled input with its hint and per-field error, linked for screen readers. */
@@ -40,6 +42,7 @@ export function Field(props: FieldProps) {
         maxlength={props.maxlength}
         minlength={props.minlength}
         pattern={props.pattern}
+        accept={props.accept}
         aria-invalid={props.error ? 'true' : undefined}
         aria-describedby={described || undefined}
       />
