@@ -6,8 +6,8 @@ import { and, eq, isNotNull, isNull } from 'drizzle-orm'
 import { invitations, projectMembers, users } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
 import { labelledProjectIds } from '../models/consortium.ts'
-import { createInvitation, sendFollowUp } from '../models/invitations.ts'
-import { getUserById } from '../models/users.ts'
+import { createInvitation, revokeInvitation, sendFollowUp } from '../models/invitations.ts'
+import { countEnabledAdmins, getUserById } from '../models/users.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { invalidateUserSessions } from '../auth/session.ts'
 import { roles } from '../db/schema.ts'
@@ -42,10 +42,12 @@ export type ImportCounts = {
   follow_ups: number
   /** Outstanding invitations whose follow-up schedule this run's mode changed (none ↔ date). */
   follow_up_mode_changed: number
+  /** Outstanding invitations of inactive entries, withdrawn. */
+  invitations_withdrawn: number
 }
 
 export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): ImportReport & { counts: ImportCounts } {
-  const counts: ImportCounts = { invited: 0, granted: 0, enabled: 0, disabled: 0, sessions_ended: 0, follow_ups: 0, follow_up_mode_changed: 0 }
+  const counts: ImportCounts = { invited: 0, granted: 0, enabled: 0, disabled: 0, sessions_ended: 0, follow_ups: 0, follow_up_mode_changed: 0, invitations_withdrawn: 0 }
   const notify = ctx.notify ?? 'none'
   if (plan.errors.length > 0) return { ...plan, ok: false, applied: false, counts }
 
@@ -131,8 +133,14 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
           break
         }
         case 'disable': {
+          if (a.invitation) {
+            const invitation = blockingInvitation(a.account)
+            if (invitation && revokeInvitation(db, invitation, { ...ctx, actor: inviter }, { audit: false })) counts.invitations_withdrawn++
+            break
+          }
           const user = lookups.findAccount(a.account)
-          if (!user) break
+          // Checked again here (the plan may be stale): never the one applying, never the last enabled admin.
+          if (!user || user.id === ctx.actor.id || (user.role === 'admin' && user.disabledAt === null && countEnabledAdmins(db) <= 1)) break
           const changed = db.update(users).set({ disabledAt: ctx.now }).where(and(eq(users.id, user.id), isNull(users.disabledAt))).run().changes
           if (changed > 0) {
             counts.disabled++
@@ -144,7 +152,7 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
           break
       }
     }
-    if (counts.invited + counts.granted + counts.enabled + counts.disabled + counts.follow_ups + counts.follow_up_mode_changed > 0) {
+    if (counts.invited + counts.granted + counts.enabled + counts.disabled + counts.follow_ups + counts.follow_up_mode_changed + counts.invitations_withdrawn > 0) {
       recordAuditEvent(db, { event: 'import.applied', at: ctx.now, actor: ctx.actor, targetType: 'import', targetId: ctx.runId ?? null, ip: ctx.ip, details: { ...counts, notify } })
     }
   })

@@ -89,7 +89,7 @@ describe('directory/valid.yaml: one entry per kind of action', () => {
 
   it('applies it in one go with one audit event, and a second run changes nothing and sends nothing', () => {
     const first = apply(plan(read('directory/valid.yaml')))
-    expect(first.counts).toEqual({ invited: 1, granted: 6, enabled: 1, disabled: 2, sessions_ended: 1, follow_ups: 0, follow_up_mode_changed: 0 })
+    expect(first.counts).toEqual({ invited: 1, granted: 6, enabled: 1, disabled: 2, sessions_ended: 1, follow_ups: 0, follow_up_mode_changed: 0, invitations_withdrawn: 0 })
     expect(all('select email, contact_email, first_name, last_name, organization, role, follow_up_mode from invitations')).toEqual([
       { email: 'new@alpha.edu', contact_email: 'new.person@alpha.edu', first_name: 'New', last_name: 'Person', organization: 'Alpha ADRC', role: 'researcher', follow_up_mode: 'none' },
     ])
@@ -121,7 +121,7 @@ describe('directory/valid.yaml: one entry per kind of action', () => {
     const again = plan(read('directory/valid.yaml'), AUTH, T0 + 3_600_000)
     expect(again.actions).toEqual([{ entry: 0, email: 'new.person@alpha.edu', action: 'skip', account: 'new@alpha.edu', reason: 'invitation outstanding' }])
     const second = apply(again, T0 + 3_600_000)
-    expect(second.counts).toEqual({ invited: 0, granted: 0, enabled: 0, disabled: 0, sessions_ended: 0, follow_ups: 0, follow_up_mode_changed: 0 })
+    expect(second.counts).toEqual({ invited: 0, granted: 0, enabled: 0, disabled: 0, sessions_ended: 0, follow_ups: 0, follow_up_mode_changed: 0, invitations_withdrawn: 0 })
     expect(snapshot()).toEqual(before)
   })
 })
@@ -274,7 +274,7 @@ describe('directory/empty.yaml', () => {
       expect(report).toEqual({ ok: true, applied: false, errors: [], warnings: [], actions: [], flags: [] })
       const applied = apply(report)
       expect(applied).toMatchObject({ ok: true, applied: true, actions: [] })
-      expect(applied.counts).toEqual({ invited: 0, granted: 0, enabled: 0, disabled: 0, sessions_ended: 0, follow_ups: 0, follow_up_mode_changed: 0 })
+      expect(applied.counts).toEqual({ invited: 0, granted: 0, enabled: 0, disabled: 0, sessions_ended: 0, follow_ups: 0, follow_up_mode_changed: 0, invitations_withdrawn: 0 })
     }
     expect(n("select count(*) from audit_events where event = 'import.applied'")).toBe(0)
     expect(n('select count(*) from outbox')).toBe(0)

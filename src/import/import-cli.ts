@@ -67,7 +67,7 @@ export async function importCommand(db: Db, args: string[], io: ImportCliIo): Pr
     domainsYaml: o.domains ? readFileSync(o.domains, 'utf8') : null,
   }
   const now = o.now ?? io.now
-  const planned = await planImportAsync(db, { usersYaml: files.usersYaml, authYaml: files.authYaml, domainsYaml: files.domainsYaml, notify: o.notify, now })
+  const planned = await planImportAsync(db, { usersYaml: files.usersYaml, authYaml: files.authYaml, domainsYaml: files.domainsYaml, notify: o.notify, now, actorId: io.actor.id })
   let report: ImportReport = planned.report
   if (report.ok && !o.dryRun) report = publicReport(applyAndRecord(db, planned, files, { ...io, ip: '', notify: o.notify, createdBy: null }))
   if (o.json) writeJsonReport(report, io.out)

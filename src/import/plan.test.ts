@@ -161,3 +161,68 @@ describe('planImport / applyImport', () => {
     expect(n('select count(*) from outbox')).toBe(0)
   })
 })
+
+describe('inactive entries: what is never disabled, and outstanding invitations', () => {
+  const makeAdmin = (email: string) => {
+    const id = addUser(email)
+    db.$client.prepare("update users set role = 'admin' where id = ?").run(id)
+    return id
+  }
+
+  it('counts the disables planned earlier in the file: two admins out of two, only the first goes', () => {
+    makeAdmin('a@alpha.edu') // with the test's own admin: three enabled admins
+    makeAdmin('b@alpha.edu')
+    const plan = planImport(db, { usersYaml: inactive('admin@example.org') + inactive('a@alpha.edu') + inactive('b@alpha.edu'), authYaml: AUTH, now: T0 })
+    expect(plan.actions.map((a) => [a.account, a.action, a.reason])).toEqual([
+      ['admin@example.org', 'disable', undefined],
+      ['a@alpha.edu', 'disable', undefined],
+      ['b@alpha.edu', 'skip', 'the last enabled admin is never disabled'],
+    ])
+    applyImport(db, plan, { ...ctx(), actor: { id: 0, email: 'cli:operator' } })
+    expect(n("select count(*) from users where role = 'admin' and disabled_at is null")).toBe(1)
+  })
+
+  it('never disables the admin applying it, even from a stale plan; checks the last admin again on apply', () => {
+    const other = makeAdmin('other@alpha.edu')
+    const plan = planImport(db, { usersYaml: inactive('admin@example.org'), authYaml: AUTH, now: T0, actorId: adminId })
+    expect(plan.actions).toEqual([{ entry: 0, email: 'admin@example.org', action: 'skip', account: 'admin@example.org', reason: 'your own account is never disabled by your import' }])
+    // A plan made without the actor (stale or forged) is still refused on apply.
+    const stale = planImport(db, { usersYaml: inactive('admin@example.org'), authYaml: AUTH, now: T0 })
+    expect(stale.actions[0]!.action).toBe('disable')
+    expect(applyImport(db, stale, ctx()).counts.disabled).toBe(0)
+    // Planned while two admins are enabled; by the time it is applied, the actor is no admin any more.
+    const second = planImport(db, { usersYaml: inactive('other@alpha.edu'), authYaml: AUTH, now: T0, actorId: adminId })
+    expect(second.actions[0]!.action).toBe('disable')
+    db.$client.prepare("update users set role = 'researcher' where id = ?").run(adminId)
+    expect(applyImport(db, second, ctx()).counts.disabled).toBe(0) // other@ is now the last enabled admin
+    expect(n('select disabled_at is null from users where id = ?', other)).toBe(1)
+  })
+
+  it('does not disable an account an active entry of the same file claims: a warning, and re-runs change nothing', () => {
+    const ann = addUser('ann@alpha.edu')
+    const files = { usersYaml: person('ann@alpha.edu', 'ann@beta.edu') + inactive('ann@alpha.edu'), authYaml: AUTH }
+    for (let run = 0; run < 3; run++) {
+      const plan = planImport(db, { ...files, now: T0 + run })
+      expect(plan.warnings).toEqual([{ entry: 1, email: 'ann@alpha.edu', code: 'inactive_is_active', message: 'ann@alpha.edu is also the account of active entry 0: not disabled' }])
+      expect(plan.actions.filter((a) => a.entry === 1)).toEqual([{ entry: 1, email: 'ann@alpha.edu', action: 'skip', account: 'ann@alpha.edu', reason: 'also active as entry 0' }])
+      const counts = applyImport(db, plan, ctx()).counts
+      expect([counts.disabled, counts.enabled]).toEqual([0, 0])
+      expect(n('select disabled_at is null from users where id = ?', ann)).toBe(1)
+    }
+  })
+
+  it('withdraws the outstanding invitation of a person who became inactive (found by the second address); no follow-up after', () => {
+    applyImport(db, planImport(db, { usersYaml: person('ann@gmail.com', 'ann.smith@alpha.edu'), authYaml: AUTH, now: T0, notify: 'date' }), { ...ctx(), notify: 'date' })
+    expect(n("select count(*) from invitations where status = 'sent' and follow_up_mode = 'date'")).toBe(1)
+    const outbox = n('select count(*) from outbox')
+    const plan = planImport(db, { usersYaml: inactive('Ann.Smith@alpha.edu'), authYaml: AUTH, now: T0 + 86_400_000 })
+    expect(plan.actions).toEqual([{ entry: 0, email: 'Ann.Smith@alpha.edu', action: 'disable', account: 'ann@gmail.com', invitation: true }])
+    const applied = applyImport(db, plan, { ...ctx(), now: T0 + 86_400_000 })
+    expect(applied.counts.invitations_withdrawn).toBe(1)
+    expect(n("select status from invitations where email = 'ann@gmail.com'") as unknown).toBe('revoked')
+    expect(n('select count(*) from outbox')).toBe(outbox) // no email
+    expect(n("select count(*) from audit_events where event = 'import.applied'")).toBe(2)
+    // Nothing more to do on a re-run.
+    expect(planImport(db, { usersYaml: inactive('Ann.Smith@alpha.edu'), authYaml: AUTH, now: T0 + 2 * 86_400_000 }).actions).toEqual([])
+  })
+})

@@ -37,6 +37,8 @@ export type ImportAction = {
   /** For invites: the name from the directory (prefills the acceptance form; duplicate checks). */
   first_name?: string
   last_name?: string
+  /** For disables: the account is an outstanding invitation, withdrawn (no email). */
+  invitation?: true
   /** For follow-ups: which one (1, 2, 3 in 'date' mode; beyond with 'force'). */
   follow_up?: number
   /** For skips: why. */
@@ -53,7 +55,7 @@ export type ImportFlag = {
   message: string
 }
 
-export type ImportWarning = Omit<ReportWarning, 'code'> & { code: ReportWarning['code'] | 'project_missing' }
+export type ImportWarning = Omit<ReportWarning, 'code'> & { code: ReportWarning['code'] | 'project_missing' | 'inactive_is_active' }
 
 export type ImportReport = {
   ok: boolean
@@ -99,6 +101,8 @@ export type PlanInput = {
   /** Follow-ups for outstanding invitations (SPEC §6.4); default 'none'. */
   notify?: NotifyMode
   now: number
+  /** Who will apply it: their own account is never disabled by it. */
+  actorId?: number | null
 }
 
 /** Where a plan is: reading the files, then planning entry by entry. */
@@ -163,6 +167,10 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
   const lookups = accountLookups(db)
   const people = domains ? new PeopleIndex(db, domains.config) : null
   const total = dir.entries.length
+  // Sign-in addresses claimed by active entries, and the enabled admins left after the disables planned so far.
+  const activeAccounts = new Map<string, number>()
+  for (const e of dir.entries) if (e.active && e.authEmail !== null && !activeAccounts.has(e.authEmail.toLowerCase())) activeAccounts.set(e.authEmail.toLowerCase(), e.index)
+  let enabledAdmins = countEnabledAdmins(db)
 
   for (const [i, entry] of dir.entries.entries()) {
     if (i % PROGRESS_EVERY === 0) {
@@ -172,9 +180,20 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
     const base = { entry: entry.index, email: entry.email }
     if (!entry.active) {
       const user = lookups.findAccount(entry.email)
-      if (user && user.disabledAt === null) {
-        if (user.role === 'admin' && countEnabledAdmins(db) <= 1) actions.push({ ...base, action: 'skip', account: user.email, reason: 'the last enabled admin is never disabled' })
-        else actions.push({ ...base, action: 'disable', account: user.email })
+      const invitation = user ? null : lookups.openInvitationFor(entry.email)
+      const target = user?.email ?? invitation?.email
+      if (target === undefined || user?.disabledAt) continue
+      const claimedBy = activeAccounts.get(target)
+      if (claimedBy !== undefined) {
+        // The same person, active in another entry: disabling here and enabling there would flip on every run.
+        warnings.push({ ...base, code: 'inactive_is_active', message: `${target} is also the account of active entry ${claimedBy}: not disabled` })
+        actions.push({ ...base, action: 'skip', account: target, reason: `also active as entry ${claimedBy}` })
+      } else if (invitation) actions.push({ ...base, action: 'disable', account: invitation.email, invitation: true })
+      else if (user!.id === input.actorId) actions.push({ ...base, action: 'skip', account: target, reason: 'your own account is never disabled by your import' })
+      else if (user!.role === 'admin' && enabledAdmins <= 1) actions.push({ ...base, action: 'skip', account: target, reason: 'the last enabled admin is never disabled' })
+      else {
+        if (user!.role === 'admin') enabledAdmins--
+        actions.push({ ...base, action: 'disable', account: target })
       }
       continue
     }
@@ -249,9 +268,19 @@ export function accountLookups(db: Db) {
     .from(invitations)
     .where(and(eq(invitations.email, sql.placeholder('email')), inArray(invitations.status, ['sent', 'link visited'])))
     .prepare()
+  const invitationByContact = db
+    .select()
+    .from(invitations)
+    .where(and(eq(invitations.contactEmail, sql.placeholder('email')), inArray(invitations.status, ['sent', 'link visited'])))
+    .prepare()
   return {
     byEmail,
     blockingInvitation,
+    /** An outstanding invitation to this address, or carrying it as the second address. */
+    openInvitationFor(email: string): Invitation | null {
+      const e = email.trim().toLowerCase()
+      return blockingInvitation.get({ email: e }) ?? invitationByContact.get({ email: e }) ?? null
+    },
     findAccount(email: string): User | null {
       const e = email.trim().toLowerCase()
       return byEmail.get({ email: e }) ?? byContactEmail.get({ email: e }) ?? null

@@ -80,12 +80,14 @@ export async function settleImportJobs(): Promise<void> {
   while (running.size > 0) await Promise.allSettled([...running])
 }
 
-function track(runId: number, job: () => Promise<void>): void {
+function track(runId: number, job: () => Promise<void>, onError: (error: unknown) => void): void {
   progress.set(runId, { phase: 'reading', done: 0, total: 0 })
-  const p = job().finally(() => {
-    progress.delete(runId)
-    running.delete(p)
-  })
+  const p = job()
+    .catch(onError) // a job records its own failure; this catches a failure to record it, so the process never dies of it
+    .finally(() => {
+      progress.delete(runId)
+      running.delete(p)
+    })
   running.add(p)
 }
 
@@ -107,13 +109,13 @@ export function startPlanning(db: Db, files: ImportFiles, input: { notify: Notif
     .get()
   track(run.id, async () => {
     try {
-      const { report, entries } = await planImportAsync(db, { usersYaml: files.usersYaml, authYaml: files.authYaml, domainsYaml: files.domainsYaml, notify: input.notify, now: input.now }, (p) => progress.set(run.id, p))
+      const { report, entries } = await planImportAsync(db, { usersYaml: files.usersYaml, authYaml: files.authYaml, domainsYaml: files.domainsYaml, notify: input.notify, now: input.now, actorId: input.createdBy }, (p) => progress.set(run.id, p))
       db.update(importRuns).set({ status: 'planned', report, entries }).where(eq(importRuns.id, run.id)).run()
     } catch (error) {
       input.onError(error)
       db.update(importRuns).set({ status: 'failed', failure: 'Planning failed with an unexpected error (see the server log); nothing was applied.' }).where(eq(importRuns.id, run.id)).run()
     }
-  })
+  }, input.onError)
   return run.id
 }
 
@@ -132,7 +134,7 @@ export function startApplying(db: Db, runId: number, ctx: Omit<ApplyContext, 'no
   if (claimed === 0) return 'not planned'
   track(runId, async () => {
     try {
-      const input = { usersYaml: run.usersYaml, authYaml: run.authYaml, domainsYaml: run.domainsYaml, notify: run.notify, now: ctx.now }
+      const input = { usersYaml: run.usersYaml, authYaml: run.authYaml, domainsYaml: run.domainsYaml, notify: run.notify, now: ctx.now, actorId: ctx.actor.id }
       const { report: fresh, entries } = await planImportAsync(db, input, (p) => progress.set(runId, p))
       if (!fresh.ok) {
         db.update(importRuns).set({ status: 'planned', report: fresh }).where(eq(importRuns.id, runId)).run()
@@ -148,6 +150,6 @@ export function startApplying(db: Db, runId: number, ctx: Omit<ApplyContext, 'no
       ctx.onError(error)
       db.update(importRuns).set({ status: 'failed', failure: 'Applying failed with an unexpected error (see the server log); nothing was applied.' }).where(eq(importRuns.id, runId)).run()
     }
-  })
+  }, ctx.onError)
   return 'started'
 }

@@ -179,14 +179,14 @@ export function updateInvitation(db: Db, invitation: Invitation, changes: Omit<I
 }
 
 /** "Delete": the link stops working at once; the row stays for the audit trail. */
-export function revokeInvitation(db: Db, invitation: Invitation, ctx: Ctx): boolean {
+export function revokeInvitation(db: Db, invitation: Invitation, ctx: Ctx, options: { audit: boolean } = { audit: true }): boolean {
   return writeTransaction(db, () => {
     const changed = db
       .update(invitations)
       .set({ status: 'revoked', revokedAt: ctx.now, securityTokenHash: null, tabBindingHash: null, pendingPasswordHash: null })
       .where(and(eq(invitations.id, invitation.id), inArray(invitations.status, ['sent', 'link visited'])))
       .run().changes
-    if (changed > 0) auditInvitation(db, ctx, 'invitation.deleted', invitation)
+    if (changed > 0 && options.audit) auditInvitation(db, ctx, 'invitation.deleted', invitation)
     return changed > 0
   })
 }
