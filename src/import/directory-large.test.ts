@@ -57,6 +57,16 @@ describe('parsing a large directory entry by entry', () => {
     const errorLines = split.errors.map((e) => e.line!)
     expect(errorLines.some((l) => l >= 4 + 100 * 13 && l <= 6 + 100 * 13)).toBe(true)
     expect(errorLines.some((l) => l >= 4 + 400 * 13 && l <= 6 + 400 * 13)).toBe(true)
+    expect(split).toEqual(parseUserDirectory(lines.join('\n'), STRUCTURE, { split: false }))
+  })
+
+  it('reports an unclosed quote where it is, not where its piece ends', () => {
+    const lines = big(600).split('\n')
+    const at = 3 + 250 * 13 + 9 // entry 250's email line (0-based)
+    lines[at] = '  email: "person.250@alpha.edu'
+    const split = parseUserDirectory(lines.join('\n'), STRUCTURE)
+    expect(split).toEqual(parseUserDirectory(lines.join('\n'), STRUCTURE, { split: false }))
+    expect(split.errors[0]!.line).toBe(at + 1)
   })
 
   it('falls back to the whole document for anchors and aliases, directives or a top-level mapping', () => {

@@ -193,7 +193,7 @@ export function parseUserDirectory(text: string, structure: ConsortiumStructure,
   return finishDirectory([part ?? checkWholeDirectory(text, structure)])
 }
 
-/** Checks pieces cut by splitTopLevelEntries, numbering entries from `startIndex`; null when a piece does not parse as its entries (then parse the whole text). */
+/** Checks pieces cut by splitTopLevelEntries, numbering entries from `startIndex`; null when a piece does not parse as its entries, or has a syntax error (then parse the whole text). */
 export function checkDirectoryChunks(chunks: TopLevelChunk[], startIndex: number, structure: ConsortiumStructure): DirectoryPart | null {
   const part = emptyPart()
   let index = startIndex
@@ -201,9 +201,8 @@ export function checkDirectoryChunks(chunks: TopLevelChunk[], startIndex: number
     const yaml = parseYaml(chunk.text)
     const root = yaml.doc.contents
     if (yaml.syntaxErrors.length === 0 && !(isSeq(root) && root.items.length === chunk.entries)) return null
-    for (const e of yaml.syntaxErrors) part.syntaxErrors.push({ ...e, line: e.line === null ? null : e.line + chunk.firstLine - 1 })
-    // Entries are checked as they come; after a syntax error, only syntax errors are collected and reported.
-    if (part.syntaxErrors.length > 0) continue
+    // A syntax error is reported as the whole document's parse reports it (an unclosed quote runs past the piece).
+    if (yaml.syntaxErrors.length > 0) return null
     const offsetLineOf = (node: Node | null | undefined) => {
       const line = yaml.lineOf(node)
       return line === null ? null : line + chunk.firstLine - 1
