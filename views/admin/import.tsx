@@ -56,7 +56,7 @@ export function ImportPage(props: {
         <h2 id="upload-h">New import</h2>
         <FormError message={e.form} />
         <form method="post" action="/admin/import" enctype="multipart/form-data" class="stack">
-          <Field name="users" type="file" accept={YAML_FILES} label="User directory (YAML)" error={e.users} required hint={`A YAML list of people (SPEC §6.2); at most ${props.maxMb} MB.`} />
+          <Field name="users" type="file" accept={YAML_FILES} label="User directory (YAML)" error={e.users} required hint={`A YAML list of people (SPEC §6.2). The files together may have ${props.maxMb} MB (about 16,000 people).`} />
           <Field name="authorizations" type="file" accept={YAML_FILES} label="Authorization map (YAML)" error={e.authorizations} required hint="Project label → { authorization: role name }." />
           <Field name="domains" type="file" accept={YAML_FILES} label="Domain config (YAML, optional)" error={e.domains} hint="Without it, no duplicate-person or identity-provider checks run." />
           <fieldset class={e.notify ? 'invalid' : undefined} aria-describedby={e.notify ? 'notify-error' : undefined}>
