@@ -15,7 +15,7 @@ import { collectGarbage } from './memory.ts'
 import { accountLookups, INVITED_SITE_ROLE, type ImportAction, type ImportReport, type NotifyMode } from './plan.ts'
 
 /** Actions between two garbage collections (see memory.ts). */
-const GC_EVERY_ACTIONS = 20_000
+const GC_EVERY_ACTIONS = 40_000
 
 export type ApplyContext = {
   actor: { id: number; email: string }
