@@ -2,7 +2,7 @@ import { and, eq, ne, sql } from 'drizzle-orm'
 import { sha256 } from '@oslojs/crypto/sha2'
 import { constantTimeEqual } from '@oslojs/crypto/subtle'
 import { sessions, users, type Session, type User } from '../db/schema.ts'
-import type { Db } from '../db/client.ts'
+import { preparedOnce, type Db } from '../db/client.ts'
 import { generateToken } from './tokens.ts'
 
 // Sessions follow Lucia's current guide: the token is `id.secret`, only SHA-256(secret) is
@@ -39,7 +39,6 @@ export function createSession(
 }
 
 // Every request runs this lookup: prepared once per database rather than built each time.
-const sessionLookups = new WeakMap<Db, ReturnType<typeof prepareSessionLookup>>()
 function prepareSessionLookup(db: Db) {
   return db.select().from(sessions).innerJoin(users, eq(sessions.userId, users.id)).where(eq(sessions.id, sql.placeholder('id'))).prepare()
 }
@@ -48,9 +47,7 @@ function prepareSessionLookup(db: Db) {
 export function validateSessionToken(db: Db, token: string, now: number, policy: SessionPolicy): SessionWithUser | null {
   const [id, secret, extra] = token.split('.')
   if (!id || !secret || extra !== undefined) return null
-  let lookup = sessionLookups.get(db)
-  if (!lookup) sessionLookups.set(db, (lookup = prepareSessionLookup(db)))
-  const row = lookup.get({ id })
+  const row = preparedOnce(db, prepareSessionLookup).get({ id })
   if (!row) return null
   const { sessions: session, users: user } = row
   if (!constantTimeEqual(hashSecret(secret), session.secretHash)) return null
@@ -83,13 +80,10 @@ export function invalidateOtherUserSessions(db: Db, userId: number, keepSessionI
   return db.delete(sessions).where(and(eq(sessions.userId, userId), ne(sessions.id, keepSessionId))).run().changes
 }
 
-const sessionLists = new WeakMap<Db, ReturnType<typeof prepareSessionList>>()
 function prepareSessionList(db: Db) {
   return db.select().from(sessions).where(eq(sessions.userId, sql.placeholder('userId'))).prepare()
 }
 
 export function listUserSessions(db: Db, userId: number): Session[] {
-  let list = sessionLists.get(db)
-  if (!list) sessionLists.set(db, (list = prepareSessionList(db)))
-  return list.all({ userId })
+  return preparedOnce(db, prepareSessionList).all({ userId })
 }

@@ -21,3 +21,16 @@ export function openDatabase(file: string): Db {
 export function writeTransaction<T>(db: Db, fn: () => T): T {
   return db.$client.transaction(fn).immediate()
 }
+
+const preparedStatements = new WeakMap<Db, Map<(db: Db) => unknown, unknown>>()
+
+/**
+ * `build(db)`, once per database connection: for a statement run on every request, or thousands
+ * of times by one import, preparing it once saves the query building and SQLite's compilation.
+ */
+export function preparedOnce<T>(db: Db, build: (db: Db) => T): T {
+  let byBuild = preparedStatements.get(db)
+  if (!byBuild) preparedStatements.set(db, (byBuild = new Map()))
+  if (!byBuild.has(build)) byBuild.set(build, build(db))
+  return byBuild.get(build) as T
+}

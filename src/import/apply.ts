@@ -6,13 +6,13 @@ import { and, eq, isNotNull, isNull } from 'drizzle-orm'
 import { invitations, projectMembers, users } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
 import { labelledProjectIds } from '../models/consortium.ts'
-import { createInvitation, revokeInvitation, sendFollowUp } from '../models/invitations.ts'
-import { countEnabledAdmins, getUserById } from '../models/users.ts'
+import { createInvitation, getBlockingInvitation, revokeInvitation, sendFollowUp } from '../models/invitations.ts'
+import { countEnabledAdmins, findAccountByAnyEmail, getUserByEmail, getUserById } from '../models/users.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { invalidateUserSessions } from '../auth/session.ts'
 import { roles } from '../db/schema.ts'
 import { collectGarbage } from './memory.ts'
-import { accountLookups, INVITED_SITE_ROLE, type ImportAction, type ImportReport, type NotifyMode } from './plan.ts'
+import { INVITED_SITE_ROLE, type ImportAction, type ImportReport, type NotifyMode } from './plan.ts'
 
 /** Actions between two garbage collections (see memory.ts). */
 const GC_EVERY_ACTIONS = 40_000
@@ -62,9 +62,6 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
     if (!roleCache.has(name)) roleCache.set(name, db.select({ id: roles.id }).from(roles).where(and(eq(roles.name, name), eq(roles.scope, 'project'))).get()?.id ?? null)
     return roleCache.get(name)!
   }
-  const lookups = accountLookups(db)
-  const userByEmail = (email: string) => lookups.byEmail.get({ email }) ?? null
-  const blockingInvitation = (email: string) => lookups.blockingInvitation.get({ email }) ?? null
   // invited_by references an account: the CLI's operator (id 0) has none.
   const inviter = getUserById(db, ctx.actor.id) ? ctx.actor : null
 
@@ -89,7 +86,7 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
       if (++done % GC_EVERY_ACTIONS === 0) collectGarbage()
       switch (a.action) {
         case 'invite': {
-          if (userByEmail(a.account) || blockingInvitation(a.account)) break
+          if (getUserByEmail(db, a.account) || getBlockingInvitation(db, a.account)) break
           const projectGrants: { projectId: number; roleId: number }[] = []
           for (const g of onAccept.get(a.account) ?? []) {
             const project = resolve(g.project!)
@@ -107,7 +104,7 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
           break
         }
         case 'follow_up': {
-          const invitation = blockingInvitation(a.account)
+          const invitation = getBlockingInvitation(db, a.account)
           if (!invitation || a.follow_up === undefined || a.follow_up <= invitation.followUpsSent) break
           modeFor(invitation)
           sendFollowUp(db, invitation, a.follow_up, { ...ctx, actor: inviter }, { audit: false })
@@ -115,13 +112,13 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
           break
         }
         case 'skip': {
-          const invitation = blockingInvitation(a.account)
+          const invitation = getBlockingInvitation(db, a.account)
           if (invitation) modeFor(invitation)
           break
         }
         case 'grant': {
           if (a.on_accept) break
-          const user = userByEmail(a.account)
+          const user = getUserByEmail(db, a.account)
           const project = resolve(a.project!)
           const rid = roleId(a.role!)
           if (!user || !project || rid === null) break
@@ -134,11 +131,11 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
         }
         case 'disable': {
           if (a.invitation) {
-            const invitation = blockingInvitation(a.account)
+            const invitation = getBlockingInvitation(db, a.account)
             if (invitation && revokeInvitation(db, invitation, { ...ctx, actor: inviter }, { audit: false })) counts.invitations_withdrawn++
             break
           }
-          const user = lookups.findAccount(a.account)
+          const user = findAccountByAnyEmail(db, a.account)
           // Checked again here (the plan may be stale): never the one applying, never the last enabled admin.
           if (!user || user.id === ctx.actor.id || (user.role === 'admin' && user.disabledAt === null && countEnabledAdmins(db) <= 1)) break
           const changed = db.update(users).set({ disabledAt: ctx.now }).where(and(eq(users.id, user.id), isNull(users.disabledAt))).run().changes

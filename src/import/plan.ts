@@ -7,11 +7,12 @@
 // granted (ties: the first name in alphabetical order). An existing membership is never changed
 // (import only adds).
 
-import { and, eq, inArray, sql } from 'drizzle-orm'
-import { invitations, roles, users, NOTIFY_MODES, type Invitation, type User } from '../db/schema.ts'
+import { eq } from 'drizzle-orm'
+import { roles, NOTIFY_MODES, type Invitation, type User } from '../db/schema.ts'
 import type { Db } from '../db/client.ts'
 import { getAdminGroup, getConsortiumStructure, labelledProjectIds } from '../models/consortium.ts'
-import { countEnabledAdmins } from '../models/users.ts'
+import { countEnabledAdmins, findAccountByAnyEmail, getUserByEmail } from '../models/users.ts'
+import { getBlockingInvitation, getOpenInvitationFor } from '../models/invitations.ts'
 import { parseUserDirectory, type DirectoryEntry, type DirectoryResult, type ReportError, type ReportWarning } from './directory.ts'
 import { parseUserDirectoryInParallel } from './directory-parallel.ts'
 import { parseAuthorizationMap, rolesForEntry } from './authorization-map.ts'
@@ -116,16 +117,12 @@ const GC_EVERY_ENTRIES = 5_000
 /** A plan, and how many entries the directory has (valid or not). */
 export type PlannedImport = { report: ImportReport; entries: number }
 
-/** The plan, computed at once (the CLI and the apply step). */
+/** The plan, computed at once (tests and callers without progress; the CLI and the admin page use planImportAsync). */
 export function planImport(db: Db, input: PlanInput): ImportReport {
-  return planImportCounted(db, input).report
-}
-
-export function planImportCounted(db: Db, input: PlanInput): PlannedImport {
   const steps = planSteps(db, input)
   for (;;) {
     const step = steps.next()
-    if (step.done) return step.value
+    if (step.done) return step.value.report
   }
 }
 
@@ -162,9 +159,7 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
   const adminGroup = getAdminGroup(db)
   const projectIds = labelledProjectIds(db)
   const adminMeta = adminGroup ? (projectIds.get(`${adminGroup.name}/metadata`) ?? null) : null
-  // Prepared once for the run: a query built per entry costs about 40 times more.
   const membership = db.$client.prepare('select 1 from project_members where project_id = ? and user_id = ?').pluck()
-  const lookups = accountLookups(db)
   const people = domains ? new PeopleIndex(db, domains.config) : null
   const total = dir.entries.length
   // Sign-in addresses claimed by active entries, and the enabled admins left after the disables planned so far.
@@ -179,8 +174,8 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
     }
     const base = { entry: entry.index, email: entry.email }
     if (!entry.active) {
-      const user = lookups.findAccount(entry.email)
-      const invitation = user ? null : lookups.openInvitationFor(entry.email)
+      const user = findAccountByAnyEmail(db, entry.email)
+      const invitation = user ? null : getOpenInvitationFor(db, entry.email)
       const target = user?.email ?? invitation?.email
       if (target === undefined || user?.disabledAt) continue
       const claimedBy = activeAccounts.get(target)
@@ -215,7 +210,7 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
       else if (adminGroup) warnings.push({ ...base, code: 'project_missing', message: `Project ${adminGroup.name}/metadata does not exist (import the structure first): not granted` })
     }
 
-    const user = lookups.byEmail.get({ email: account }) ?? null
+    const user = getUserByEmail(db, account)
     if (user) {
       if (domains) {
         const wrong = wrongIdp(domains.config, user)
@@ -228,7 +223,7 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
       people?.addEntry(entry)
       continue
     }
-    const invitation = lookups.blockingInvitation.get({ email: account }) ?? null
+    const invitation = getBlockingInvitation(db, account)
     if (invitation) {
       people?.addEntry(entry)
       const number = notify === 'force' ? invitation.followUpsSent + 1 : notify === 'date' ? dueFollowUp(invitation, input.now) : null
@@ -252,40 +247,6 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
 
   errors.sort((a, b) => (a.entry ?? -1) - (b.entry ?? -1))
   return { report: { ok: errors.length === 0, applied: false, errors, warnings, actions, flags }, entries: dir.count }
-}
-
-/** An account by its sign-in address or its second address (an inactive entry's `email`). */
-export function findAccount(db: Db, email: string): User | null {
-  return accountLookups(db).findAccount(email)
-}
-
-/** The lookups of a plan or an apply, as prepared statements (built once, run per entry). */
-export function accountLookups(db: Db) {
-  const byEmail = db.select().from(users).where(eq(users.email, sql.placeholder('email'))).prepare()
-  const byContactEmail = db.select().from(users).where(eq(users.contactEmail, sql.placeholder('email'))).prepare()
-  const blockingInvitation = db
-    .select()
-    .from(invitations)
-    .where(and(eq(invitations.email, sql.placeholder('email')), inArray(invitations.status, ['sent', 'link visited'])))
-    .prepare()
-  const invitationByContact = db
-    .select()
-    .from(invitations)
-    .where(and(eq(invitations.contactEmail, sql.placeholder('email')), inArray(invitations.status, ['sent', 'link visited'])))
-    .prepare()
-  return {
-    byEmail,
-    blockingInvitation,
-    /** An outstanding invitation to this address, or carrying it as the second address. */
-    openInvitationFor(email: string): Invitation | null {
-      const e = email.trim().toLowerCase()
-      return blockingInvitation.get({ email: e }) ?? invitationByContact.get({ email: e }) ?? null
-    },
-    findAccount(email: string): User | null {
-      const e = email.trim().toLowerCase()
-      return byEmail.get({ email: e }) ?? byContactEmail.get({ email: e }) ?? null
-    },
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { and, asc, eq, lte, sql } from 'drizzle-orm'
 import nodemailer, { type Transporter } from 'nodemailer'
 import { outbox, type OutboxMessage } from '../db/schema.ts'
-import type { Db } from '../db/client.ts'
+import { preparedOnce, type Db } from '../db/client.ts'
 
 export type Email = { to: string; subject: string; text: string; html: string }
 
@@ -11,11 +11,10 @@ export const GIVE_UP_AFTER_MS = 24 * 60 * 60_000
 
 /** Writes the message to the outbox; call it inside the transaction of the change that causes it. */
 export function enqueueEmail(db: Db, email: Email, now: number): number {
-  return Number(insertStatement(db).run({ to: email.to, subject: email.subject, text: email.text, html: email.html, now }).lastInsertRowid)
+  return Number(preparedOnce(db, buildInsert).run({ to: email.to, subject: email.subject, text: email.text, html: email.html, now }).lastInsertRowid)
 }
 
-// Built once per database: an import queues thousands of emails in one transaction.
-const insertStatements = new WeakMap<Db, ReturnType<typeof buildInsert>>()
+// Prepared once per database: an import queues thousands of emails in one transaction.
 function buildInsert(db: Db) {
   return db
     .insert(outbox)
@@ -29,11 +28,6 @@ function buildInsert(db: Db) {
       createdAt: sql.placeholder('now'),
     })
     .prepare()
-}
-function insertStatement(db: Db) {
-  let statement = insertStatements.get(db)
-  if (!statement) insertStatements.set(db, (statement = buildInsert(db)))
-  return statement
 }
 
 export type OutboxDelivererOptions = {

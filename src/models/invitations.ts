@@ -3,7 +3,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
 import { generateRandomString, type RandomReader } from '@oslojs/crypto/random'
 import { groupMembers, invitations, projectMembers, users, type GroupRole, type Invitation, type User } from '../db/schema.ts'
-import { writeTransaction, type Db } from '../db/client.ts'
+import { preparedOnce, writeTransaction, type Db } from '../db/client.ts'
 import { hashToken } from '../auth/tokens.ts'
 import { recordAuditEvent } from './audit.ts'
 import { enqueueEmail } from '../mail/outbox.ts'
@@ -46,9 +46,20 @@ export function getInvitationByToken(db: Db, token: string): Invitation | null {
   return db.select().from(invitations).where(eq(invitations.tokenHash, hashToken(token))).get() ?? null
 }
 
+const openByColumn = (column: typeof invitations.email | typeof invitations.contactEmail) => (db: Db) =>
+  db.select().from(invitations).where(and(eq(column, sql.placeholder('email')), inArray(invitations.status, ['sent', 'link visited']))).prepare()
+const openByEmail = openByColumn(invitations.email)
+const openByContactEmail = openByColumn(invitations.contactEmail)
+
 /** The invitation that stops a new one to this email: outstanding, or expired but not deleted. */
 export function getBlockingInvitation(db: Db, email: string): Invitation | null {
-  return db.select().from(invitations).where(and(eq(invitations.email, email), inArray(invitations.status, ['sent', 'link visited']))).get() ?? null
+  return preparedOnce(db, openByEmail).get({ email }) ?? null
+}
+
+/** An outstanding invitation to this address, or carrying it as its second address (a consortium import). */
+export function getOpenInvitationFor(db: Db, email: string): Invitation | null {
+  const e = email.trim().toLowerCase()
+  return getBlockingInvitation(db, e) ?? preparedOnce(db, openByContactEmail).get({ email: e }) ?? null
 }
 
 export function listInvitations(db: Db, options: { includeClosed: boolean }): Invitation[] {
@@ -80,8 +91,7 @@ export type InvitationInput = { email: string; role: string; organization: strin
 /** What a consortium import adds: the directory's second address and name, and the follow-up schedule. */
 export type ImportedInvitationFields = Partial<Pick<Invitation, 'contactEmail' | 'firstName' | 'lastName' | 'followUpMode'>>
 
-// Built once per database: a consortium import creates thousands of invitations in one transaction.
-const insertInvitationStatements = new WeakMap<Db, ReturnType<typeof buildInsertInvitation>>()
+// Prepared once per database: a consortium import creates thousands of invitations in one transaction.
 function buildInsertInvitation(db: Db) {
   const p = (name: string) => sql.placeholder(name)
   return db
@@ -108,11 +118,6 @@ function buildInsertInvitation(db: Db) {
     .returning()
     .prepare()
 }
-function insertInvitationStatement(db: Db) {
-  let statement = insertInvitationStatements.get(db)
-  if (!statement) insertInvitationStatements.set(db, (statement = buildInsertInvitation(db)))
-  return statement
-}
 
 /**
  * Creates the invitation and queues its email. `audit: false` is for a caller that records one
@@ -122,7 +127,7 @@ export function createInvitation(db: Db, input: InvitationInput & ImportedInvita
   // Inside a caller's transaction (an import: thousands), no savepoint of its own.
   return (db.$client.inTransaction ? (fn: () => Invitation) => fn() : (fn: () => Invitation) => writeTransaction(db, fn))(() => {
     const tokenSalt = encodeBase32LowerCaseNoPadding(randomBytes(16))
-    const invitation = insertInvitationStatement(db).get({
+    const invitation = preparedOnce(db, buildInsertInvitation).get({
       email: input.email,
       role: input.role,
       organization: input.organization,

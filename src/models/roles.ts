@@ -1,6 +1,6 @@
 import { and, count, eq, inArray, sql } from 'drizzle-orm'
 import { projectMembers, roleGroups, roles, users, type Role, type User } from '../db/schema.ts'
-import type { Db } from '../db/client.ts'
+import { preparedOnce, type Db } from '../db/client.ts'
 import type { Actor } from '../authz/policy.ts'
 import { recordAuditEvent, type AuditInput } from './audit.ts'
 import { writeTransaction } from '../db/client.ts'
@@ -9,15 +9,12 @@ import { REQUIRED_PERMISSIONS, isProjectPermission, isSitePermission } from '../
 export type CurrentUser = User & Actor
 
 /** The user as the policy sees them: their site role's permissions, read now (never cached). */
-const siteRoleLookups = new WeakMap<Db, ReturnType<typeof prepareSiteRoleLookup>>()
 function prepareSiteRoleLookup(db: Db) {
   return db.select({ permissions: roles.permissions }).from(roles).where(and(eq(roles.name, sql.placeholder('name')), eq(roles.scope, 'site'))).prepare()
 }
 
 export function resolveActor(db: Db, user: User): CurrentUser {
-  let lookup = siteRoleLookups.get(db)
-  if (!lookup) siteRoleLookups.set(db, (lookup = prepareSiteRoleLookup(db)))
-  const role = lookup.get({ name: user.role })
+  const role = preparedOnce(db, prepareSiteRoleLookup).get({ name: user.role })
   return { ...user, sitePermissions: role?.permissions ?? [] }
 }
 

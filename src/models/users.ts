@@ -2,7 +2,7 @@ import { count, eq, sql } from 'drizzle-orm'
 import { generateRandomString, type RandomReader } from '@oslojs/crypto/random'
 import { randomBytes } from 'node:crypto'
 import { users, type User } from '../db/schema.ts'
-import { writeTransaction, type Db } from '../db/client.ts'
+import { preparedOnce, writeTransaction, type Db } from '../db/client.ts'
 import { recordAuditEvent } from './audit.ts'
 import { enqueueEmail } from '../mail/outbox.ts'
 import { temporaryPasswordEmail } from '../../views/emails/temporary-password.tsx'
@@ -27,9 +27,18 @@ export function getUserById(db: Db, id: number): User | null {
   return db.select().from(users).where(eq(users.id, id)).get() ?? null
 }
 
+const userByColumn = (column: typeof users.email | typeof users.contactEmail) => (db: Db) => db.select().from(users).where(eq(column, sql.placeholder('email'))).prepare()
+const userByEmail = userByColumn(users.email)
+const userByContactEmail = userByColumn(users.contactEmail)
+
 /** Looks up by email, case-insensitively (emails are stored lower-cased). */
 export function getUserByEmail(db: Db, email: string): User | null {
-  return db.select().from(users).where(eq(users.email, email.trim().toLowerCase())).get() ?? null
+  return preparedOnce(db, userByEmail).get({ email: email.trim().toLowerCase() }) ?? null
+}
+
+/** An account by its sign-in address or its second address (a consortium directory's `email`). */
+export function findAccountByAnyEmail(db: Db, email: string): User | null {
+  return getUserByEmail(db, email) ?? preparedOnce(db, userByContactEmail).get({ email: email.trim().toLowerCase() }) ?? null
 }
 
 export function countEnabledAdmins(db: Db): number {
