@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import {
+  headingOf,
   REPO_ROOT,
   completeFirstSignIn,
   launchChromium,
@@ -40,7 +41,7 @@ describe('admin registers a researcher, changes their role, disables them', () =
 
   const url = (path: string) => `${server.baseUrl}${path}`
   const pathOf = (page: Page) => new URL(page.url()).pathname
-  const heading = async (page: Page) => (await page.getByRole('heading', { level: 1 }).innerText()).trim()
+  const heading = headingOf
   const flash = (page: Page) => page.locator('p.flash')
   const screenshot = (page: Page, name: string) => page.screenshot({ path: join(REPO_ROOT, 'test-results', name), fullPage: true })
 

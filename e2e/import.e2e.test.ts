@@ -8,9 +8,11 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ParsedMail } from 'mailparser'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import {
+  headingOf,
+  escapeRegExp,
+  securityCodeFrom,
   REPO_ROOT,
   completeFirstSignIn,
   enrolTotp,
@@ -44,14 +46,7 @@ const ANN_GRANTS: [project: string, role: string][] = [
 const INVITATION_SUBJECT = 'You are invited to Gatehouse'
 const CODE_SUBJECT = 'Your Gatehouse security code'
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
-/** The 6-character code in a security-code email (an indented line of its text). */
-function securityCodeFrom(mail: ParsedMail): string {
-  const match = /^ {4}([0-9A-Z]{6})\s*$/m.exec(mail.text ?? '')
-  if (!match) throw new Error(`no 6-character security code in the email text:\n${mail.text}`)
-  return match[1]!
-}
 
 describe('an admin sets up the consortium structure, imports a user directory in the browser, and the invitee accepts', () => {
   let sink: SmtpSink
@@ -69,7 +64,7 @@ describe('an admin sets up the consortium structure, imports a user directory in
 
   const url = (path: string) => `${server.baseUrl}${path}`
   const pathOf = (page: Page) => new URL(page.url()).pathname
-  const heading = async (page: Page) => (await page.getByRole('heading', { level: 1 }).innerText()).trim()
+  const heading = headingOf
   const flash = (page: Page) => page.locator('p.flash')
   const main = async (page: Page) => await page.locator('main').innerText()
   const screenshot = (page: Page, name: string) => page.screenshot({ path: join(REPO_ROOT, 'test-results', name), fullPage: true })

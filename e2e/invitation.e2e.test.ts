@@ -10,6 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ParsedMail } from 'mailparser'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import {
+  headingOf,
+  escapeRegExp,
+  securityCodeFrom,
   REPO_ROOT,
   completeFirstSignIn,
   enrolTotp,
@@ -35,19 +38,12 @@ const SECOND = { email: 'second@example.org', password: 'violet ferry hums below
 const INVITATION_SUBJECT = 'You are invited to Gatehouse'
 const CODE_SUBJECT = 'Your Gatehouse security code'
 
-/** The 6-character code in a security-code email (an indented line of its text). */
-function securityCodeFrom(mail: ParsedMail): string {
-  const match = /^ {4}([0-9A-Z]{6})\s*$/m.exec(mail.text ?? '')
-  if (!match) throw new Error(`no 6-character security code in the email text:\n${mail.text}`)
-  return match[1]!
-}
 
 /** A well-formed code that is not `code` (Crockford base32, so not read as `code` either). */
 function wrongCodeFor(code: string): string {
   return code === 'ZZZZZZ' ? 'YYYYYY' : 'ZZZZZZ'
 }
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 describe('an admin invites a researcher with a group and a project; the invitee accepts in the browser', () => {
   let sink: SmtpSink
@@ -74,7 +70,7 @@ describe('an admin invites a researcher with a group and a project; the invitee 
 
   const url = (path: string) => `${server.baseUrl}${path}`
   const pathOf = (page: Page) => new URL(page.url()).pathname
-  const heading = async (page: Page) => (await page.getByRole('heading', { level: 1 }).innerText()).trim()
+  const heading = headingOf
   const flash = (page: Page) => page.locator('p.flash')
   const badge = (page: Page) => page.locator('main span.badge').first()
   const screenshot = (page: Page, name: string) => page.screenshot({ path: join(REPO_ROOT, 'test-results', name), fullPage: true })

@@ -14,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ParsedMail } from 'mailparser'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import {
+  headingOf,
+  escapeRegExp,
   REPO_ROOT,
   completeFirstSignIn,
   launchChromium,
@@ -45,7 +47,6 @@ const RESULT_FILE = {
 }
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex')
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 type SiteTaskJson = {
   id: number
@@ -108,7 +109,7 @@ describe('a project from cohort query to training results, with two sites on the
 
   const url = (path: string) => `${server.baseUrl}${path}`
   const pathOf = (page: Page) => new URL(page.url()).pathname
-  const heading = async (page: Page) => (await page.getByRole('heading', { level: 1 }).innerText()).trim()
+  const heading = headingOf
   const flash = (page: Page) => page.locator('p.flash-success')
   const screenshot = (page: Page, name: string) => page.screenshot({ path: join(REPO_ROOT, 'test-results', name), fullPage: true })
   const section = (page: Page, id: string) => page.locator(`section#${id}`)

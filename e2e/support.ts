@@ -193,10 +193,24 @@ export function temporaryPasswordFrom(mail: ParsedMail): string {
   return match[1]!
 }
 
+/** The 6-character code in a security-code email (an indented line of its text). */
+export function securityCodeFrom(mail: ParsedMail): string {
+  const match = /^ {4}([0-9A-Z]{6})\s*$/m.exec(mail.text ?? '')
+  if (!match) throw new Error(`no 6-character security code in the email text:\n${mail.text}`)
+  return match[1]!
+}
+
+/** `s` matched literally inside a RegExp. */
+export const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/** The text of the page's h1. */
+export async function headingOf(page: Page): Promise<string> {
+  return (await page.getByRole('heading', { level: 1 }).innerText()).trim()
+}
+
 /** The first link in the text of an email that starts with `prefix`. */
 export function linkFrom(mail: ParsedMail, prefix: string): string {
-  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  const match = new RegExp(`${escaped}\\S+`).exec(mail.text ?? '')
+  const match = new RegExp(`${escapeRegExp(prefix)}\\S+`).exec(mail.text ?? '')
   if (!match) throw new Error(`no link starting with ${prefix} in the email text:\n${mail.text}`)
   return match[0]
 }
