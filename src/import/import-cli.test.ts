@@ -1,21 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { openDatabase } from '../db/client.ts'
 import { applyMigrations } from '../db/migrate.ts'
 import { applyConsortiumStructure } from '../models/consortium.ts'
-import { PROJECT_ROOT } from '../paths.ts'
+import { countIn, runCli, tempDataDir } from '../test/cli.ts'
 
 // `npm run cli -- import USERS.yaml AUTH.yaml [--dry-run] [--json]` as an operator runs it: a real
 // process on a temporary DATA_DIR. Exit 0 no errors, 1 file errors (nothing applied), 2 usage.
-
-const dirs: string[] = []
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-})
 
 const USERS = `- active: true
   adcid: 1
@@ -30,39 +22,17 @@ const AUTH = `accepted:
 `
 
 function setup() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-import-cli-'))
-  dirs.push(dataDir)
+  const { dataDir, file } = tempDataDir('import-cli')
   const db = openDatabase(join(dataDir, 'gatehouse.sqlite'))
   applyMigrations(db)
   const admin = Number(db.$client.prepare("insert into users (email, role, password_hash, password_changed_at, created_at) values ('admin@example.org', 'admin', 'x', 0, 0)").run().lastInsertRowid)
   applyConsortiumStructure(db, { studies: { adrc: 'primary' }, dataTypes: ['form'], centres: { 1: { group: 'alpha', studies: ['adrc'] } }, adminGroup: 'nacc' }, { actor: { id: admin, email: 'admin@example.org' }, now: 0, ip: '' })
   db.$client.close()
-  const file = (name: string, text: string) => {
-    const path = join(dataDir, name)
-    writeFileSync(path, text)
-    return path
-  }
   return { dataDir, file }
 }
 
-function cli(dataDir: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'import', ...args], {
-    cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, SECRET_KEY: 'ab'.repeat(32), BASE_URL: 'http://gatehouse.test' },
-    encoding: 'utf8',
-    timeout: 60_000,
-  })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
-
-function count(dataDir: string, sqlText: string): number {
-  const db = openDatabase(join(dataDir, 'gatehouse.sqlite'))
-  try {
-    return (db.$client.prepare(sqlText).pluck().get() as number) ?? 0
-  } finally {
-    db.$client.close()
-  }
-}
+const cli = (dataDir: string, ...args: string[]) => runCli(dataDir, 'import', ...args)
+const count = countIn
 
 describe('cli import', () => {
   it('prints the JSON report; dry run applies nothing; the real run invites once', () => {

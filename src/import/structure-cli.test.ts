@@ -1,19 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { openDatabase } from '../db/client.ts'
 import { applyMigrations } from '../db/migrate.ts'
-import { PROJECT_ROOT } from '../paths.ts'
+import { countIn, runCli, tempDataDir } from '../test/cli.ts'
 
 // `npm run cli -- import-structure FILE [--dry-run]` as an operator runs it: a real process on a
 // temporary DATA_DIR. Exit 0 applied, 1 file errors (listed), 2 usage.
-
-const dirs: string[] = []
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-})
 
 const GOOD = `admin_group: NACC
 studies: [{ id: adrc, kind: primary }, { id: dvcid, kind: affiliated }]
@@ -21,44 +13,15 @@ data_types: [form, dicom, enrollment-form]
 centres: [{ adcid: 1, name: "Alpha ADRC", studies: [adrc, dvcid] }]
 `
 
-function setup(): { dataDir: string; file: (name: string, text: string) => string } {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-structure-cli-'))
-  dirs.push(dataDir)
-  return {
-    dataDir,
-    file: (name, text) => {
-      const path = join(dataDir, name)
-      writeFileSync(path, text)
-      return path
-    },
-  }
-}
-
-function cli(dataDir: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'import-structure', ...args], {
-    cwd: PROJECT_ROOT,
-    // A clean environment: vitest sets BASE_URL and friends in process.env.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, SECRET_KEY: 'ab'.repeat(32), BASE_URL: 'http://gatehouse.test' },
-    encoding: 'utf8',
-    timeout: 60_000,
-  })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
+const setup = () => tempDataDir('structure-cli')
+const cli = (dataDir: string, ...args: string[]) => runCli(dataDir, 'import-structure', ...args)
+const count = countIn
 
 function addAdmin(dataDir: string): void {
   const db = openDatabase(join(dataDir, 'gatehouse.sqlite'))
   applyMigrations(db)
   db.$client.prepare("insert into users (email, role, password_hash, password_changed_at, created_at) values ('admin@example.org', 'admin', 'x', 0, 0)").run()
   db.$client.close()
-}
-
-function count(dataDir: string, sqlText: string): number {
-  const db = openDatabase(join(dataDir, 'gatehouse.sqlite'))
-  try {
-    return (db.$client.prepare(sqlText).pluck().get() as number) ?? 0
-  } finally {
-    db.$client.close()
-  }
 }
 
 describe('cli import-structure', () => {
