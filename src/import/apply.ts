@@ -2,15 +2,14 @@
 // Nothing is applied when the plan has errors. Every action is re-checked against what is stored,
 // so applying a stale plan, or the same plan twice, adds nothing and sends nothing twice.
 
-import { and, eq, isNotNull, isNull } from 'drizzle-orm'
-import { invitations, projectMembers, users } from '../db/schema.ts'
+import { and, eq } from 'drizzle-orm'
+import { invitations, projectMembers, roles } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
 import { labelledProjectIds } from '../models/consortium.ts'
 import { createInvitation, getBlockingInvitation, revokeInvitation, sendFollowUp } from '../models/invitations.ts'
-import { countEnabledAdmins, findAccountByAnyEmail, getUserByEmail, getUserById } from '../models/users.ts'
+import { findAccountByAnyEmail, getUserByEmail, getUserById } from '../models/users.ts'
+import { disableUser, enableUser } from '../models/user-admin.ts'
 import { recordAuditEvent } from '../models/audit.ts'
-import { invalidateUserSessions } from '../auth/session.ts'
-import { roles } from '../db/schema.ts'
 import { collectGarbage } from './memory.ts'
 import { INVITED_SITE_ROLE, type ImportAction, type ImportReport, type NotifyMode } from './plan.ts'
 
@@ -62,6 +61,7 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
     if (!roleCache.has(name)) roleCache.set(name, db.select({ id: roles.id }).from(roles).where(and(eq(roles.name, name), eq(roles.scope, 'project'))).get()?.id ?? null)
     return roleCache.get(name)!
   }
+  const adminCtx = { actor: ctx.actor, now: ctx.now, ip: ctx.ip }
   // invited_by references an account: the CLI's operator (id 0) has none.
   const inviter = getUserById(db, ctx.actor.id) ? ctx.actor : null
 
@@ -126,7 +126,8 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
           break
         }
         case 'enable': {
-          counts.enabled += db.update(users).set({ disabledAt: null }).where(and(eq(users.email, a.account), isNotNull(users.disabledAt))).run().changes
+          const user = getUserByEmail(db, a.account)
+          if (user && enableUser(db, user, adminCtx, { audit: false }).changed) counts.enabled++
           break
         }
         case 'disable': {
@@ -135,13 +136,13 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
             if (invitation && revokeInvitation(db, invitation, { ...ctx, actor: inviter }, { audit: false })) counts.invitations_withdrawn++
             break
           }
+          // The same rules as an admin's disable, checked again here (the plan may be stale): never
+          // the one applying, never the last enabled admin.
           const user = findAccountByAnyEmail(db, a.account)
-          // Checked again here (the plan may be stale): never the one applying, never the last enabled admin.
-          if (!user || user.id === ctx.actor.id || (user.role === 'admin' && user.disabledAt === null && countEnabledAdmins(db) <= 1)) break
-          const changed = db.update(users).set({ disabledAt: ctx.now }).where(and(eq(users.id, user.id), isNull(users.disabledAt))).run().changes
-          if (changed > 0) {
+          const outcome = user ? disableUser(db, user, adminCtx, { audit: false }) : null
+          if (outcome?.ok && outcome.changed) {
             counts.disabled++
-            counts.sessions_ended += invalidateUserSessions(db, user.id)
+            counts.sessions_ended += outcome.sessionsEnded
           }
           break
         }

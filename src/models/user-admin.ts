@@ -38,24 +38,31 @@ export function changeUserRole(db: Db, target: User, role: string, ctx: AdminCon
   })
 }
 
-/** Refuses sign-in from now on and ends every session. Not yourself, not the last enabled admin. */
-export function disableUser(db: Db, target: User, ctx: AdminContext): Outcome {
+/** For a caller that records one audit event for many changes (the consortium import). */
+export type AuditOption = { audit: boolean }
+
+/**
+ * Refuses sign-in from now on and ends every session. Not yourself, not the last enabled admin.
+ * `changed` is false when the account was disabled already.
+ */
+export function disableUser(db: Db, target: User, ctx: AdminContext, options: AuditOption = { audit: true }): (Outcome & { ok: true; changed: boolean; sessionsEnded: number }) | Extract<Outcome, { ok: false }> {
   if (target.id === ctx.actor.id) return { ok: false, reason: 'You cannot disable your own account.' }
   return writeTransaction(db, () => {
     if (isLastEnabledAdmin(db, target)) return { ok: false, reason: 'This is the last enabled admin and cannot be disabled.' }
     const changed = db.update(users).set({ disabledAt: ctx.now }).where(and(eq(users.id, target.id), isNull(users.disabledAt))).run().changes
-    if (changed === 0) return ok
+    if (changed === 0) return { ok: true, changed: false, sessionsEnded: 0 }
     const ended = invalidateUserSessions(db, target.id)
-    audit(db, ctx, 'user.disabled', target, { sessions_ended: ended })
-    return ok
+    if (options.audit) audit(db, ctx, 'user.disabled', target, { sessions_ended: ended })
+    return { ok: true, changed: true, sessionsEnded: ended }
   })
 }
 
-export function enableUser(db: Db, target: User, ctx: AdminContext): Outcome {
+/** Lets the account sign in again; `changed` is false when it was enabled already. */
+export function enableUser(db: Db, target: User, ctx: AdminContext, options: AuditOption = { audit: true }): Outcome & { ok: true; changed: boolean } {
   return writeTransaction(db, () => {
-    const changed = db.update(users).set({ disabledAt: null }).where(and(eq(users.id, target.id), isNotNull(users.disabledAt))).run().changes
-    if (changed > 0) audit(db, ctx, 'user.enabled', target)
-    return ok
+    const changed = db.update(users).set({ disabledAt: null }).where(and(eq(users.id, target.id), isNotNull(users.disabledAt))).run().changes > 0
+    if (changed && options.audit) audit(db, ctx, 'user.enabled', target)
+    return { ok: true, changed }
   })
 }
 
