@@ -3,7 +3,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
 import { generateRandomString, type RandomReader } from '@oslojs/crypto/random'
 import { groupMembers, invitations, projectMembers, users, type GroupRole, type Invitation, type User } from '../db/schema.ts'
-import { preparedOnce, writeTransaction, type Db } from '../db/client.ts'
+import { joinOrWriteTransaction, preparedOnce, writeTransaction, type Db } from '../db/client.ts'
 import { hashToken } from '../auth/tokens.ts'
 import { recordAuditEvent } from './audit.ts'
 import { enqueueEmail } from '../mail/outbox.ts'
@@ -124,8 +124,7 @@ function buildInsertInvitation(db: Db) {
  * event for many (the consortium import).
  */
 export function createInvitation(db: Db, input: InvitationInput & ImportedInvitationFields, ctx: Ctx & { baseUrl: string; key: Buffer; ttlMs: number; inviter: string }, options: { audit: boolean } = { audit: true }): Invitation {
-  // Inside a caller's transaction (an import: thousands), no savepoint of its own.
-  return (db.$client.inTransaction ? (fn: () => Invitation) => fn() : (fn: () => Invitation) => writeTransaction(db, fn))(() => {
+  return joinOrWriteTransaction(db, () => {
     const tokenSalt = encodeBase32LowerCaseNoPadding(randomBytes(16))
     const invitation = preparedOnce(db, buildInsertInvitation).get({
       email: input.email,
