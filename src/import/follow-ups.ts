@@ -3,7 +3,7 @@
 // within the hour its day is reached); `npm run cli -- follow-ups` does the same by hand. Every
 // email goes through the outbox, in the transaction that records it.
 
-import { and, eq, inArray, lt } from 'drizzle-orm'
+import { and, eq, inArray, lt, sql } from 'drizzle-orm'
 import { invitations, settings, type Invitation } from '../db/schema.ts'
 import type { Db } from '../db/client.ts'
 import type { Clock } from '../http/context.ts'
@@ -13,15 +13,27 @@ import { dueFollowUp, FOLLOW_UP_DAYS } from './plan.ts'
 /** The settings key holding when the follow-ups last ran (ms). */
 export const FOLLOW_UPS_LAST_RUN_SETTING = 'follow_ups_last_run'
 
+const DAY_MS = 86_400_000
+
 export type FollowUpContext = { now: number; baseUrl: string; key: Buffer; ttlMs: number }
 export type DueFollowUp = { invitation: Invitation; number: number }
 
 /** The follow-ups due as of `now`, oldest invitation first. */
 export function listDueFollowUps(db: Db, now: number): DueFollowUp[] {
+  // Only the invitations whose next follow-up day is reached (not every unclaimed one): the day of
+  // follow-up n+1 is FOLLOW_UP_DAYS[n], n = follow-ups sent so far.
+  const nextDay = sql.join([sql`case ${invitations.followUpsSent}`, ...FOLLOW_UP_DAYS.map((d, n) => sql`when ${sql.raw(String(n))} then ${sql.raw(String(d * DAY_MS))}`), sql`end`], sql` `)
   const candidates = db
     .select()
     .from(invitations)
-    .where(and(inArray(invitations.status, ['sent', 'link visited']), eq(invitations.followUpMode, 'date'), lt(invitations.followUpsSent, FOLLOW_UP_DAYS.length)))
+    .where(
+      and(
+        inArray(invitations.status, ['sent', 'link visited']),
+        eq(invitations.followUpMode, 'date'),
+        lt(invitations.followUpsSent, FOLLOW_UP_DAYS.length),
+        sql`${invitations.createdAt} + ${nextDay} <= ${sql.raw(String(Math.floor(now)))}`,
+      ),
+    )
     .orderBy(invitations.createdAt)
     .all()
   const due: DueFollowUp[] = []
