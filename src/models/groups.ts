@@ -15,6 +15,7 @@ export function getGroupByName(db: Db, name: string): Group | null {
 
 export type GroupSummary = Group & { members: number; projects: number }
 
+// Note: the counts name "groups"."id" in full: drizzle renders ${groups.id} as a bare "id" here, which binds to the subquery's own table.
 export function listGroups(db: Db): GroupSummary[] {
   return db
     .select({
@@ -23,8 +24,8 @@ export function listGroups(db: Db): GroupSummary[] {
       description: groups.description,
       centreId: groups.centreId,
       createdAt: groups.createdAt,
-      members: sql<number>`(select count(*) from group_members gm where gm.group_id = ${groups.id})`,
-      projects: sql<number>`(select count(*) from projects p where p.group_id = ${groups.id} and p.deleted_at is null)`,
+      members: sql<number>`(select count(*) from group_members gm where gm.group_id = "groups"."id")`,
+      projects: sql<number>`(select count(*) from projects p where p.group_id = "groups"."id" and p.deleted_at is null)`,
     })
     .from(groups)
     .orderBy(asc(groups.name))
