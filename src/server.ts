@@ -9,6 +9,7 @@ import { TokenBucketLimiter } from './auth/rate-limit.ts'
 import { countEnabledAdmins, registerUserWithTemporaryPassword } from './models/users.ts'
 import { startHousekeeping } from './models/housekeeping.ts'
 import { startFollowUpScheduler } from './import/follow-ups.ts'
+import { startAuditVerification } from './models/audit-chain.ts'
 import { markInterruptedRuns, settleImportJobs } from './import/runs.ts'
 import type { AppDeps, Logger } from './http/context.ts'
 
@@ -94,6 +95,11 @@ async function main() {
     },
     onError: (error) => log.error({ msg: 'follow-ups failed', error: String(error) }),
   })
+  const auditCheck = startAuditVerification(db, clock, {
+    onResult: ({ result }) =>
+      result.ok ? log.info({ msg: 'audit chain verified', events: result.count }) : log.error({ msg: 'audit chain BROKEN', id: result.firstBad.id, event: result.firstBad.event, reason: result.firstBad.reason, intact: result.count }),
+    onError: (error) => log.error({ msg: 'audit chain verification failed', error: String(error) }),
+  })
   const app = createApp(deps)
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     log.info({ msg: 'listening', url: config.baseUrl, port: info.port, dataDir: config.dataDir, smtp: config.smtpUrl ? 'configured' : 'none (outbox printed to console)' })
@@ -114,6 +120,7 @@ async function main() {
     server.close(async () => {
       clearInterval(housekeeping)
       followUps.stop()
+      auditCheck.stop()
       await settleImportJobs()
       await mailer.stop()
       db.$client.close()

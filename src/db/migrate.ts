@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { PROJECT_ROOT } from '../paths.ts'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
 import type { Db } from './client.ts'
+import { backfillAuditHashes } from '../models/audit-chain.ts'
 
 export const migrationsFolder = join(PROJECT_ROOT, 'drizzle')
 
@@ -15,4 +16,5 @@ export function applyMigrations(db: Db): void {
     const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)
     throw new MigrationError(`Database migration failed: ${cause}`)
   }
+  backfillAuditHashes(db)
 }
