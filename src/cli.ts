@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { backupDatabase } from './db/backup.ts'
 import { loadConfig } from './config.ts'
 import { openDatabase, writeTransaction } from './db/client.ts'
-import { applyMigrations } from './db/migrate.ts'
+import { migrateWithBackup, MigrationError } from './db/migrate.ts'
 import { runAuditCheck } from './models/audit-chain.ts'
 import { getUserByEmail, registerUserWithTemporaryPassword, resetUserMfa } from './models/users.ts'
 import { normalizeEmail } from './http/forms.ts'
@@ -39,7 +39,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig()
   const db = openDatabase(join(config.dataDir, 'gatehouse.sqlite'))
-  applyMigrations(db)
+  try {
+    const backup = await migrateWithBackup(db, { now: Date.now() })
+    if (backup) process.stderr.write(`Backed up the database to ${backup} before migrating.\n`)
+  } catch (error) {
+    db.$client.close()
+    if (error instanceof MigrationError) return failure(`Gatehouse cannot use this database: ${error.message}\nThe database was left as it was.`)
+    throw error
+  }
   const now = Date.now()
   const actor = { id: 0, email: `cli:${process.env.USER ?? 'operator'}` }
   const deliverNow = async () => {

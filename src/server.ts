@@ -2,7 +2,7 @@ import { serve } from '@hono/node-server'
 import { join } from 'node:path'
 import { loadConfig, ConfigError } from './config.ts'
 import { openDatabase } from './db/client.ts'
-import { applyMigrations, MigrationError } from './db/migrate.ts'
+import { migrateWithBackup, MigrationError } from './db/migrate.ts'
 import { createApp } from './app.ts'
 import { OutboxDeliverer } from './mail/outbox.ts'
 import { TokenBucketLimiter } from './auth/rate-limit.ts'
@@ -48,7 +48,8 @@ async function main() {
   }
   const db = openDatabase(join(config.dataDir, 'gatehouse.sqlite'))
   try {
-    applyMigrations(db)
+    const backup = await migrateWithBackup(db, { now: Date.now() })
+    if (backup) log.info({ msg: 'backed up the database before migrating', backup })
   } catch (error) {
     if (error instanceof MigrationError) fail(`${error.message}\nThe database was left as it was. Restore it from a backup or fix the cause, then start again.`)
     throw error
