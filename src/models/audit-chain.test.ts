@@ -8,7 +8,7 @@ import { applyMigrations } from '../db/migrate.ts'
 import { testDb } from '../test/helpers.ts'
 import { runCli, tempDataDir } from '../test/cli.ts'
 import { recordAuditEvent } from './audit.ts'
-import { backfillAuditHashes, runAuditCheck, verifyAuditChain } from './audit-chain.ts'
+import { backfillAuditHashes, runAuditCheck, verifyAuditChain, verifyAuditChainInChunks } from './audit-chain.ts'
 
 type Row = { id: number; at: number; event: string; actor_id: number | null; actor_email: string | null; target_type: string | null; target_id: string | null; ip: string | null; details: string; hash: string | null }
 
@@ -101,6 +101,26 @@ describe('audit hash chain', () => {
     recordSome(inserted, 3)
     inserted.$client.prepare("insert into audit_events (at, event, details, hash) values (1, 'forged', '{}', ?)").run('f'.repeat(64))
     expect(verifyAuditChain(inserted)).toMatchObject({ ok: false, firstBad: { id: 4, event: 'forged' } })
+  })
+
+  it("the server's check reads in chunks and lets other work run between them, with the same answers as the CLI's", async () => {
+    const db = testDb()
+    const insert = db.$client.prepare("insert into audit_events (at, event, details) values (?, 'legacy.event', '{}')")
+    db.$client.transaction(() => {
+      for (let i = 0; i < 20_000; i++) insert.run(i)
+    })()
+    backfillAuditHashes(db)
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 0)
+    const result = await verifyAuditChainInChunks(db, null, 1_000)
+    clearInterval(timer)
+    expect(result).toEqual(verifyAuditChain(db))
+    expect(result).toMatchObject({ ok: true, count: 20_000 })
+    expect(ticks).toBeGreaterThan(0) // the event loop ran while it checked
+    dropTriggers(db)
+    db.$client.prepare("update audit_events set event = 'edited' where id = 12345").run()
+    expect(await verifyAuditChainInChunks(db, null, 1_000)).toEqual(verifyAuditChain(db))
+    expect(verifyAuditChain(db)).toMatchObject({ ok: false, count: 12_344, firstBad: { id: 12_345, event: 'edited' } })
   })
 
   it('a run remembers the last intact event, so removing events from the end is detected', () => {

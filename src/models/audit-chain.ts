@@ -53,38 +53,74 @@ export type AuditChainResult =
   | { ok: true; count: number; lastId: number | null; headHash: string }
   | { ok: false; count: number; firstBad: { id: number; event: string; reason: string } }
 
-/**
- * Recomputes the chain oldest first, streaming (one row in memory at a time), and names the first
- * event that does not match. `checkpoint` is the last event an earlier run found intact: if it is
- * gone or changed, events were removed from the end of the log.
- */
-export function verifyAuditChain(db: Db, checkpoint?: AuditCheckpoint | null): AuditChainResult {
-  const statement = db.$client.prepare(`select ${COLUMNS}, hash from audit_events order by id`).raw()
+type StoredRow = [...ChainRow, string | null]
+
+/** The chain check, one row at a time: `step` answers the first bad event, `finish` the result. */
+function chainChecker(checkpoint: AuditCheckpoint | null | undefined) {
   let previous = GENESIS_HASH
   let previousId = 0
   let count = 0
   let checkpointSeen = checkpoint?.lastId == null
-  for (const raw of statement.iterate() as IterableIterator<[...ChainRow, string | null]>) {
-    const stored = raw[9]
-    const row = raw.slice(0, 9) as ChainRow
-    const id = row[0]
-    const bad = (reason: string): AuditChainResult => ({ ok: false, count, firstBad: { id, event: row[2], reason } })
-    if (stored === null) return bad('it has no hash (written around the application)')
-    const expected = auditChainHash(previous, row)
-    if (expected !== stored) {
-      if (id !== previousId + 1) return bad(`its hash does not match: the event(s) between id ${previousId} and id ${id} are missing`)
-      return bad(previousId === 0 ? 'its hash does not match its content (changed, or events before it removed)' : `its hash does not match its content and the previous event (id ${previousId}): it was changed, inserted or moved`)
-    }
-    if (checkpoint && checkpoint.lastId === id) {
-      if (checkpoint.headHash !== stored) return bad('it differs from when the chain was last found intact')
-      checkpointSeen = true
-    }
-    previous = stored
-    previousId = id
-    count++
+  return {
+    step(raw: StoredRow): AuditChainResult | null {
+      const stored = raw[9]
+      const row = raw.slice(0, 9) as ChainRow
+      const id = row[0]
+      const bad = (reason: string): AuditChainResult => ({ ok: false, count, firstBad: { id, event: row[2], reason } })
+      if (stored === null) return bad('it has no hash (written around the application)')
+      if (auditChainHash(previous, row) !== stored) {
+        if (id !== previousId + 1) return bad(`its hash does not match: the event(s) between id ${previousId} and id ${id} are missing`)
+        return bad(previousId === 0 ? 'its hash does not match its content (changed, or events before it removed)' : `its hash does not match its content and the previous event (id ${previousId}): it was changed, inserted or moved`)
+      }
+      if (checkpoint && checkpoint.lastId === id) {
+        if (checkpoint.headHash !== stored) return bad('it differs from when the chain was last found intact')
+        checkpointSeen = true
+      }
+      previous = stored
+      previousId = id
+      count++
+      return null
+    },
+    finish(): AuditChainResult {
+      if (!checkpointSeen) return { ok: false, count, firstBad: { id: checkpoint!.lastId!, event: '(missing)', reason: `the last event found intact before (id ${checkpoint!.lastId}) is gone: events were removed from the end of the log` } }
+      return { ok: true, count, lastId: previousId === 0 ? null : previousId, headHash: previous }
+    },
   }
-  if (!checkpointSeen) return { ok: false, count, firstBad: { id: checkpoint!.lastId!, event: '(missing)', reason: `the last event found intact before (id ${checkpoint!.lastId}) is gone: events were removed from the end of the log` } }
-  return { ok: true, count, lastId: previousId === 0 ? null : previousId, headHash: previous }
+}
+
+/**
+ * Recomputes the chain oldest first, streaming (one row in memory at a time), and names the first
+ * event that does not match. `checkpoint` is the last event an earlier run found intact: if it is
+ * gone or changed, events were removed from the end of the log. Synchronous: for the CLI.
+ */
+export function verifyAuditChain(db: Db, checkpoint?: AuditCheckpoint | null): AuditChainResult {
+  const checker = chainChecker(checkpoint)
+  for (const raw of db.$client.prepare(`select ${COLUMNS}, hash from audit_events order by id`).raw().iterate() as IterableIterator<StoredRow>) {
+    const bad = checker.step(raw)
+    if (bad) return bad
+  }
+  return checker.finish()
+}
+
+/**
+ * verifyAuditChain for the running server: reads `chunk` events at a time by keyset (no statement
+ * stays open on the shared connection) and lets other work run between chunks, so a large log does
+ * not stall requests. Events appended meanwhile are checked too.
+ */
+export async function verifyAuditChainInChunks(db: Db, checkpoint?: AuditCheckpoint | null, chunk = 5_000): Promise<AuditChainResult> {
+  const checker = chainChecker(checkpoint)
+  const select = db.$client.prepare(`select ${COLUMNS}, hash from audit_events where id > ? order by id limit ?`).raw()
+  let after = 0
+  for (;;) {
+    const rows = select.all(after, chunk) as StoredRow[]
+    if (rows.length === 0) return checker.finish()
+    for (const raw of rows) {
+      const bad = checker.step(raw)
+      if (bad) return bad
+    }
+    after = rows.at(-1)![0]
+    await new Promise((resolve) => setImmediate(resolve))
+  }
 }
 
 export type AuditCheckpoint = { lastId: number | null; headHash: string }
@@ -104,24 +140,39 @@ export function getLastAuditCheck(db: Db): StoredAuditCheck | null {
   }
 }
 
-/** Verifies the chain against the last intact checkpoint and stores the result (settings `audit_verification`). */
-export function runAuditCheck(db: Db, now: number): StoredAuditCheck {
+function lastIntactCheckpoint(db: Db): AuditCheckpoint | null {
   const last = getLastAuditCheck(db)
-  const lastGood: AuditCheckpoint | null = last?.result.ok ? { lastId: last.result.lastId, headHash: last.result.headHash } : (last?.checkpoint ?? null)
-  const result = verifyAuditChain(db, lastGood)
+  return last?.result.ok ? { lastId: last.result.lastId, headHash: last.result.headHash } : (last?.checkpoint ?? null)
+}
+
+function storeAuditCheck(db: Db, now: number, result: AuditChainResult, lastGood: AuditCheckpoint | null): StoredAuditCheck {
   const stored: StoredAuditCheck = { at: now, result, ...(result.ok ? {} : { checkpoint: lastGood }) }
   db.$client.prepare('insert into settings (key, value) values (?, ?) on conflict (key) do update set value = excluded.value').run(SETTING_KEY, JSON.stringify(stored))
   return { at: now, result }
 }
 
+/** Verifies the chain against the last intact checkpoint and stores the result (settings `audit_verification`). */
+export function runAuditCheck(db: Db, now: number): StoredAuditCheck {
+  const lastGood = lastIntactCheckpoint(db)
+  return storeAuditCheck(db, now, verifyAuditChain(db, lastGood), lastGood)
+}
+
+/** runAuditCheck in chunks (verifyAuditChainInChunks), for the server. */
+export async function runAuditCheckInChunks(db: Db, clock: { now(): number }): Promise<StoredAuditCheck> {
+  const lastGood = lastIntactCheckpoint(db)
+  const result = await verifyAuditChainInChunks(db, lastGood)
+  return storeAuditCheck(db, clock.now(), result, lastGood)
+}
+
 /** Daily verification in the server; the first run a minute after start. */
 export function startAuditVerification(db: Db, clock: { now(): number }, hooks: { onResult: (check: StoredAuditCheck) => void; onError: (error: unknown) => void }): { stop(): void } {
+  let running = false
   const tick = () => {
-    try {
-      hooks.onResult(runAuditCheck(db, clock.now()))
-    } catch (error) {
-      hooks.onError(error)
-    }
+    if (running || !db.$client.open) return
+    running = true
+    runAuditCheckInChunks(db, clock)
+      .then(hooks.onResult, hooks.onError)
+      .finally(() => (running = false))
   }
   const first = setTimeout(tick, 60_000)
   const timer = setInterval(tick, 24 * 60 * 60_000)
