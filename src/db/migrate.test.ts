@@ -5,6 +5,8 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
 import Database from 'better-sqlite3'
 import { openDatabase, type Db } from './client.ts'
 import { applyMigrations, migrateWithBackup, migrationsFolder, MigrationError } from './migrate.ts'
+import { spawnSync } from 'node:child_process'
+import { PROJECT_ROOT } from '../paths.ts'
 import { runCli, tempDataDir } from '../test/cli.ts'
 
 type Journal = { entries: { idx: number; version: string; when: number; tag: string; breakpoints: boolean }[] }
@@ -114,5 +116,27 @@ describe('migration safety', () => {
     expect(run.code).toBe(1)
     expect(run.stderr).toMatch(/0000_foundation was changed after it was applied/)
     expect(run.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('the server refuses to start (exit 1, naming the migration) when an applied migration has changed, and leaves the database as it was', () => {
+    const { dataDir } = tempDataDir('migrate-server')
+    const db = openDatabase(join(dataDir, 'gatehouse.sqlite'))
+    applyMigrations(db)
+    const tag = (JSON.parse(readFileSync(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as Journal).entries[2]!
+    db.$client.prepare("update __drizzle_migrations set hash = 'feedface' where created_at = ?").run(tag.when)
+    db.$client.close()
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, SECRET_KEY: 'ab'.repeat(32), BASE_URL: 'http://gatehouse.test', PORT: '0' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain(`Gatehouse cannot start: Migration ${tag.tag} was changed after it was applied`)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    const after = openDatabase(join(dataDir, 'gatehouse.sqlite'))
+    expect(after.$client.prepare('select hash from __drizzle_migrations where created_at = ?').pluck().get(tag.when)).toBe('feedface')
+    after.$client.close()
+    expect(readdirSync(dataDir).filter((f) => f.endsWith('.bak'))).toEqual([])
   })
 })
