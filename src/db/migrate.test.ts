@@ -93,6 +93,7 @@ describe('migration safety', () => {
     }
     expect(backup).toBe(join(w.dataDir, 'gatehouse.sqlite.pre-migration-2026-12-02T20-15-00Z.bak'))
     expect(statSync(backup!).mode & 0o777).toBe(0o600)
+    expect(readdirSync(w.dataDir).filter((f) => f.startsWith('gatehouse.sqlite.pre-migration-'))).toEqual(['gatehouse.sqlite.pre-migration-2026-12-02T20-15-00Z.bak']) // no -wal or -shm beside it
     expect(tableExists(fresh, 'next_thing')).toBe(true)
     const copy = new Database(backup!, { readonly: true })
     expect(copy.prepare('select email from users').pluck().all()).toEqual(['keep@example.org'])

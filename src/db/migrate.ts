@@ -3,6 +3,7 @@ import { chmodSync, closeSync, existsSync, openSync, readFileSync, unlinkSync } 
 import { join } from 'node:path'
 import { PROJECT_ROOT } from '../paths.ts'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
+import Database from 'better-sqlite3'
 import type { Db } from './client.ts'
 import { backupDatabase } from './backup.ts'
 import { backfillAuditHashes } from '../models/audit-chain.ts'
@@ -111,6 +112,10 @@ export async function migrateWithBackup(db: Db, options: { now: number; folder?:
     closeSync(openSync(backup, 'wx', 0o600)) // created 0600 before any page is written, whatever the umask
     try {
       await backupDatabase(db, backup)
+      // A self-contained file: out of WAL mode, so no -wal or -shm is left beside it.
+      const copy = new Database(backup)
+      copy.pragma('journal_mode = DELETE')
+      copy.close()
       chmodSync(backup, 0o600)
     } catch (error) {
       try {
