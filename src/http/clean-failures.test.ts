@@ -8,6 +8,7 @@ import { TokenBucketLimiter } from '../auth/rate-limit.ts'
 import { createSite } from '../models/sites.ts'
 import { BASE_URL, FakeClock, TestClient, createTestEnv, createTestUser, signIn, testConfig, type TestEnv } from '../test/helpers.ts'
 import type { AppDeps } from './context.ts'
+import { diskProblem } from '../routes/health.tsx'
 
 /** A TestEnv on a database file (a second connection can hold its write lock), logging into `logged`. */
 function fileEnv(env: Record<string, string> = {}): TestEnv & { logged: Record<string, unknown>[]; file: string } {
@@ -110,6 +111,13 @@ describe('clean failures', () => {
     const again = await t.client().get('/readyz')
     expect(again.status).toBe(200)
     expect(await again.json()).toMatchObject({ checks: { disk: 'ok' } })
+  })
+
+  it('the disk check also reads the free space where DATA_DIR is (statfs)', () => {
+    const t = createTestEnv()
+    expect(diskProblem(t.db, t.config.dataDir)).toBeNull()
+    expect(diskProblem(t.db, t.config.dataDir, Number.MAX_SAFE_INTEGER)).toMatch(/^full: \d+ KiB free where DATA_DIR is$/)
+    expect(diskProblem(t.db, join(t.config.dataDir, 'no-such-dir'))).toBe('DATA_DIR cannot be read')
   })
 
   it('in deployment mode /readyz stays 200 and reports "deployment_mode": true', async () => {

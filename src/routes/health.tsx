@@ -23,7 +23,7 @@ export const DISK_MIN_FREE_BYTES = 4 * 1024 * 1024
  * (SQLITE_FULL on the next page it needs), or the file system of DATA_DIR is (nearly) full.
  * Read-only (pragmas and statfs): a probe write would wait for a writer's lock.
  */
-export function diskProblem(db: Db, dataDir: string): string | null {
+export function diskProblem(db: Db, dataDir: string, minFreeBytes = DISK_MIN_FREE_BYTES): string | null {
   try {
     const sqlite = db.$client
     const pages = sqlite.pragma('page_count', { simple: true }) as number
@@ -36,7 +36,7 @@ export function diskProblem(db: Db, dataDir: string): string | null {
   try {
     const fs = statfsSync(dataDir)
     const available = fs.bavail * fs.bsize
-    if (available < DISK_MIN_FREE_BYTES) return `full: ${Math.floor(available / 1024)} KiB free where DATA_DIR is`
+    if (available < minFreeBytes) return `full: ${Math.floor(available / 1024)} KiB free where DATA_DIR is`
   } catch {
     return 'DATA_DIR cannot be read'
   }
