@@ -5,7 +5,8 @@ import { PROJECT_ROOT } from './paths.ts'
 import type { AppDeps, AppEnv } from './http/context.ts'
 import { clientIp, formBodyLimit, originCheck, securityHeaders } from './http/security.ts'
 import { loadSession } from './auth/middleware.ts'
-import { notFoundPage, serverErrorPage } from './http/errors.tsx'
+import { handleUnexpectedError, notFoundPage } from './http/errors.tsx'
+import { refuseMalformedForms } from './http/multipart.ts'
 import { health } from './routes/health.tsx'
 import { login } from './routes/login.tsx'
 import { mfa } from './routes/mfa.tsx'
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/favicon.ico', (c) => c.redirect('/public/favicon.svg', 301))
   app.use('*', originCheck(deps.config))
   app.use('*', formBodyLimit(uploadPaths))
+  app.use('*', refuseMalformedForms(uploadPaths))
   app.use('*', loadSession)
 
   app.route('/', health)
@@ -79,9 +81,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', api)
 
   app.notFound((c) => notFoundPage(c))
-  app.onError((error, c) => {
-    deps.log.error({ msg: 'unhandled error', route: c.req.routePath, error: error instanceof Error ? error.message : String(error) })
-    return serverErrorPage(c)
-  })
+  app.onError((error, c) => handleUnexpectedError(c, error))
   return app
 }

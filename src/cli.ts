@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs'
 import { backupDatabase } from './db/backup.ts'
 import { loadConfig } from './config.ts'
 import { openDatabase, writeTransaction } from './db/client.ts'
-import { applyMigrations } from './db/migrate.ts'
+import { migrateWithBackup, MigrationError } from './db/migrate.ts'
+import { runAuditCheck } from './models/audit-chain.ts'
 import { getUserByEmail, registerUserWithTemporaryPassword, resetUserMfa } from './models/users.ts'
 import { normalizeEmail } from './http/forms.ts'
 import { OutboxDeliverer } from './mail/outbox.ts'
@@ -25,6 +26,8 @@ Commands:
   follow-ups [--dry-run] [--now ISO-DATE]
                        send the follow-ups due for unclaimed imported invitations ('date' mode: days 7, 14, 21),
                        as the server does every hour
+  audit-verify         recompute the audit log's hash chain; exit 1 naming the first event that does not
+                       match, 0 with the number of events checked (the result is shown on /admin/audit)
   help                 show this text
 `
 
@@ -36,7 +39,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig()
   const db = openDatabase(join(config.dataDir, 'gatehouse.sqlite'))
-  applyMigrations(db)
+  try {
+    const backup = await migrateWithBackup(db, { now: Date.now() })
+    if (backup) process.stderr.write(`Backed up the database to ${backup} before migrating.\n`)
+  } catch (error) {
+    db.$client.close()
+    if (error instanceof MigrationError) return failure(`Gatehouse cannot use this database: ${error.message}\nThe database was left as it was.`)
+    throw error
+  }
   const now = Date.now()
   const actor = { id: 0, email: `cli:${process.env.USER ?? 'operator'}` }
   const deliverNow = async () => {
@@ -82,6 +92,14 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'follow-ups': {
         return followUpsCommand(db, args, importIo)
+      }
+      case 'audit-verify': {
+        const started = performance.now()
+        const { result } = runAuditCheck(db, Date.now())
+        const ms = Math.round(performance.now() - started)
+        if (!result.ok) return failure(`Audit log check FAILED at event ${result.firstBad.id} (${result.firstBad.event}): ${result.firstBad.reason}.\n${result.count} events before it are intact.`)
+        process.stdout.write(`Audit log intact: ${result.count} events checked in ${ms} ms${result.lastId === null ? '' : `; last event ${result.lastId}, hash ${result.headHash}`}.\n`)
+        return 0
       }
       default:
         return usageError(`unknown command "${command}"`)

@@ -2,13 +2,14 @@ import { serve } from '@hono/node-server'
 import { join } from 'node:path'
 import { loadConfig, ConfigError } from './config.ts'
 import { openDatabase } from './db/client.ts'
-import { applyMigrations, MigrationError } from './db/migrate.ts'
+import { migrateWithBackup, MigrationError } from './db/migrate.ts'
 import { createApp } from './app.ts'
 import { OutboxDeliverer } from './mail/outbox.ts'
 import { TokenBucketLimiter } from './auth/rate-limit.ts'
 import { countEnabledAdmins, registerUserWithTemporaryPassword } from './models/users.ts'
 import { startHousekeeping } from './models/housekeeping.ts'
 import { startFollowUpScheduler } from './import/follow-ups.ts'
+import { startAuditVerification } from './models/audit-chain.ts'
 import { markInterruptedRuns, settleImportJobs } from './import/runs.ts'
 import type { AppDeps, Logger } from './http/context.ts'
 
@@ -47,7 +48,8 @@ async function main() {
   }
   const db = openDatabase(join(config.dataDir, 'gatehouse.sqlite'))
   try {
-    applyMigrations(db)
+    const backup = await migrateWithBackup(db, { now: Date.now() })
+    if (backup) log.info({ msg: 'backed up the database before migrating', backup })
   } catch (error) {
     if (error instanceof MigrationError) fail(`${error.message}\nThe database was left as it was. Restore it from a backup or fix the cause, then start again.`)
     throw error
@@ -94,6 +96,11 @@ async function main() {
     },
     onError: (error) => log.error({ msg: 'follow-ups failed', error: String(error) }),
   })
+  const auditCheck = startAuditVerification(db, clock, {
+    onResult: ({ result }) =>
+      result.ok ? log.info({ msg: 'audit chain verified', events: result.count }) : log.error({ msg: 'audit chain BROKEN', id: result.firstBad.id, event: result.firstBad.event, reason: result.firstBad.reason, intact: result.count }),
+    onError: (error) => log.error({ msg: 'audit chain verification failed', error: String(error) }),
+  })
   const app = createApp(deps)
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     log.info({ msg: 'listening', url: config.baseUrl, port: info.port, dataDir: config.dataDir, smtp: config.smtpUrl ? 'configured' : 'none (outbox printed to console)' })
@@ -114,6 +121,7 @@ async function main() {
     server.close(async () => {
       clearInterval(housekeeping)
       followUps.stop()
+      auditCheck.stop()
       await settleImportJobs()
       await mailer.stop()
       db.$client.close()

@@ -105,7 +105,7 @@ export const outbox = sqliteTable(
   (t) => [index('outbox_status_next_idx').on(t.status, t.nextAttemptAt)],
 )
 
-/** Append-only: triggers in the migrations refuse UPDATE and DELETE. */
+/** Append-only: triggers in the migrations refuse UPDATE and DELETE (except setting a NULL hash once). */
 export const auditEvents = sqliteTable(
   'audit_events',
   {
@@ -119,6 +119,8 @@ export const auditEvents = sqliteTable(
     ip: text('ip'),
     /** JSON object with event-specific details; never secrets. */
     details: text('details').notNull().default('{}'),
+    /** Tamper-evident chain: SHA-256 (hex) of the previous event's hash and this event's canonical content (models/audit-chain.ts). */
+    hash: text('hash'),
   },
   (t) => [
     index('audit_events_at_idx').on(t.at),

@@ -1,4 +1,7 @@
 import busboy from 'busboy'
+import type { MiddlewareHandler } from 'hono'
+import type { AppEnv } from './context.ts'
+import { MalformedFormError } from './errors.tsx'
 import { createHash } from 'node:crypto'
 import { open, unlink, type FileHandle } from 'node:fs/promises'
 import { Readable, Transform } from 'node:stream'
@@ -111,5 +114,26 @@ export async function receiveUploadedFile(request: Request, options: { field: st
     throw error
   } finally {
     await (handle as FileHandle | null)?.close().catch(() => {})
+  }
+}
+
+/**
+ * Reads a form body (multipart or url-encoded) before the route does, so a body that claims to be
+ * one and is not (no boundary, cut short, garbage) is a 400 for every form route, wherever the
+ * route reads it. Hono keeps the parsed body, so the route's own read costs nothing more. Upload
+ * routes (`skip`) stream their bodies and report malformed ones themselves.
+ */
+export function refuseMalformedForms(skip: readonly RegExp[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
+    const type = c.req.header('Content-Type')?.split(';')[0]?.trim().toLowerCase()
+    if ((type === 'multipart/form-data' || type === 'application/x-www-form-urlencoded') && !skip.some((p) => p.test(c.req.path))) {
+      try {
+        await c.req.parseBody({ all: true })
+      } catch (error) {
+        throw new MalformedFormError(error instanceof Error ? error.message : String(error))
+      }
+    }
+    return next()
   }
 }

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
-import { checkDirectoryChunks, finishDirectory, parseUserDirectory, splitTopLevelEntries, type DirectoryPart, type DirectoryResult, type TopLevelChunk } from './directory.ts'
+import { MAX_DIRECTORY_ENTRIES } from './yaml-limits.ts'
+import { checkDirectoryChunks, finishDirectory, parseUserDirectory, splitTopLevelEntries, tooManyEntries, type DirectoryPart, type DirectoryResult, type TopLevelChunk } from './directory.ts'
 import type { ConsortiumStructure } from './structure.ts'
 
 // YAML parsing is most of an import's time (about 1.5 s for 10,000 entries with the `yaml`
@@ -18,6 +19,8 @@ const WORKER_YOUNG_GENERATION_MB = 16
 export async function parseUserDirectoryInParallel(text: string, structure: ConsortiumStructure): Promise<DirectoryResult> {
   const chunks = splitTopLevelEntries(text)
   if (chunks === null || chunks.length < MIN_CHUNKS || availableParallelism() < 2) return parseUserDirectory(text, structure)
+  const count = chunks.reduce((n, c) => n + c.entries, 0)
+  if (count > MAX_DIRECTORY_ENTRIES) return tooManyEntries(count)
   const half = Math.ceil(chunks.length / 2)
   const first = chunks.slice(0, half)
   const second = chunks.slice(half)

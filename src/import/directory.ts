@@ -15,6 +15,7 @@ import {
   type YAMLSeq,
 } from 'yaml'
 import { normalizeEmail } from '../http/forms.ts'
+import { MAX_DIRECTORY_ENTRIES, parseYamlWithinLimits, tooManyEntriesMessage } from './yaml-limits.ts'
 import type { ConsortiumStructure } from './structure.ts'
 
 /** One error of the report (SPEC §6.6). `entry` is null when the error is not about one entry. */
@@ -87,9 +88,17 @@ export type ParsedYaml = {
   syntaxErrors: ReportError[]
 }
 
-export function parseYaml(text: string): ParsedYaml {
+/** Parses one YAML file within the import's limits (yaml-limits.ts): a file past them comes back empty with one syntax error saying why. */
+export function parseYaml(text: string, options: { maxRootItems?: number } = {}): ParsedYaml {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { ...YAML_OPTIONS, lineCounter })
+  const parsed = parseYamlWithinLimits(text, { ...YAML_OPTIONS, lineCounter, ...options })
+  if (parsed.doc === null) {
+    const error: ReportError = parsed.tooDeep
+      ? { entry: null, email: null, path: '', line: parsed.tooDeep.line, message: parsed.tooDeep.message }
+      : { entry: null, email: null, path: '', line: null, message: tooManyEntriesMessage(parsed.tooMany ?? 0) }
+    return { doc: parseDocument(''), lineOf: () => null, syntaxErrors: [error] }
+  }
+  const doc = parsed.doc
   const lineOf = (node: Node | null | undefined): number | null => {
     const start = node?.range?.[0]
     return start === undefined ? null : lineCounter.linePos(start).line
@@ -189,6 +198,10 @@ export function parseUserDirectory(text: string, structure: ConsortiumStructure,
   // A large directory is parsed 100 top-level entries at a time: a YAML document of 10,000 entries
   // takes about 80 bytes of syntax tree per byte of text; each piece's tree is dropped once checked.
   const chunks = options.split === false ? null : splitTopLevelEntries(text)
+  if (chunks !== null) {
+    const count = chunks.reduce((n, c) => n + c.entries, 0)
+    if (count > MAX_DIRECTORY_ENTRIES) return tooManyEntries(count)
+  }
   const part = chunks === null ? null : checkDirectoryChunks(chunks, 0, structure)
   return finishDirectory([part ?? checkWholeDirectory(text, structure)])
 }
@@ -219,7 +232,7 @@ function emptyPart(): DirectoryPart {
 
 function checkWholeDirectory(text: string, structure: ConsortiumStructure): DirectoryPart {
   const part = emptyPart()
-  const { doc, lineOf, syntaxErrors } = parseYaml(text)
+  const { doc, lineOf, syntaxErrors } = parseYaml(text, { maxRootItems: MAX_DIRECTORY_ENTRIES })
   if (syntaxErrors.length > 0) return { ...part, syntaxErrors }
   const root = deref(doc, doc.contents)
   if (root === null || (isScalar(root) && root.value === null)) return part
@@ -227,9 +240,15 @@ function checkWholeDirectory(text: string, structure: ConsortiumStructure): Dire
     part.errors.push({ entry: null, email: null, path: '', line: lineOf(root), message: `The user directory must be a YAML list of entries, not ${describe(root)}` })
     return part
   }
+  if (root.items.length > MAX_DIRECTORY_ENTRIES) return { ...part, syntaxErrors: tooManyEntries(root.items.length).errors }
   root.items.forEach((rawItem, index) => checkEntry(part, structure, doc, lineOf, text, rawItem, index))
   part.count = root.items.length
   return part
+}
+
+/** The result for a directory past MAX_DIRECTORY_ENTRIES: one error, nothing read (so nothing applied). */
+export function tooManyEntries(count: number): DirectoryResult {
+  return { count: 0, entries: [], errors: [{ entry: null, email: null, path: '', line: null, message: tooManyEntriesMessage(count) }], warnings: [] }
 }
 
 /**

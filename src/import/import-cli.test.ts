@@ -64,6 +64,24 @@ describe('cli import', () => {
     expect(count(dataDir, 'select count(*) from outbox')).toBe(1)
   })
 
+  it('exits 1 with a clear error for a directory over 100,000 entries or a YAML node nested deeper than 64; nothing applied', () => {
+    const { dataDir, file } = setup()
+    const big = file('big.yaml', USERS + '- {}\n'.repeat(100_000))
+    const deep = file('deep.yaml', `${USERS}- active: false\n  name: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n`)
+    const auth = file('auth.yaml', AUTH)
+    for (const [users, message] of [[big, /100,001 entries; at most 100,000 are allowed/], [deep, /nested deeper than 64 levels \(at line 9\)/]] as const) {
+      const run = cli(dataDir, users, auth, '--json')
+      expect(run.code, run.stderr).toBe(1)
+      expect(run.stderr).not.toMatch(/RangeError|\n\s+at /)
+      expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, applied: false, errors: [{ entry: null, message: expect.stringMatching(message) }] })
+    }
+    const deepStructure = file('structure.yaml', `studies: ${'{a: '.repeat(70)}1${'}'.repeat(70)}\n`)
+    const structureRun = runCli(dataDir, 'import-structure', deepStructure)
+    expect(structureRun.code).toBe(1)
+    expect(structureRun.stderr + structureRun.stdout).toMatch(/nested deeper than 64 levels/)
+    expect(count(dataDir, 'select count(*) from invitations')).toBe(0)
+  }, 120_000)
+
   it('exits 1 on file errors and applies nothing; 2 on usage errors', () => {
     const { dataDir, file } = setup()
     const users = file('users.yaml', USERS + '- active: yes\n')

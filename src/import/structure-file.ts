@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml'
+import { parseYamlWithinLimits } from './yaml-limits.ts'
+import { LineCounter, isAlias, isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml'
 import type { ConsortiumStructure, StudyKind } from './structure.ts'
 
 // The consortium structure file (SPEC §6.1; README "Consortium structure"):
@@ -32,7 +33,9 @@ export function readStructureFile(file: string): StructureFileResult {
 
 export function parseStructureFile(text: string): StructureFileResult {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, version: '1.2', uniqueKeys: true, prettyErrors: false })
+  const parsed = parseYamlWithinLimits(text, { lineCounter, version: '1.2', uniqueKeys: true, prettyErrors: false })
+  if (parsed.doc === null) return { ok: false, errors: [{ path: '', line: parsed.tooDeep?.line ?? null, message: parsed.tooDeep?.message ?? 'The file could not be read.' }] }
+  const doc = parsed.doc
   const errors: StructureFileError[] = []
   const lineOf = (node: { range?: [number, number, number] | null } | null | undefined): number | null => (node?.range ? lineCounter.linePos(node.range[0]).line : null)
   const add = (path: string, node: { range?: [number, number, number] | null } | null | undefined, message: string) => errors.push({ path, line: lineOf(node), message })

@@ -80,6 +80,7 @@ function toEvent(r: Record<string, unknown>): AuditEvent {
     targetId: r.target_id as string | null,
     ip: r.ip as string | null,
     details: r.details as string,
+    hash: r.hash as string | null,
   }
 }
 

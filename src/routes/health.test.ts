@@ -43,7 +43,7 @@ describe('health checks', () => {
     const r = await readyz(t)
     expect(r.status).toBe(200)
     expect(r.type).toMatch(/^application\/json/)
-    expect(r.body).toEqual({ status: 'ready', checks: { migrations: 'current', outbox: '0 overdue', database: 'ok' } })
+    expect(r.body).toEqual({ status: 'ready', deployment_mode: false, checks: { migrations: 'current', outbox: '0 overdue', database: 'ok', disk: 'ok' } })
   })
 
   it('/readyz answers 503 while the server shuts down', async () => {
@@ -53,7 +53,7 @@ describe('health checks', () => {
     t.deps.lifecycle.shuttingDown = true
     const r = await readyz(t)
     expect(r.status).toBe(503)
-    expect(r.body).toEqual({ status: 'not ready', checks: { lifecycle: 'shutting down', migrations: 'current', outbox: '0 overdue', database: 'ok' } })
+    expect(r.body).toEqual({ status: 'not ready', deployment_mode: false, checks: { lifecycle: 'shutting down', migrations: 'current', outbox: '0 overdue', database: 'ok', disk: 'ok' } })
     // /healthz still says the process is alive
     expect((await t.client().get('/healthz')).status).toBe(200)
   })
@@ -73,7 +73,7 @@ describe('health checks', () => {
     queueOverdue(t, 1, 11 * MIN)
     r = await readyz(t)
     expect(r.status).toBe(503)
-    expect(r.body).toEqual({ status: 'not ready', checks: { migrations: 'current', outbox: '501 overdue', database: 'ok' } })
+    expect(r.body).toEqual({ status: 'not ready', deployment_mode: false, checks: { migrations: 'current', outbox: '501 overdue', database: 'ok', disk: 'ok' } })
 
     // time passing turns the recent ones overdue too
     t.clock.advance(2 * MIN)
@@ -89,7 +89,7 @@ describe('health checks', () => {
     expect(removed.changes).toBe(1)
     const r = await readyz(t)
     expect(r.status).toBe(503)
-    expect(r.body).toEqual({ status: 'not ready', checks: { migrations: `${expectedMigrations - 1} of ${expectedMigrations} applied`, outbox: '0 overdue', database: 'ok' } })
+    expect(r.body).toEqual({ status: 'not ready', deployment_mode: false, checks: { migrations: `${expectedMigrations - 1} of ${expectedMigrations} applied`, outbox: '0 overdue', database: 'ok', disk: 'ok' } })
   })
 
   it('/readyz answers 503 when the database does not answer', async () => {

@@ -3,6 +3,26 @@ import { Page, type PageChrome } from '../layouts/page.tsx'
 import { DateTime } from '../components/time.tsx'
 import type { AuditEvent } from '../../src/db/schema.ts'
 import type { AuditFilter } from '../../src/models/audit-log.ts'
+import type { StoredAuditCheck } from '../../src/models/audit-chain.ts'
+
+function ChainStatus(props: { check: StoredAuditCheck | null }) {
+  const check = props.check
+  if (check === null) return <p class="chain-status">The hash chain has not been verified yet (the server checks it a minute after start, then daily; or run <code>npm run cli -- audit-verify</code>).</p>
+  const when = new Date(check.at).toISOString()
+  const r = check.result
+  return r.ok ? (
+    <p class="chain-status">
+      Hash chain intact: {r.count} events, verified {when}.
+    </p>
+  ) : (
+    <p class="chain-status" role="alert">
+      <strong>
+        Hash chain BROKEN at event {r.firstBad.id} ({r.firstBad.event})
+      </strong>
+      : {r.firstBad.reason}. Verified {when}; {r.count} events before it are intact.
+    </p>
+  )
+}
 
 function query(filter: AuditFilter, extra: Record<string, string> = {}): string {
   const params = new URLSearchParams()
@@ -12,7 +32,7 @@ function query(filter: AuditFilter, extra: Record<string, string> = {}): string 
   return s ? `?${s}` : ''
 }
 
-export function AuditPage(props: { chrome: PageChrome; filter: AuditFilter; page: { events: AuditEvent[]; nextBefore: number | null } }) {
+export function AuditPage(props: { chrome: PageChrome; filter: AuditFilter; page: { events: AuditEvent[]; nextBefore: number | null }; chain: StoredAuditCheck | null }) {
   const f = props.filter
   return (
     <Page title="Audit log" chrome={props.chrome}>
@@ -20,7 +40,8 @@ export function AuditPage(props: { chrome: PageChrome; filter: AuditFilter; page
         <a href="/admin">← Admin</a>
       </p>
       <h1>Audit log</h1>
-      <p>Append-only: the database refuses to change or delete an event.</p>
+      <p>Append-only: the database refuses to change or delete an event, and each event carries a hash chained to the one before it.</p>
+      <ChainStatus check={props.chain} />
       <form method="get" action="/admin/audit" class="filters">
         <div class="field">
           <label for="f-actor">Actor email contains</label>

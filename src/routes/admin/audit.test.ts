@@ -4,7 +4,7 @@ import { recordAuditEvent, type AuditInput } from '../../models/audit.ts'
 import { auditEvents } from '../../db/schema.ts'
 
 const DAY = 86_400_000
-const HEADER = 'id,time,event,actor_id,actor_email,target_type,target_id,ip,details'
+const HEADER = 'id,time,event,actor_id,actor_email,target_type,target_id,ip,details,hash'
 
 async function adminSession(t: TestEnv) {
   const admin = await createTestUser(t, { role: 'admin', email: 'root@example.org' })
@@ -238,10 +238,12 @@ describe('audit log CSV export', () => {
     expect(text.split('\n')).toHaveLength(total + 2) // nothing here holds a line break: one line per event (+ header, + final newline)
     const ids = records.slice(1).map((r) => Number(r[0]))
     expect(ids).toEqual([...ids].sort((a, b) => a - b))
-    expect(records.every((r) => r.length === 9)).toBe(true)
+    expect(records.every((r) => r.length === 10)).toBe(true)
 
     const row4 = records.find((r) => r[8]!.includes('mk_04'))!
-    expect(row4).toEqual([expect.stringMatching(/^\d+$/), new Date(T0).toISOString(), 'user.disabled', '51', 'bob@example.org', 'user', '3', '198.51.100.9', '{"mark":"mk_04"}'])
+    const hash4 = t.db.$client.prepare('select hash from audit_events where id = ?').pluck().get(Number(row4[0]))
+    expect(hash4).toMatch(/^[0-9a-f]{64}$/)
+    expect(row4).toEqual([expect.stringMatching(/^\d+$/), new Date(T0).toISOString(), 'user.disabled', '51', 'bob@example.org', 'user', '3', '198.51.100.9', '{"mark":"mk_04"}', hash4])
     const row2 = records.find((r) => r[8]!.includes('mk_02'))!
     expect(row2[3]).toBe('') // no actor: empty, not "null"
     expect(row2[4]).toBe('')
@@ -390,5 +392,47 @@ describe('audit log CSV export', () => {
     console.log(`[audit CSV abandoned] chunk reads at cancel ${atCancel}, in the end ${chunkReads} (of ${Math.ceil(100_000 / 1000) + 1} for the whole log)`)
     // a chunk or two in flight is fine; reading (and formatting) the whole log for nobody is not
     expect(chunkReads).toBeLessThanOrEqual(atCancel + 2)
+  })
+})
+
+describe('audit chain on the admin page, and access.denied', () => {
+  it('shows the last verification: when, and ok with the count or the first bad event', async () => {
+    const t = createTestEnv()
+    const { client } = await adminSession(t)
+    fixture(t)
+    expect(await (await client.get('/admin/audit')).text()).toContain('The hash chain has not been verified yet')
+    const { runAuditCheck } = await import('../../models/audit-chain.ts')
+    runAuditCheck(t.db, T0)
+    const total = t.db.$client.prepare('select count(*) from audit_events').pluck().get() as number
+    const okPage = await (await client.get('/admin/audit')).text()
+    expect(okPage).toContain(`Hash chain intact: ${total} events`)
+    expect(okPage).toContain(new Date(T0).toISOString())
+    t.db.$client.exec('drop trigger audit_events_no_update')
+    t.db.$client.prepare("update audit_events set ip = '10.9.9.9' where id = 3").run()
+    runAuditCheck(t.db, T0 + DAY)
+    const badPage = await (await client.get('/admin/audit')).text()
+    expect(badPage).toMatch(/Hash chain BROKEN at event 3 \(signin\.failed\)<\/strong>: its hash does not match/)
+  })
+
+  it('records a 403 of a signed-in user as access.denied with route and permission, at most once a minute per user and route', async () => {
+    const t = createTestEnv()
+    const researcher = await createTestUser(t, { role: 'researcher', email: 'res@example.org' })
+    const other = await createTestUser(t, { role: 'researcher', email: 'other@example.org' })
+    const client = await signIn(t, researcher)
+    const otherClient = await signIn(t, other)
+    const denied = () => t.db.$client.prepare("select actor_id, actor_email, details from audit_events where event = 'access.denied' order by id").all() as { actor_id: number; actor_email: string; details: string }[]
+    for (let i = 0; i < 3; i++) expect((await client.get('/admin/audit')).status).toBe(403)
+    expect(denied()).toEqual([{ actor_id: researcher.user.id, actor_email: 'res@example.org', details: JSON.stringify({ method: 'GET', route: '/admin/audit', permission: 'audit.view' }) }])
+    expect((await client.get('/admin/audit.csv')).status).toBe(403) // another route
+    expect((await otherClient.get('/admin/audit')).status).toBe(403) // another user
+    expect(denied()).toHaveLength(3)
+    t.clock.advance(59_000)
+    await client.get('/admin/audit')
+    expect(denied()).toHaveLength(3)
+    t.clock.advance(2_000)
+    await client.get('/admin/audit')
+    expect(denied()).toHaveLength(4)
+    const { verifyAuditChain } = await import('../../models/audit-chain.ts')
+    expect(verifyAuditChain(t.db)).toMatchObject({ ok: true })
   })
 })

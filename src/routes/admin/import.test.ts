@@ -541,6 +541,20 @@ describe('files with errors', () => {
 })
 
 describe('more file problems', () => {
+  it('refuses a directory over 100,000 entries and a YAML node nested deeper than 64 with a clear error; nothing is applied', async () => {
+    const { t, browser } = await adminSession()
+    const id = await planned(browser, { users: ANN + '- {}\n'.repeat(100_000), authorizations: `${AUTH}${'['.repeat(10_000)}${']'.repeat(10_000)}\n` })
+    const report = await reportJson(browser, id)
+    expect(report).toMatchObject({ ok: false, applied: false })
+    expect(report.errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^authorization map: The YAML is nested deeper than 64 levels \(at line \d+\)/),
+      expect.stringMatching(/^user directory: The user directory has 100,001 entries; at most 100,000 are allowed/),
+    ])
+    expect((await browser.post(`/admin/import/${id}/apply`, { confirm: 'yes' })).status).toBe(409)
+    await settleImportJobs()
+    expect(t.db.select().from(invitations).all()).toEqual([])
+  }, 120_000)
+
   it('reports a YAML syntax error and an unknown label in the authorization map with entry null, naming the file', async () => {
     const { t, browser } = await adminSession()
     const id = await planned(browser, { users: '- active: true\n  email: [unclosed\n', authorizations: `${AUTH}bogus-label:\n  view-reports: read-only\n` })
