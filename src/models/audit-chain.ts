@@ -23,7 +23,7 @@ export function auditChainHash(previousHash: string, row: ChainRow): string {
 const COLUMNS = 'id, at, event, actor_id, actor_email, target_type, target_id, ip, details'
 
 /**
- * Gives a hash to the events written before the chain existed (migration 0011): only a run of
+ * Gives a hash to the events written before the chain existed (migration 0009): only a run of
  * NULL hashes at the start of the log, oldest first, in one write transaction. A NULL hash after a
  * hashed event is left alone: no event is written that way, so verification reports it.
  */
