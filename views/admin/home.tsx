@@ -10,19 +10,6 @@ export function AdminHomePage(props: { chrome: PageChrome; summary: AdminSummary
   return (
     <Page title="Admin" chrome={props.chrome}>
       <h1>Admin</h1>
-      <nav class="admin-nav" aria-label="Admin">
-        <a href="/admin/users">Users</a>
-        <a href="/admin/roles">Roles</a>
-        <a href="/admin/groups">Groups</a>
-        <a href="/admin/consortium">Consortium</a>
-        <a href="/admin/import">Import</a>
-        <a href="/admin/sites">Sites</a>
-        <a href="/admin/tasks">Tasks</a>
-        <a href="/admin/invitations">Invitations</a>
-        <a href="/admin/settings">Settings</a>
-        <a href="/admin/audit">Audit log</a>
-        <a href="/admin/outbox">Outbox</a>
-      </nav>
       <div class="tiles">
         <Card title="Users">
           <dl class="facts">

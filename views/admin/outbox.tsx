@@ -1,6 +1,7 @@
 import { Page, type PageChrome } from '../layouts/page.tsx'
 import { DateTime } from '../components/time.tsx'
 import type { OutboxMessage } from '../../src/db/schema.ts'
+import { TableScroll } from '../components/table-scroll.tsx'
 
 const LABELS: Record<string, string> = { queued: 'Waiting', sent: 'Sent', failed: 'Failed', logged: 'Printed (no SMTP)' }
 
@@ -22,7 +23,7 @@ export function OutboxPage(props: { chrome: PageChrome; status: string; counts: 
           </a>
         ))}
       </nav>
-      <div class="table-scroll">
+      <TableScroll label="Messages">
         <table>
           <thead>
             <tr>
@@ -76,7 +77,7 @@ export function OutboxPage(props: { chrome: PageChrome; status: string; counts: 
             )}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
       {props.page.nextBefore !== null && (
         <nav class="pager" aria-label="Pages">
           <span />

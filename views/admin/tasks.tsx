@@ -2,6 +2,7 @@ import { Page, type PageChrome } from '../layouts/page.tsx'
 import { DateTime } from '../components/time.tsx'
 import { TASK_STATUSES, type Site } from '../../src/db/schema.ts'
 import type { AdminTaskRow } from '../../src/models/tasks.ts'
+import { TableScroll } from '../components/table-scroll.tsx'
 
 export type TaskFilterValues = { status: string; siteId: string }
 
@@ -61,7 +62,7 @@ export function TasksPage(props: { chrome: PageChrome; sites: Site[]; filter: Ta
         </div>
       </form>
       <p>{tasks.total > tasks.rows.length ? `The newest ${tasks.rows.length} of ${tasks.total} tasks; filter to narrow the list.` : `${tasks.total} ${tasks.total === 1 ? 'task' : 'tasks'}.`}</p>
-      <div class="table-scroll">
+      <TableScroll label="Tasks">
         <table>
           <thead>
             <tr>
@@ -131,7 +132,7 @@ export function TasksPage(props: { chrome: PageChrome; sites: Site[]; filter: Ta
             )}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
     </Page>
   )
 }

@@ -1,10 +1,11 @@
 import { DateTime } from './time.tsx'
 import type { AuditEvent } from '../../src/db/schema.ts'
+import { TableScroll } from './table-scroll.tsx'
 
 /** Audit events as a table; `details` adds the JSON details column. */
 export function AuditTable(props: { events: AuditEvent[]; details?: boolean }) {
   return (
-    <div class="table-scroll">
+    <TableScroll label="Audit events">
       <table>
         <thead>
           <tr>
@@ -27,7 +28,7 @@ export function AuditTable(props: { events: AuditEvent[]; details?: boolean }) {
               </td>
               <td>{e.actorEmail ?? 'system'}</td>
               <td>{e.targetType ? `${e.targetType} ${e.targetId ?? ''}` : '—'}</td>
-              <td>{e.ip ?? '—'}</td>
+              <td class="nowrap">{e.ip ?? '—'}</td>
               {props.details && (
                 <td class="details">
                   <code>{e.details === '{}' ? '' : e.details}</code>
@@ -42,6 +43,6 @@ export function AuditTable(props: { events: AuditEvent[]; details?: boolean }) {
           )}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   )
 }
