@@ -3,6 +3,7 @@ import { Page, type PageChrome } from '../layouts/page.tsx'
 import { Card } from '../components/form.tsx'
 import { DateTime } from '../components/time.tsx'
 import type { AdminSummary } from '../../src/models/dashboard.ts'
+import type { AuditTargetName } from '../../src/models/audit-log.ts'
 import { BarChart } from '../components/bar-chart.tsx'
 
 /**
@@ -20,7 +21,7 @@ function CountLink(props: { href: string; n: number; what: string }) {
 
 const BY_STATUS = '/admin/users?sort=status&dir=asc' // flagged accounts first: the users list has no status filter yet
 
-export function AdminHomePage(props: { chrome: PageChrome; summary: AdminSummary }) {
+export function AdminHomePage(props: { chrome: PageChrome; summary: AdminSummary; eventTargets: Map<string, AuditTargetName> }) {
   const { users, outbox, recentEvents, invitations, projectsAwaitingDecision, signInsPerDay } = props.summary
   return (
     <Page title="Admin" chrome={props.chrome}>
@@ -99,7 +100,7 @@ export function AdminHomePage(props: { chrome: PageChrome; summary: AdminSummary
         <a href={`/admin/audit?${new URLSearchParams({ event: 'signin.succeeded', from: signInsPerDay[0]?.day ?? '', to: signInsPerDay.at(-1)?.day ?? '' })}`}>These sign-ins in the audit log</a>
       </Card>
       <Card title="Recent audit events">
-        <AuditTable events={recentEvents} />
+        <AuditTable events={recentEvents} targets={props.eventTargets} />
       </Card>
     </Page>
   )

@@ -14,6 +14,7 @@ import { invitationStatusLabel } from './invitations.tsx'
 export type InvitationRow = Omit<Invitation, 'status'> & { status: InvitationStatus }
 import { PERMISSION_LABELS } from '../../src/authz/permissions.ts'
 import { TableScroll } from '../components/table-scroll.tsx'
+import type { AuditTargetName } from '../../src/models/audit-log.ts'
 
 const COLUMNS: [UserTableSort, string][] = [
   ['first_name', 'First name'],
@@ -194,6 +195,7 @@ export function UserPage(props: {
   memberships: UserMemberships
   sessions: Session[]
   events: AuditEvent[]
+  eventTargets?: Map<string, AuditTargetName>
   projects: { id: number; name: string }[]
   error?: string | undefined
   errors: FieldErrors
@@ -325,7 +327,7 @@ export function UserPage(props: {
         <SessionsTable sessions={props.sessions} revokeAction={(id) => `/admin/users/${user.id}/sessions/${id}/revoke`} />
       </Card>
       <Card title="Recent audit events">
-        <AuditTable events={props.events} />
+        <AuditTable events={props.events} targets={props.eventTargets} />
       </Card>
     </Page>
   )

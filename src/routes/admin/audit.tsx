@@ -5,13 +5,16 @@ import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { AuditPage } from '../../../views/admin/audit.tsx'
-import { csvField, iterateAuditEvents, listAuditEvents, parseAuditFilter } from '../../models/audit-log.ts'
+import { csvField, isReversedRange, iterateAuditEvents, listAuditEvents, parseAuditFilter, resolveAuditTargets } from '../../models/audit-log.ts'
 
 export const adminAudit = new Hono<AppEnv>()
 
 adminAudit.get('/admin/audit', requireUser, requirePermission('audit.view'), (c) => {
   const filter = parseAuditFilter(c.req.query())
-  return c.html(<AuditPage chrome={chrome(c)} filter={filter} page={listAuditEvents(c.get('deps').db, filter)} />)
+  const { db } = c.get('deps')
+  if (isReversedRange(filter)) return c.html(<AuditPage chrome={chrome(c)} filter={filter} page={null} targets={new Map()} />, 422)
+  const page = listAuditEvents(db, filter)
+  return c.html(<AuditPage chrome={chrome(c)} filter={filter} page={page} targets={resolveAuditTargets(db, page.events)} />)
 })
 
 adminAudit.get('/admin/audit.csv', requireUser, requirePermission('audit.view'), (c) => {
