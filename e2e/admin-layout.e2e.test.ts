@@ -21,7 +21,7 @@ const SIZES = [
   { name: 'phone', viewport: { width: 390, height: 844 }, isMobile: true },
 ] as const
 /** Pages whose screenshots are kept under test-results/ (the main pages, both sizes, both schemes). */
-const SCREENSHOT_PAGES = new Set(['/admin', '/admin/users', '/admin/audit', '/projects'])
+const SCREENSHOT_PAGES = new Set(['/admin', '/admin/users', '/admin/audit', '/admin/outbox', '/admin/tasks', '/projects'])
 
 type Violation = { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }
 /** The page's globals this journey reads (the tsconfig has no DOM types). */
@@ -117,6 +117,7 @@ describe('admin console layout: no sideways scroll and no serious axe violation,
       '/admin/invitations',
       await firstLink('/admin/invitations', /^\/admin\/invitations\/\d+$/),
       '/admin/roles',
+      await firstLink('/admin/roles', /^\/admin\/roles\/\d+$/),
       '/admin/groups',
       await firstLink('/admin/groups', /^\/admin\/groups\/\d+$/),
       '/admin/consortium',
@@ -124,9 +125,11 @@ describe('admin console layout: no sideways scroll and no serious axe violation,
       '/admin/sites',
       await firstLink('/admin/sites', /^\/admin\/sites\/\d+$/),
       '/admin/tasks',
+      await firstLink('/admin/tasks', /^\/admin\/tasks\/\d+$/),
       '/admin/settings',
       '/admin/audit',
       '/admin/outbox',
+      await firstLink('/admin/outbox', /^\/admin\/outbox\/\d+$/),
     )
   })
 
