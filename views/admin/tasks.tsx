@@ -203,7 +203,7 @@ export function TaskPage(props: { chrome: PageChrome; task: AdminTaskRow }) {
         <ol class="timeline">
           {t.events.map((e) => (
             <li data-event={e.event}>
-              <DateTime ms={e.at} /> · <strong>{EVENT_LABELS[e.event] ?? e.event}</strong>
+              <DateTime ms={e.at} /> · <strong>{EVENT_LABELS[e.event] ?? e.event}</strong> <code class="muted">{e.event}</code>
               {Object.keys(e.details).length > 0 && <KeyValues values={e.details} />}
             </li>
           ))}
