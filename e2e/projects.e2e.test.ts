@@ -367,6 +367,9 @@ describe('a project from cohort query to training results, with two sites on the
 
   it('admin: sees the training task and its history; registers an observer', async () => {
     await admin.goto(url(`/admin/tasks?site_id=${leeds.id}`))
+    // The list links each task to its page, where the history is a timeline.
+    await admin.getByRole('link', { name: `#${trainingTaskId}`, exact: true }).click()
+    await admin.waitForURL(url(`/admin/tasks/${trainingTaskId}`))
     const text = await admin.locator('main').innerText()
     for (const event of ['claimed', 'file_downloaded', 'file_uploaded', 'result']) expect(text).toContain(event)
 

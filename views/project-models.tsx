@@ -2,6 +2,7 @@ import { DateTime } from './components/time.tsx'
 import type { FieldErrors } from '../src/http/forms.ts'
 import type { ModelFileRow, ModelRow } from '../src/models/models.ts'
 import { MODEL_DESCRIPTION_MAX_LENGTH, MODEL_NAME_MAX_LENGTH } from '../src/models/models.ts'
+import { TableScroll } from './components/table-scroll.tsx'
 
 // The models part of a project page (SPEC §4): each model with its owner, status, allowed sites,
 // files and training runs, and the forms the viewer may use. The route decides every boolean
@@ -154,7 +155,7 @@ function ModelCard(props: { view: ModelsSectionView; card: ModelCardView }) {
       {card.files.length === 0 ? (
         <p class="muted">No files uploaded yet.</p>
       ) : (
-        <div class="table-scroll">
+        <TableScroll label="Files">
           <table>
             <caption class="visually-hidden">Files of the model {m.name}</caption>
             <thead>
@@ -186,14 +187,14 @@ function ModelCard(props: { view: ModelsSectionView; card: ModelCardView }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
 
       <h4>Training</h4>
       {card.runs.length === 0 ? (
         <p class="muted">Not trained yet.</p>
       ) : (
-        <div class="table-scroll">
+        <TableScroll label="Training runs">
           <table>
             <caption class="visually-hidden">Training runs of the model {m.name}, one per site</caption>
             <thead>
@@ -229,7 +230,7 @@ function ModelCard(props: { view: ModelsSectionView; card: ModelCardView }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
 
       {card.can.edit && (

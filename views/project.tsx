@@ -6,6 +6,7 @@ import { StatusBadge } from './projects.tsx'
 import type { CohortQuery, Project } from '../src/db/schema.ts'
 import type { ProjectMemberRow, SiteCount, StagedSite } from '../src/models/projects.ts'
 import type { FieldErrors } from '../src/http/forms.ts'
+import { TableScroll } from './components/table-scroll.tsx'
 
 export type ProjectView = {
   project: Project
@@ -77,6 +78,7 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
         ) : (
           <p class="muted">No cohort query yet.</p>
         )}
+        <TableScroll label="Counts by site">
         <table>
           <caption class="visually-hidden">Counts reported by each site</caption>
           <thead>
@@ -101,6 +103,7 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
             )}
           </tbody>
         </table>
+        </TableScroll>
         {v.can.edit && (
           <form method="post" action={`/projects/${p.id}/cohort-query`} class="stack">
             <div class={v.errors.query ? 'field invalid' : 'field'}>
@@ -143,6 +146,7 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
           )
         ) : (
           <>
+            <TableScroll label="Site approvals">
             <table>
               <thead>
                 <tr>
@@ -165,6 +169,7 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
                 ))}
               </tbody>
             </table>
+            </TableScroll>
             {v.can.approve && (
               <form method="post" action={`/projects/${p.id}/approvals`} class="stack">
                 <fieldset class={v.errors.approved_site_ids ? 'invalid' : undefined}>
@@ -191,6 +196,7 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
       </section>
       <section class="card" id="members">
         <h2>Members</h2>
+        <TableScroll label="Members">
         <table>
           <thead>
             <tr>
@@ -231,6 +237,7 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
             )}
           </tbody>
         </table>
+        </TableScroll>
         {v.can.manageMembers && (
           <form method="post" action={`/projects/${p.id}/members`} class="stack">
             <Field name="email" label="Add a member by email" type="email" value={v.values.email ?? ''} required error={v.errors.email} autocomplete="off" />

@@ -3,6 +3,7 @@ import { Card, Field } from './components/form.tsx'
 import { DateTime } from './components/time.tsx'
 import type { Project } from '../src/db/schema.ts'
 import type { FieldErrors } from '../src/http/forms.ts'
+import { TableScroll } from './components/table-scroll.tsx'
 
 type ProjectList = { rows: { project: Project; ownerEmail: string }[]; total: number; page: number; pages: number }
 
@@ -34,7 +35,7 @@ export function ProjectsPage(props: { chrome: PageChrome; list: ProjectList; q: 
         {list.total} {list.total === 1 ? 'project' : 'projects'}
         {list.pages > 1 ? ` · page ${list.page} of ${list.pages}` : ''}
       </p>
-      <div class="table-scroll">
+      <TableScroll label="Projects">
         <table>
           <thead>
             <tr>
@@ -66,7 +67,7 @@ export function ProjectsPage(props: { chrome: PageChrome; list: ProjectList; q: 
             )}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
       {list.pages > 1 && (
         <nav class="pager" aria-label="Pages">
           {list.page > 1 ? <a href={pageUrl(list.page - 1)}>← Previous</a> : <span />}

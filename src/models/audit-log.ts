@@ -11,6 +11,13 @@ export function parseAuditFilter(q: Record<string, string | undefined>): AuditFi
   return { actor: clean(q.actor), target: clean(q.target), event: clean(q.event), ip: clean(q.ip), from: clean(q.from), to: clean(q.to), before: Number.isInteger(before) && before > 0 ? before : null }
 }
 
+/** True when both days are valid and the end day is before the start day (such a filter matches nothing). */
+export function isReversedRange(f: Pick<AuditFilter, 'from' | 'to'>): boolean {
+  const from = dayStart(f.from)
+  const to = dayStart(f.to)
+  return from !== null && to !== null && to < from
+}
+
 /** Milliseconds at the start of a YYYY-MM-DD day (UTC), or null. */
 function dayStart(value: string): number | null {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return null
@@ -90,4 +97,40 @@ export function csvField(value: string | number | null): string {
   let s = String(value)
   if (/^[=+\-@\t\r]/.test(s)) s = "'" + s
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
+}
+
+/** The name each target type shows (and for a model, its project) in one SELECT per type, combined below. */
+const TARGET_NAMES: Record<string, string> = {
+  user: 'select id, email as name, null as project_id from users',
+  project: 'select id, name, null as project_id from projects',
+  group: 'select id, name, null as project_id from groups',
+  site: 'select id, name, null as project_id from sites',
+  role: 'select id, name, null as project_id from roles',
+  invitation: 'select id, email as name, null as project_id from invitations',
+  model: 'select id, name, project_id from models',
+  email: 'select id, subject as name, null as project_id from outbox',
+}
+
+export type AuditTargetName = { name: string; projectId: number | null }
+
+/** `${type} ${id}` → the target's current name, for the events of one page, in one query; targets that no longer exist are absent. */
+export function resolveAuditTargets(db: Db, events: readonly Pick<AuditEvent, 'targetType' | 'targetId'>[]): Map<string, AuditTargetName> {
+  const ids = new Map<string, Set<number>>()
+  for (const e of events) {
+    if (!e.targetType || !(e.targetType in TARGET_NAMES) || !e.targetId || !/^[1-9][0-9]{0,14}$/.test(e.targetId)) continue
+    const set = ids.get(e.targetType) ?? new Set<number>()
+    set.add(Number(e.targetId))
+    ids.set(e.targetType, set)
+  }
+  const names = new Map<string, AuditTargetName>()
+  if (ids.size === 0) return names
+  const parts: string[] = []
+  const params: unknown[] = []
+  for (const [type, set] of ids) {
+    parts.push(`select ? as type, * from (${TARGET_NAMES[type]} where id in (${[...set].map(() => '?').join(', ')}))`)
+    params.push(type, ...set)
+  }
+  const rows = db.$client.prepare(parts.join(' union all ')).all(...params) as { type: string; id: number; name: string; project_id: number | null }[]
+  for (const r of rows) names.set(`${r.type} ${r.id}`, { name: r.name, projectId: r.project_id })
+  return names
 }

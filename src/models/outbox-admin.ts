@@ -5,13 +5,27 @@ import { recordAuditEvent } from './audit.ts'
 
 export const OUTBOX_STATUSES = ['queued', 'sent', 'failed', 'logged'] as const
 
+export const OUTBOX_PAGE_SIZE = 50
+
+/** Newest first, a page at a time: `before` is the id the next page starts below (keyset paging). */
 export function listOutbox(db: Db, input: { status: string; before: number | null }): { messages: OutboxMessage[]; nextBefore: number | null } {
   const conditions = [
     (OUTBOX_STATUSES as readonly string[]).includes(input.status) ? eq(outbox.status, input.status as OutboxMessage['status']) : undefined,
     input.before ? lt(outbox.id, input.before) : undefined,
   ].filter((x) => x !== undefined)
-  const rows = db.select().from(outbox).where(and(...conditions)).orderBy(desc(outbox.id)).limit(101).all()
-  return { messages: rows.slice(0, 100), nextBefore: rows.length > 100 ? rows[99]!.id : null }
+  const rows = db.select().from(outbox).where(and(...conditions)).orderBy(desc(outbox.id)).limit(OUTBOX_PAGE_SIZE + 1).all()
+  const messages = rows.slice(0, OUTBOX_PAGE_SIZE)
+  return { messages, nextBefore: rows.length > OUTBOX_PAGE_SIZE ? messages.at(-1)!.id : null }
+}
+
+export function getOutboxMessage(db: Db, id: number): OutboxMessage | null {
+  return db.select().from(outbox).where(eq(outbox.id, id)).get() ?? null
+}
+
+/** False when the stored text is gone: empty, or a placeholder such as "[removed after delivery]". */
+export function isOutboxBodyKept(message: Pick<OutboxMessage, 'textBody'>): boolean {
+  const text = message.textBody.trim()
+  return text !== '' && !/^\[[^\]]*removed[^\]]*\]$/i.test(text)
 }
 
 export function countOutbox(db: Db): Record<string, number> {

@@ -315,6 +315,15 @@ export const ADMIN_TASK_LIMIT = 200
 export function listTasksForAdmin(db: Db, filter: { status?: TaskStatus; siteId?: number }): { rows: AdminTaskRow[]; total: number } {
   const where = and(filter.status ? eq(tasks.status, filter.status) : undefined, filter.siteId !== undefined ? eq(tasks.siteId, filter.siteId) : undefined)
   const total = db.select({ n: sql<number>`count(*)` }).from(tasks).where(where).get()!.n
+  return { total, rows: selectAdminTasks(db, where, ADMIN_TASK_LIMIT) }
+}
+
+/** One task with its site, project and history, or null when there is no such task. */
+export function getTaskForAdmin(db: Db, taskId: number): AdminTaskRow | null {
+  return selectAdminTasks(db, eq(tasks.id, taskId), 1)[0] ?? null
+}
+
+function selectAdminTasks(db: Db, where: SQL | undefined, limit: number): AdminTaskRow[] {
   const rows = db
     .select({ task: tasks, siteName: sites.name, siteCode: sites.code, projectName: projects.name, projectDeletedAt: projects.deletedAt })
     .from(tasks)
@@ -322,7 +331,7 @@ export function listTasksForAdmin(db: Db, filter: { status?: TaskStatus; siteId?
     .innerJoin(projects, eq(projects.id, tasks.projectId))
     .where(where)
     .orderBy(desc(tasks.id))
-    .limit(ADMIN_TASK_LIMIT)
+    .limit(limit)
     .all()
   const ids = rows.map((r) => r.task.id)
   const events = new Map<number, TaskEventRow[]>()
@@ -333,10 +342,7 @@ export function listTasksForAdmin(db: Db, filter: { status?: TaskStatus; siteId?
       events.set(e.taskId, list)
     }
   }
-  return {
-    total,
-    rows: rows.map((r) => ({ ...r.task, siteName: r.siteName, siteCode: r.siteCode, projectName: r.projectName, projectDeleted: r.projectDeletedAt !== null, events: events.get(r.task.id) ?? [] })),
-  }
+  return rows.map((r) => ({ ...r.task, siteName: r.siteName, siteCode: r.siteCode, projectName: r.projectName, projectDeleted: r.projectDeletedAt !== null, events: events.get(r.task.id) ?? [] }))
 }
 
 export function listTaskEvents(db: Db, taskId: number): TaskEventRow[] {

@@ -2,7 +2,7 @@ import { AuditTable } from '../components/audit-table.tsx'
 import { Page, type PageChrome } from '../layouts/page.tsx'
 import { DateTime } from '../components/time.tsx'
 import type { AuditEvent } from '../../src/db/schema.ts'
-import type { AuditFilter } from '../../src/models/audit-log.ts'
+import type { AuditFilter, AuditTargetName } from '../../src/models/audit-log.ts'
 import type { StoredAuditCheck } from '../../src/models/audit-chain.ts'
 
 function ChainStatus(props: { check: StoredAuditCheck | null }) {
@@ -32,8 +32,10 @@ function query(filter: AuditFilter, extra: Record<string, string> = {}): string 
   return s ? `?${s}` : ''
 }
 
-export function AuditPage(props: { chrome: PageChrome; filter: AuditFilter; page: { events: AuditEvent[]; nextBefore: number | null }; chain: StoredAuditCheck | null }) {
+/** `page` is null when the filter cannot match (a reversed date range): the form says why instead of an empty list. */
+export function AuditPage(props: { chrome: PageChrome; filter: AuditFilter; page: { events: AuditEvent[]; nextBefore: number | null } | null; targets: Map<string, AuditTargetName>; chain: StoredAuditCheck | null }) {
   const f = props.filter
+  const reversed = props.page === null
   return (
     <Page title="Audit log" chrome={props.chrome}>
       <p>
@@ -65,15 +67,26 @@ export function AuditPage(props: { chrome: PageChrome; filter: AuditFilter; page
         </div>
         <div class="field">
           <label for="f-to">To (UTC day)</label>
-          <input id="f-to" name="to" type="date" value={f.to} />
+          <input id="f-to" name="to" type="date" value={f.to} aria-invalid={reversed ? 'true' : undefined} aria-describedby={reversed ? 'f-to-error' : undefined} />
+          {reversed && (
+            <p id="f-to-error" class="error">
+              The end day ({f.to}) is before the start day ({f.from}). <a href={`/admin/audit${query({ ...f, from: f.to, to: f.from })}`}>Show {f.to} to {f.from}</a>
+            </p>
+          )}
         </div>
         <div class="row">
           <button type="submit">Filter</button>
           <a href={`/admin/audit.csv${query(f)}`}>Download as CSV</a>
         </div>
       </form>
-      <AuditTable events={props.page.events} details />
-      {props.page.nextBefore !== null && (
+      {props.page === null ? (
+        <p class="form-error" role="alert">
+          The end day ({f.to}) is before the start day ({f.from}), so no event can match. Swap the days or clear one of them.
+        </p>
+      ) : (
+        <AuditTable events={props.page.events} details targets={props.targets} />
+      )}
+      {props.page !== null && props.page.nextBefore !== null && (
         <nav class="pager" aria-label="Pages">
           <a href="/admin/audit">Newest</a>
           <a href={`/admin/audit${query(f, { before: String(props.page.nextBefore) })}`}>Older →</a>

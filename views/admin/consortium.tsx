@@ -4,6 +4,7 @@ import { Card } from '../components/form.tsx'
 import type { ConsortiumStructure } from '../../src/import/structure.ts'
 import type { StructureFileError } from '../../src/import/structure-file.ts'
 import type { ApplyStructureResult } from '../../src/models/consortium.ts'
+import { TableScroll } from '../components/table-scroll.tsx'
 
 /** One centre as stored, with how many of its labelled projects exist. */
 export type CentreRow = { adcid: number; group: string; groupId: number | null; studies: string[]; expectedProjects: number; missingProjects: string[] }
@@ -130,7 +131,7 @@ function CurrentStructure(props: { overview: ConsortiumOverview }) {
             {`${plural(incomplete, 'centre')} ${incomplete === 1 ? 'lacks' : 'lack'} labelled projects (deleted since, or a study or data type added later). Applying the structure again creates them.`}
           </p>
         )}
-        <div class="table-scroll">
+        <TableScroll label="Centres">
           <table id="centres">
             <thead>
               <tr>
@@ -166,7 +167,7 @@ function CurrentStructure(props: { overview: ConsortiumOverview }) {
               )}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       </Card>
     </>
   )

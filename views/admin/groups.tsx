@@ -3,6 +3,7 @@ import { Card, Field } from '../components/form.tsx'
 import type { GroupMemberRow, GroupSummary } from '../../src/models/groups.ts'
 import type { Group } from '../../src/db/schema.ts'
 import type { FieldErrors } from '../../src/http/forms.ts'
+import { TableScroll } from '../components/table-scroll.tsx'
 
 export function GroupsPage(props: { chrome: PageChrome; groups: GroupSummary[]; values?: Record<string, string>; errors?: FieldErrors }) {
   const values = props.values ?? {}
@@ -14,6 +15,7 @@ export function GroupsPage(props: { chrome: PageChrome; groups: GroupSummary[]; 
       </p>
       <h1>Groups</h1>
       <p>A group — a centre, team or consortium — holds projects. Its group admins may delete the group's projects and manage their members.</p>
+      <TableScroll label="Groups">
       <table>
         <thead>
           <tr>
@@ -41,6 +43,7 @@ export function GroupsPage(props: { chrome: PageChrome; groups: GroupSummary[]; 
           )}
         </tbody>
       </table>
+      </TableScroll>
       <Card title="New group">
         <form method="post" action="/admin/groups" class="stack">
           <Field name="name" label="Name" value={values.name ?? ''} required maxlength={80} error={errors.name} autocomplete="off" />
@@ -62,6 +65,7 @@ export function GroupPage(props: { chrome: PageChrome; group: Group; members: Gr
       <h1>{group.name}</h1>
       <p>{props.projects} projects.</p>
       <Card title="Members">
+        <TableScroll label="Members">
         <table>
           <thead>
             <tr>
@@ -97,6 +101,7 @@ export function GroupPage(props: { chrome: PageChrome; group: Group; members: Gr
             )}
           </tbody>
         </table>
+        </TableScroll>
         <form method="post" action={`/admin/groups/${group.id}/members`} class="stack">
           <Field name="email" label="Add or change a member: email" type="email" value={values.email ?? ''} required error={errors.email} autocomplete="off" />
           <div class="field">

@@ -4,6 +4,7 @@ import { Field, FormError } from '../components/form.tsx'
 import type { ImportRun } from '../../src/db/schema.ts'
 import type { JobProgress, StoredReport } from '../../src/import/runs.ts'
 import type { listImportRuns } from '../../src/import/runs.ts'
+import { TableScroll } from '../components/table-scroll.tsx'
 
 export const STATUS_LABELS: Record<ImportRun['status'], string> = {
   planning: 'Planning…',
@@ -96,7 +97,7 @@ export function ImportPage(props: {
         {props.runs.length === 0 ? (
           <p>No imports yet.</p>
         ) : (
-          <div class="table-scroll">
+          <TableScroll label="Recent imports">
             <table>
               <thead>
                 <tr>
@@ -129,7 +130,7 @@ export function ImportPage(props: {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
       </section>
     </Page>
@@ -357,7 +358,7 @@ function ReportTable(props: { section: ReportSection; rows: Row[]; sort: string;
     return v === null || v === undefined ? '' : String(v)
   }
   return (
-    <div class="table-scroll">
+    <TableScroll label="Import rows">
       <table>
         <thead>
           <tr>
@@ -378,6 +379,6 @@ function ReportTable(props: { section: ReportSection; rows: Row[]; sort: string;
           ))}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   )
 }

@@ -5,6 +5,7 @@ import type { Invitation, Role } from '../../src/db/schema.ts'
 import type { GroupSummary } from '../../src/models/groups.ts'
 import type { InvitationStatus } from '../../src/models/invitations.ts'
 import type { FieldErrors } from '../../src/http/forms.ts'
+import { TableScroll } from '../components/table-scroll.tsx'
 
 export type InvitationFormValues = { email: string; role: string; organization: string; groupId: string; groupRole: string; projectIds: string[]; projectRole: string }
 
@@ -64,7 +65,7 @@ export function InvitationsPage(props: Pickers & { chrome: PageChrome; invitatio
       <p>
         {props.showAll ? <a href="/admin/invitations">Show outstanding only</a> : <a href="/admin/invitations?all=1">Show accepted and deleted too</a>}
       </p>
-      <div class="table-scroll">
+      <TableScroll label="Invitations">
       <table>
         <thead>
           <tr>
@@ -107,7 +108,7 @@ export function InvitationsPage(props: Pickers & { chrome: PageChrome; invitatio
           )}
         </tbody>
       </table>
-      </div>
+      </TableScroll>
       <Card title="Invite someone">
         {props.form.note && <p class="flash flash-info">{props.form.note}</p>}
         <form method="get" action="/admin/invitations" class="row">

@@ -1,10 +1,21 @@
 import { Page, type PageChrome } from '../layouts/page.tsx'
 import { DateTime } from '../components/time.tsx'
 import type { OutboxMessage } from '../../src/db/schema.ts'
+import { TableScroll } from '../components/table-scroll.tsx'
 
 const LABELS: Record<string, string> = { queued: 'Waiting', sent: 'Sent', failed: 'Failed', logged: 'Printed (no SMTP)' }
 
-export function OutboxPage(props: { chrome: PageChrome; status: string; counts: Record<string, number>; page: { messages: OutboxMessage[]; nextBefore: number | null }; smtpConfigured: boolean }) {
+function countLine(total: number, shown: number): string {
+  const all = total === 1 ? '1 message' : `${total.toLocaleString('en-GB')} messages`
+  return shown < total ? `${all}, ${shown} on this page, newest first.` : `${all}.`
+}
+
+function statusQuery(status: string): string {
+  return status in LABELS ? `?status=${status}` : ''
+}
+
+/** `before` is the keyset cursor of this page (null on the newest page). */
+export function OutboxPage(props: { chrome: PageChrome; status: string; counts: Record<string, number>; page: { messages: OutboxMessage[]; nextBefore: number | null }; before: number | null; smtpConfigured: boolean }) {
   return (
     <Page title="Outbox" chrome={props.chrome}>
       <p>
@@ -22,7 +33,8 @@ export function OutboxPage(props: { chrome: PageChrome; status: string; counts: 
           </a>
         ))}
       </nav>
-      <div class="table-scroll">
+      <p class="muted">{countLine(props.status in LABELS ? (props.counts[props.status] ?? 0) : Object.values(props.counts).reduce((a, b) => a + b, 0), props.page.messages.length)}</p>
+      <TableScroll label="Messages">
         <table>
           <thead>
             <tr>
@@ -45,7 +57,9 @@ export function OutboxPage(props: { chrome: PageChrome; status: string; counts: 
                   <DateTime ms={m.createdAt} />
                 </td>
                 <td>{m.recipient}</td>
-                <td>{m.subject}</td>
+                <td>
+                  <a href={`/admin/outbox/${m.id}`}>{m.subject}</a>
+                </td>
                 <td>
                   <span class="badge">{LABELS[m.status]}</span>
                   {m.sentAt && (
@@ -76,13 +90,67 @@ export function OutboxPage(props: { chrome: PageChrome; status: string; counts: 
             )}
           </tbody>
         </table>
-      </div>
-      {props.page.nextBefore !== null && (
+      </TableScroll>
+      {(props.before !== null || props.page.nextBefore !== null) && (
         <nav class="pager" aria-label="Pages">
-          <span />
-          <a href={`/admin/outbox?${new URLSearchParams({ ...(props.status ? { status: props.status } : {}), before: String(props.page.nextBefore) })}`}>Older →</a>
+          {props.before !== null ? <a href={`/admin/outbox${statusQuery(props.status)}`}>Newest</a> : <span />}
+          {props.page.nextBefore !== null ? <a href={`/admin/outbox?${new URLSearchParams({ ...(props.status ? { status: props.status } : {}), before: String(props.page.nextBefore) })}`}>Older →</a> : <span />}
         </nav>
       )}
+    </Page>
+  )
+}
+
+/** `bodyKept` is false once the outbox no longer keeps the message's text (blanked after delivery). */
+export function OutboxMessagePage(props: { chrome: PageChrome; message: OutboxMessage; bodyKept: boolean }) {
+  const m = props.message
+  return (
+    <Page title={`Email: ${m.subject}`} chrome={props.chrome}>
+      <p>
+        <a href={`/admin/outbox${statusQuery(m.status)}`}>← Outbox</a>
+      </p>
+      <h1>{m.subject}</h1>
+      <section class="card">
+        <dl class="facts">
+          <dt>To</dt>
+          <dd>{m.recipient}</dd>
+          <dt>Status</dt>
+          <dd>
+            <span class="badge">{LABELS[m.status]}</span>
+          </dd>
+          <dt>Attempts</dt>
+          <dd>{m.attempts}</dd>
+          <dt>Queued</dt>
+          <dd>
+            <DateTime ms={m.createdAt} />
+          </dd>
+          {m.status === 'queued' && (
+            <>
+              <dt>Next try</dt>
+              <dd>
+                <DateTime ms={m.nextAttemptAt} />
+              </dd>
+            </>
+          )}
+          <dt>Sent</dt>
+          <dd>
+            <DateTime ms={m.sentAt} />
+          </dd>
+          <dt>Last error</dt>
+          <dd>{m.lastError ?? '—'}</dd>
+        </dl>
+        {m.status === 'failed' && (
+          <form method="post" action={`/admin/outbox/${m.id}/retry`}>
+            <button type="submit" class="secondary">
+              Send again
+            </button>
+          </form>
+        )}
+      </section>
+      <section class="card" aria-labelledby="body-h">
+        <h2 id="body-h">Text of the message</h2>
+        {props.bodyKept ? <pre class="body">{m.textBody}</pre> : <p class="muted">Body removed after delivery.</p>}
+      </section>
     </Page>
   )
 }

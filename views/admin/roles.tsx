@@ -4,6 +4,7 @@ import type { RoleWithUsage } from '../../src/models/roles.ts'
 import type { GroupSummary } from '../../src/models/groups.ts'
 import type { FieldErrors } from '../../src/http/forms.ts'
 import { PERMISSION_LABELS, PROJECT_PERMISSIONS, REQUIRED_PERMISSIONS, SITE_PERMISSIONS } from '../../src/authz/permissions.ts'
+import { TableScroll } from '../components/table-scroll.tsx'
 
 export type RoleFormValues = { name: string; description: string; scope: 'site' | 'project'; permissions: string[]; groupIds: number[] }
 
@@ -50,6 +51,7 @@ export function RolesPage(props: { chrome: PageChrome; roles: RoleWithUsage[]; g
       </p>
       <h1>Roles</h1>
       <p>Site roles: every user holds exactly one. Project roles: what a member may do in a project. System roles are built in and cannot be changed.</p>
+      <TableScroll label="Roles">
       <table>
         <thead>
           <tr>
@@ -75,6 +77,7 @@ export function RolesPage(props: { chrome: PageChrome; roles: RoleWithUsage[]; g
           ))}
         </tbody>
       </table>
+      </TableScroll>
       <Card title="New custom role">
         <form method="post" action="/admin/roles" class="stack">
           <Field name="name" label="Name" value={values.name} required maxlength={40} error={errors.name} autocomplete="off" />

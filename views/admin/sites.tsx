@@ -3,6 +3,7 @@ import { Card, Field } from '../components/form.tsx'
 import { DateTime } from '../components/time.tsx'
 import type { Site } from '../../src/db/schema.ts'
 import type { FieldErrors } from '../../src/http/forms.ts'
+import { TableScroll } from '../components/table-scroll.tsx'
 
 const CODE_HINT = '2 to 20 characters: letters, digits, “_” and “-”. It cannot be changed later.'
 
@@ -19,7 +20,7 @@ export function SitesPage(props: { chrome: PageChrome; sites: Site[]; values?: R
         Sites (Trusts) run cohort queries, image retrieval and training for approved projects. Each has an API key for the site API; the key is shown once, when it is
         created or rotated. <a href="/admin/tasks">Tasks handed to sites</a>
       </p>
-      <div class="table-scroll">
+      <TableScroll label="Sites">
         <table>
           <thead>
             <tr>
@@ -55,7 +56,7 @@ export function SitesPage(props: { chrome: PageChrome; sites: Site[]; values?: R
             )}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
       <Card title="New site">
         <form method="post" action="/admin/sites" class="stack">
           <Field name="name" label="Name" value={values.name ?? ''} required maxlength={120} error={errors.name} autocomplete="off" />

@@ -13,6 +13,8 @@ import { invitationStatusLabel } from './invitations.tsx'
 
 export type InvitationRow = Omit<Invitation, 'status'> & { status: InvitationStatus }
 import { PERMISSION_LABELS } from '../../src/authz/permissions.ts'
+import { TableScroll } from '../components/table-scroll.tsx'
+import type { AuditTargetName } from '../../src/models/audit-log.ts'
 
 const COLUMNS: [UserTableSort, string][] = [
   ['first_name', 'First name'],
@@ -93,7 +95,7 @@ export function UserTable(props: { table: UserTablePage; invitations: Invitation
         {query.q ? ` matching “${query.q}”` : ''}
         {pages > 1 ? ` · page ${page} of ${pages}` : ''}
       </p>
-      <div class="table-scroll">
+      <TableScroll label="Users">
         <table class="users">
           <thead>
             <tr>
@@ -121,7 +123,7 @@ export function UserTable(props: { table: UserTablePage; invitations: Invitation
                   <a href={`/admin/invitations/${i.id}`}>{i.email}</a>
                 </td>
                 <td>{i.organization}</td>
-                <td>{i.role}</td>
+                <td class="nowrap">{i.role}</td>
                 <td></td>
                 <td></td>
                 <td>
@@ -138,7 +140,7 @@ export function UserTable(props: { table: UserTablePage; invitations: Invitation
                   <a href={`/admin/users/${u.id}`}>{u.email}</a>
                 </td>
                 <td>{u.organization}</td>
-                <td>{u.role}</td>
+                <td class="nowrap">{u.role}</td>
                 <td>
                   {u.projects.join(', ')}
                   {u.moreProjects > 0 ? ` +${u.moreProjects}` : ''}
@@ -160,7 +162,7 @@ export function UserTable(props: { table: UserTablePage; invitations: Invitation
             )}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
       {pages > 1 && (
         <nav class="pager" aria-label="Pages">
           {page > 1 ? <a href={tableUrl(query, { page: page - 1 })}>← Previous</a> : <span />}
@@ -177,7 +179,7 @@ export function UserTable(props: { table: UserTablePage; invitations: Invitation
 function ActionButton(props: { userId: number; action: string; label: string; danger?: boolean }) {
   return (
     <form method="post" action={`/admin/users/${props.userId}/${props.action}`} class="inline">
-      <button type="submit" class={props.danger ? 'danger' : 'secondary'}>
+      <button type="submit" class={props.danger ? 'caution' : 'secondary'}>
         {props.label}
       </button>
     </form>
@@ -193,6 +195,7 @@ export function UserPage(props: {
   memberships: UserMemberships
   sessions: Session[]
   events: AuditEvent[]
+  eventTargets?: Map<string, AuditTargetName>
   projects: { id: number; name: string }[]
   error?: string | undefined
   errors: FieldErrors
@@ -324,7 +327,7 @@ export function UserPage(props: {
         <SessionsTable sessions={props.sessions} revokeAction={(id) => `/admin/users/${user.id}/sessions/${id}/revoke`} />
       </Card>
       <Card title="Recent audit events">
-        <AuditTable events={props.events} />
+        <AuditTable events={props.events} targets={props.eventTargets} />
       </Card>
     </Page>
   )
@@ -342,6 +345,7 @@ export function ExplainPage(props: { chrome: PageChrome; user: User; project: Pr
       <p>
         Site role <strong>{props.user.role}</strong>; project status <strong>{props.project.status}</strong>.
       </p>
+      <TableScroll label="Access by permission">
       <table>
         <thead>
           <tr>
@@ -364,6 +368,7 @@ export function ExplainPage(props: { chrome: PageChrome; user: User; project: Pr
           ))}
         </tbody>
       </table>
+      </TableScroll>
     </Page>
   )
 }

@@ -1,10 +1,71 @@
 import { DateTime } from './time.tsx'
 import type { AuditEvent } from '../../src/db/schema.ts'
+import type { AuditTargetName } from '../../src/models/audit-log.ts'
+import { TableScroll } from './table-scroll.tsx'
+import { KeyValues } from './key-values.tsx'
 
-/** Audit events as a table; `details` adds the JSON details column. */
-export function AuditTable(props: { events: AuditEvent[]; details?: boolean }) {
+/** Where a target of each type is shown (a model on its project's models page). */
+function targetHref(type: string, id: string, target: AuditTargetName | undefined): string | null {
+  switch (type) {
+    case 'user':
+      return `/admin/users/${id}`
+    case 'project':
+      return `/projects/${id}`
+    case 'group':
+      return `/admin/groups/${id}`
+    case 'site':
+      return `/admin/sites/${id}`
+    case 'role':
+      return `/admin/roles/${id}`
+    case 'invitation':
+      return `/admin/invitations/${id}`
+    case 'email':
+      return `/admin/outbox/${id}`
+    case 'import':
+      return `/admin/import/${id}`
+    case 'model':
+      return target?.projectId ? `/projects/${target.projectId}/models` : null
+    default:
+      return null
+  }
+}
+
+/** The target by name and linked when it still exists; "type id" when it does not. */
+function Target(props: { event: AuditEvent; targets: Map<string, AuditTargetName> }) {
+  const { targetType: type, targetId: id } = props.event
+  if (!type) return <>—</>
+  if (type === 'settings') return <a href="/admin/settings">{`settings: ${id ?? ''}`}</a>
+  if (type === 'import' && id && /^\d+$/.test(id)) return <a href={`/admin/import/${id}`}>{`import #${id}`}</a>
+  const target = props.targets.get(`${type} ${id ?? ''}`)
+  const href = id ? targetHref(type, id, target) : null
+  if (!target || !href) return <>{`${type} ${id ?? ''}`}</>
   return (
-    <div class="table-scroll">
+    <>
+      <span class="muted">{type}</span> <a href={href}>{target.name}</a>
+    </>
+  )
+}
+
+/** An event's details (stored as JSON) as key–value pairs. */
+function Details(props: { json: string }) {
+  let value: unknown
+  try {
+    value = JSON.parse(props.json)
+  } catch {
+    return <>{props.json}</>
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return Object.keys(value).length === 0 ? <></> : <KeyValues values={value as Record<string, unknown>} />
+  return <>{String(value)}</>
+}
+
+/**
+ * Audit events as a table; `details` adds the details column. `targets` (from resolveAuditTargets,
+ * one query for the page) names the targets; without it they show as "type id".
+ */
+export function AuditTable(props: { events: AuditEvent[]; details?: boolean; targets?: Map<string, AuditTargetName> }) {
+  const targets = props.targets ?? new Map<string, AuditTargetName>()
+  return (
+    <TableScroll label="Audit events">
       <table>
         <thead>
           <tr>
@@ -22,15 +83,17 @@ export function AuditTable(props: { events: AuditEvent[]; details?: boolean }) {
               <td>
                 <DateTime ms={e.at} />
               </td>
-              <td>
+              <td class="nowrap">
                 <code>{e.event}</code>
               </td>
-              <td>{e.actorEmail ?? 'system'}</td>
-              <td>{e.targetType ? `${e.targetType} ${e.targetId ?? ''}` : '—'}</td>
-              <td>{e.ip ?? '—'}</td>
+              <td>{e.actorEmail === null ? 'system' : e.actorId === null ? e.actorEmail : <a href={`/admin/users/${e.actorId}`}>{e.actorEmail}</a>}</td>
+              <td>
+                <Target event={e} targets={targets} />
+              </td>
+              <td class="nowrap">{e.ip ?? '—'}</td>
               {props.details && (
                 <td class="details">
-                  <code>{e.details === '{}' ? '' : e.details}</code>
+                  <Details json={e.details} />
                 </td>
               )}
             </tr>
@@ -42,6 +105,6 @@ export function AuditTable(props: { events: AuditEvent[]; details?: boolean }) {
           )}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   )
 }

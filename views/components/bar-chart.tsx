@@ -1,28 +1,53 @@
-/** A server-rendered bar chart (SVG) with the same numbers in a table for screen readers. */
+/** Ticks for a y-axis from 0 to at least `max`: 3–6 evenly spaced round numbers (steps of 1, 2 or 5 × 10ⁿ). */
+export function yAxisTicks(max: number): number[] {
+  const top = Math.max(1, max)
+  const rough = top / 4
+  const magnitude = 10 ** Math.floor(Math.log10(rough))
+  const step = Math.max(1, [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= rough) ?? 10 * magnitude)
+  const ticks: number[] = []
+  for (let v = 0; v < top + step; v += step) ticks.push(v) // ends on the first tick at or above the maximum
+  return ticks
+}
+
+/** A server-rendered bar chart (SVG) with a y-axis, and the same numbers in a table for screen readers. */
 export function BarChart(props: { title: string; points: { label: string; value: number }[] }) {
-  const width = 600
-  const height = 160
-  const max = Math.max(1, ...props.points.map((p) => p.value))
-  const bar = width / props.points.length
+  const left = 44 // room for the y-axis labels
+  const width = 640
+  const height = 200
+  const max = Math.max(0, ...props.points.map((p) => p.value))
+  const ticks = yAxisTicks(max)
+  const top = ticks.at(-1)!
+  const plot = width - left
+  const bar = plot / Math.max(1, props.points.length)
+  const y = (v: number) => 8 + Math.round((1 - v / top) * (height - 8))
   const total = props.points.reduce((s, p) => s + p.value, 0)
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${width} ${height + 20}`} role="img" aria-labelledby="chart-title chart-summary" preserveAspectRatio="none">
+      <svg viewBox={`0 0 ${width} ${height + 24}`} role="img" aria-labelledby="chart-title chart-summary">
         <title id="chart-title">{props.title}</title>
         <desc id="chart-summary">{`${total} in total; highest ${max} on one day.`}</desc>
+        {ticks.map((v) => (
+          <>
+            <line x1={String(left)} y1={String(y(v))} x2={String(width)} y2={String(y(v))} class="grid" />
+            <text x={String(left - 6)} y={String(y(v) + 5)} text-anchor="end" class="tick y">
+              {v}
+            </text>
+          </>
+        ))}
         {props.points.map((p, i) => {
-          const h = Math.round((p.value / max) * height)
+          const h = y(0) - y(p.value)
           return (
-            <rect x={(i * bar + 2).toFixed(1)} y={String(height - h)} width={(bar - 4).toFixed(1)} height={String(h)} class="bar">
+            <rect x={(left + i * bar + 2).toFixed(1)} y={String(y(p.value))} width={Math.max(1, bar - 4).toFixed(1)} height={String(h)} class="bar">
               <title>{`${p.label}: ${p.value}`}</title>
             </rect>
           )
         })}
-        <line x1="0" y1={String(height)} x2={String(width)} y2={String(height)} class="axis" />
-        <text x="0" y={String(height + 16)} class="tick">
+        <line x1={String(left)} y1="8" x2={String(left)} y2={String(height)} class="axis" />
+        <line x1={String(left)} y1={String(height)} x2={String(width)} y2={String(height)} class="axis" />
+        <text x={String(left)} y={String(height + 20)} class="tick">
           {props.points[0]?.label ?? ''}
         </text>
-        <text x={String(width)} y={String(height + 16)} text-anchor="end" class="tick">
+        <text x={String(width)} y={String(height + 20)} text-anchor="end" class="tick">
           {props.points.at(-1)?.label ?? ''}
         </text>
       </svg>
@@ -40,7 +65,7 @@ export function BarChart(props: { title: string; points: { label: string; value:
             <tbody>
               {props.points.map((p) => (
                 <tr>
-                  <td>{p.label}</td>
+                  <td class="nowrap">{p.label}</td>
                   <td>{p.value}</td>
                 </tr>
               ))}

@@ -1,5 +1,6 @@
 import { DateTime } from './time.tsx'
 import type { Session } from '../../src/db/schema.ts'
+import { TableScroll } from './table-scroll.tsx'
 
 /**
  * A user's sessions. `currentId` marks the viewer's own browser; `revokeAction(id)` adds a
@@ -9,6 +10,7 @@ export function SessionsTable(props: { sessions: Session[]; currentId?: string; 
   if (props.sessions.length === 0) return <p>Not signed in anywhere.</p>
   const revoke = props.revokeAction
   return (
+    <TableScroll label="Sessions">
     <table>
       <thead>
         <tr>
@@ -32,7 +34,7 @@ export function SessionsTable(props: { sessions: Session[]; currentId?: string; 
             <td>
               <DateTime ms={s.lastActiveAt} />
             </td>
-            <td>{s.ip}</td>
+            <td class="nowrap">{s.ip}</td>
             <td class="truncate">{s.userAgent}</td>
             {revoke && (
               <td>
@@ -47,5 +49,6 @@ export function SessionsTable(props: { sessions: Session[]; currentId?: string; 
         ))}
       </tbody>
     </table>
+    </TableScroll>
   )
 }

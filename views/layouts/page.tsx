@@ -7,10 +7,13 @@ export type Viewer = { email: string; name: string; canAdminister: boolean }
 
 export type Banner = { message: string; link: string; level: 'info' | 'warning' | 'critical' }
 
-export type PageChrome = { viewer: Viewer | null; flash: Flash | null; banner: Banner | null; deploymentMode: boolean }
+/** One link of the admin navigation; `current` marks the area the page belongs to. */
+export type AdminNavLink = { href: string; label: string; current: boolean }
+
+export type PageChrome = { viewer: Viewer | null; flash: Flash | null; banner: Banner | null; deploymentMode: boolean; adminNav?: AdminNavLink[] | null }
 
 export function Page(props: { title: string; chrome: PageChrome; children: Child; narrow?: boolean }) {
-  const { viewer, flash, banner, deploymentMode } = props.chrome
+  const { viewer, flash, banner, deploymentMode, adminNav } = props.chrome
   return (
     <>
       {raw('<!doctype html>')}
@@ -65,6 +68,15 @@ export function Page(props: { title: string; chrome: PageChrome; children: Child
               </nav>
             )}
           </header>
+          {adminNav && adminNav.length > 0 && (
+            <nav class="admin-nav" aria-label="Admin">
+              {adminNav.map((a) => (
+                <a href={a.href} aria-current={a.current ? 'page' : undefined}>
+                  {a.label}
+                </a>
+              ))}
+            </nav>
+          )}
           <main id="main" class={props.narrow ? 'narrow' : undefined}>
             {flash && (
               <p class={`flash flash-${flash.kind}`} role={flash.kind === 'error' ? 'alert' : 'status'}>

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { createTestEnv, createTestUser, signIn, T0, BASE_URL, type TestEnv } from '../../test/helpers.ts'
 import { recordAuditEvent, type AuditInput } from '../../models/audit.ts'
 import { auditEvents } from '../../db/schema.ts'
+import { createGroup } from '../../models/groups.ts'
+import { createProject } from '../../models/projects.ts'
 
 const DAY = 86_400_000
 const HEADER = 'id,time,event,actor_id,actor_email,target_type,target_id,ip,details,hash'
@@ -23,7 +25,7 @@ function rowsOf(html: string): { event: string; actor: string; target: string; i
 
 function marksOf(html: string): string[] {
   return rowsOf(html)
-    .map((r) => /"mark":"(mk_\d+)"/.exec(r.details)?.[1])
+    .map((r) => /(mk_\d+)/.exec(r.details)?.[1])
     .filter((m): m is string => m !== undefined)
     .sort()
 }
@@ -144,7 +146,7 @@ describe('audit log page', () => {
     const t = createTestEnv()
     const { client } = await adminSession(t)
     for (let n = 0; n < 250; n++) recordAuditEvent(t.db, { event: 'bulk.event', at: T0 + n, targetType: 'thing', targetId: n, details: { n } })
-    const ns = (html: string) => rowsOf(html).map((r) => Number(/"n":(\d+)/.exec(r.details)![1]))
+    const ns = (html: string) => rowsOf(html).map((r) => Number(/^N(\d+)$/.exec(r.details)![1])) // details as key–value pairs: "N" then the number
 
     const first = await (await client.get('/admin/audit?event=bulk.event')).text()
     expect(ns(first)).toEqual(Array.from({ length: 100 }, (_, i) => 249 - i))
@@ -434,5 +436,58 @@ describe('audit chain on the admin page, and access.denied', () => {
     expect(denied()).toHaveLength(4)
     const { verifyAuditChain } = await import('../../models/audit-chain.ts')
     expect(verifyAuditChain(t.db)).toMatchObject({ ok: true })
+  })
+})
+
+describe('audit log readability', () => {
+  it('shows details as key–value pairs, never JSON, and names and links targets (resolved in one query, not per row)', async () => {
+    const t = createTestEnv()
+    const { admin, client } = await adminSession(t)
+    const at = t.clock.now()
+    const group = createGroup(t.db, { name: 'Leeds imaging', description: '' }, { at, actor: { id: admin.user.id, email: admin.user.email }, ip: '' })
+    const project = createProject(t.db, { name: 'Lung <nodules>', description: '', groupId: null }, { actor: { id: admin.user.id, email: admin.user.email }, now: at, ip: '' })
+    recordAuditEvent(t.db, { event: 'user.role_changed', at, actor: { id: admin.user.id, email: admin.user.email }, targetType: 'user', targetId: admin.user.id, details: { from: 'researcher', to: 'admin', changed_at: at, tags: ['a', 'b'], nested: { ok: true } } })
+    recordAuditEvent(t.db, { event: 'user.disabled', at, targetType: 'user', targetId: 999 }) // a user that does not exist (any more)
+
+    const statements: string[] = []
+    const prepare = t.db.$client.prepare.bind(t.db.$client)
+    t.db.$client.prepare = ((source: string) => {
+      statements.push(source)
+      return prepare(source)
+    }) as typeof t.db.$client.prepare
+    const html = await (await client.get('/admin/audit')).text()
+    t.db.$client.prepare = prepare
+    // Note: one statement resolves every target type on the page (users, projects, groups, …).
+    expect(statements.filter((q) => /from users where id in/i.test(q) || /union all/i.test(q)).length).toBe(1)
+
+    const tbody = html.slice(html.indexOf('<tbody>'), html.indexOf('</tbody>'))
+    expect(tbody).not.toContain('{"')
+    expect(tbody).not.toContain('{&quot;')
+    expect(tbody).not.toMatch(/\b1\d{12}\b/) // the changed_at detail is a formatted time
+    expect(tbody).toMatch(/<dt>From<\/dt><dd>researcher<\/dd><dt>To<\/dt><dd>admin<\/dd><dt>Changed at<\/dt><dd><time datetime="[^"]+">[^<]+ UTC<\/time><\/dd><dt>Tags<\/dt><dd>a, b<\/dd><dt>Nested<\/dt><dd><dl class="facts kv"><dt>Ok<\/dt><dd>yes<\/dd><\/dl><\/dd>/)
+    expect(tbody).toContain(`<a href="/admin/users/${admin.user.id}">root@example.org</a>`)
+    expect(tbody).toContain(`<a href="/admin/groups/${group.id}">Leeds imaging</a>`)
+    expect(tbody).toContain(`<a href="/projects/${project.id}">Lung &lt;nodules&gt;</a>`)
+    expect(rowsOf(html).find((r) => r.event === 'user.disabled')!.target).toBe('user 999')
+    // The dashboard and the user page resolve names the same way.
+    expect(await (await client.get('/admin')).text()).toContain(`<a href="/admin/groups/${group.id}">Leeds imaging</a>`)
+  })
+
+  it('answers a reversed date range with a message naming both days (and a link to the swapped range), not an empty list', async () => {
+    const t = createTestEnv()
+    const { client } = await adminSession(t)
+    fixture(t)
+    const res = await client.get('/admin/audit?from=2026-11-03&to=2026-11-01&actor=bob')
+    expect(res.status).toBe(422)
+    const html = await res.text()
+    expect(html).toContain('The end day (2026-11-01) is before the start day (2026-11-03).')
+    expect(html).toContain('href="/admin/audit?actor=bob&amp;from=2026-11-01&amp;to=2026-11-03"')
+    expect(html).toMatch(/<input id="f-to" name="to" type="date" value="2026-11-01" aria-invalid="true"/)
+    expect(html).not.toContain('<tbody>')
+    expect(html).not.toContain('No events')
+    // The same day twice is a valid one-day range.
+    const oneDay = await client.get('/admin/audit?from=2026-11-02&to=2026-11-02')
+    expect(oneDay.status).toBe(200)
+    expect(marksOf(await oneDay.text())).toEqual(['mk_04', 'mk_05', 'mk_07', 'mk_09'])
   })
 })

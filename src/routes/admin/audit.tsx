@@ -6,14 +6,17 @@ import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { AuditPage } from '../../../views/admin/audit.tsx'
 import { getLastAuditCheck } from '../../models/audit-chain.ts'
-import { csvField, iterateAuditEvents, listAuditEvents, parseAuditFilter } from '../../models/audit-log.ts'
+import { csvField, isReversedRange, iterateAuditEvents, listAuditEvents, parseAuditFilter, resolveAuditTargets } from '../../models/audit-log.ts'
 
 export const adminAudit = new Hono<AppEnv>()
 
 adminAudit.get('/admin/audit', requireUser, requirePermission('audit.view'), (c) => {
   const filter = parseAuditFilter(c.req.query())
   const { db } = c.get('deps')
-  return c.html(<AuditPage chrome={chrome(c)} filter={filter} page={listAuditEvents(db, filter)} chain={getLastAuditCheck(db)} />)
+  const chain = getLastAuditCheck(db)
+  if (isReversedRange(filter)) return c.html(<AuditPage chrome={chrome(c)} filter={filter} page={null} targets={new Map()} chain={chain} />, 422)
+  const page = listAuditEvents(db, filter)
+  return c.html(<AuditPage chrome={chrome(c)} filter={filter} page={page} targets={resolveAuditTargets(db, page.events)} chain={chain} />)
 })
 
 adminAudit.get('/admin/audit.csv', requireUser, requirePermission('audit.view'), (c) => {

@@ -36,6 +36,46 @@ describe('admin dashboard', () => {
     const html = await (await client.get('/admin')).text()
     expect(html).toContain('<svg')
     expect(html).toContain('Successful sign-ins per day, last 30 days: 8 in total') // 7 + this sign-in
-    expect(html).toMatch(/Projects awaiting site decisions<\/dt><dd>1</)
+    expect(html).toMatch(/Projects awaiting site decisions<\/dt><dd><a href="\/projects">1</)
+  })
+
+  it('links every count to the list it counts (filtered where the list has the filter) and gives the chart a y-axis with ticks', async () => {
+    const t = createTestEnv()
+    const admin = await createTestUser(t, { role: 'admin' })
+    for (let i = 0; i < 7; i++) recordAuditEvent(t.db, { event: 'signin.succeeded', at: t.clock.now() - DAY })
+    enqueueEmail(t.db, { to: 'x@example.org', subject: 's', text: 't', html: 'h' }, 0)
+    t.db.update(outbox).set({ status: 'failed' }).run()
+    const client = await signIn(t, admin)
+    const html = await (await client.get('/admin')).text()
+    /** The href of the link in the <dd> after the <dt> named `label`, or null when the count is not a link. */
+    const linkOf = (label: string) => {
+      const dd = new RegExp(`<dt>${label}</dt><dd[^>]*>([\\s\\S]*?)</dd>`).exec(html)
+      expect(dd, label).not.toBeNull()
+      return /<a href="([^"]+)"/.exec(dd![1]!)?.[1]?.replaceAll('&amp;', '&') ?? null
+    }
+    expect(linkOf('Accounts')).toBe('/admin/users')
+    expect(linkOf('Admins')).toBe('/admin/users?sort=role&dir=asc')
+    for (const label of ['Disabled', 'Authenticator not enrolled', 'Must change password', 'Locked out now']) expect(linkOf(label), label).toBe('/admin/users?sort=status&dir=asc')
+    expect(linkOf('Invitations outstanding')).toBe('/admin/invitations')
+    expect(linkOf('Invitations expired')).toBe('/admin/invitations')
+    expect(linkOf('Projects awaiting site decisions')).toBe('/projects')
+    expect(linkOf('Waiting to send')).toBe('/admin/outbox?status=queued')
+    expect(linkOf('Sent')).toBe('/admin/outbox?status=sent')
+    expect(linkOf('Failed after retries')).toBe('/admin/outbox?status=failed')
+    expect(linkOf('Printed to the console \\(no SMTP\\)')).toBe('/admin/outbox?status=logged')
+    // The failed count's link carries its number and, for screen readers, what it counts.
+    expect(html).toMatch(/<a href="\/admin\/outbox\?status=failed">1<span class="visually-hidden"> failed after retries<\/span><\/a>/)
+    const from = new Date(t.clock.now() - 29 * DAY).toISOString().slice(0, 10)
+    const to = new Date(t.clock.now()).toISOString().slice(0, 10)
+    expect(html).toContain(`href="/admin/audit?event=signin.succeeded&amp;from=${from}&amp;to=${to}"`)
+
+    // y-axis: a tick at 0 and at the top of the scale (7 + this sign-in on two days: max 7), with grid lines.
+    const svg = /<svg[\s\S]*?<\/svg>/.exec(html)![0]
+    const ticks = [...svg.matchAll(/<text[^>]*class="tick y"[^>]*>(\d+)<\/text>/g)].map((m) => Number(m[1]))
+    expect(ticks[0]).toBe(0)
+    expect(ticks.at(-1)).toBeGreaterThanOrEqual(7)
+    expect(ticks.length).toBeGreaterThanOrEqual(3)
+    expect([...ticks].sort((a, b) => a - b)).toEqual(ticks)
+    expect(svg.match(/class="grid"/g)?.length).toBe(ticks.length)
   })
 })

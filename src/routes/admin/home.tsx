@@ -5,9 +5,12 @@ import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { AdminHomePage } from '../../../views/admin/home.tsx'
 import { getAdminSummary } from '../../models/dashboard.ts'
+import { resolveAuditTargets } from '../../models/audit-log.ts'
 
 export const adminHome = new Hono<AppEnv>()
 
 adminHome.get('/admin', requireUser, requirePermission('admin.access'), (c) => {
-  return c.html(<AdminHomePage chrome={chrome(c)} summary={getAdminSummary(c.get('deps').db, c.get('deps').clock.now())} />)
+  const { db, clock } = c.get('deps')
+  const summary = getAdminSummary(db, clock.now())
+  return c.html(<AdminHomePage chrome={chrome(c)} summary={summary} eventTargets={resolveAuditTargets(db, summary.recentEvents)} />)
 })

@@ -119,17 +119,26 @@ describe('outbox page', () => {
     expect(waiting.id).toBeLessThan(sent.id)
   })
 
-  it('pages by 100, newest first', async () => {
+  it('pages by 50, newest first: "Older →" continues below the last row shown, keeping the status filter; "Newest" returns', async () => {
     const t = createTestEnv()
     const { client } = await adminSession(t)
     for (let i = 0; i < 130; i++) insertMessage(t, { recipient: `p${String(i).padStart(3, '0')}@example.org`, status: 'sent' })
+    insertMessage(t, { recipient: 'queued@example.org' })
+    const pad = (i: number) => `p${String(i).padStart(3, '0')}@example.org`
     const first = await (await client.get('/admin/outbox?status=sent')).text()
-    expect(rowsOf(first)).toHaveLength(100)
-    expect(rowsOf(first)[0]!.to).toBe('p129@example.org')
+    expect(rowsOf(first).map((r) => r.to)).toEqual(Array.from({ length: 50 }, (_, i) => pad(129 - i)))
+    expect(first).toContain('130 messages')
+    expect(first).not.toContain('>Newest</a>')
     const older = /<a href="([^"]+)">Older →<\/a>/.exec(first)![1]!.replaceAll('&amp;', '&')
     expect(older).toMatch(/^\/admin\/outbox\?status=sent&before=\d+$/)
-    const second = rowsOf(await (await client.get(older)).text())
-    expect(second.map((r) => r.to)).toEqual(Array.from({ length: 30 }, (_, i) => `p${String(29 - i).padStart(3, '0')}@example.org`))
+    const secondHtml = await (await client.get(older)).text()
+    expect(rowsOf(secondHtml).map((r) => r.to)).toEqual(Array.from({ length: 50 }, (_, i) => pad(79 - i)))
+    expect(secondHtml).toContain('href="/admin/outbox?status=sent">Newest</a>')
+    const third = await (await client.get(/<a href="([^"]+)">Older →<\/a>/.exec(secondHtml)![1]!.replaceAll('&amp;', '&'))).text()
+    expect(rowsOf(third).map((r) => r.to)).toEqual(Array.from({ length: 30 }, (_, i) => pad(29 - i)))
+    expect(third).not.toContain('Older →')
+    // a nonsense cursor is the first page
+    expect(rowsOf(await (await client.get('/admin/outbox?status=sent&before=abc')).text())[0]!.to).toBe(pad(129))
   })
 
   it('"Send again" on a failed message queues it for a fresh 24 hours, audited, and a real SMTP delivery then sends it exactly once', async () => {
@@ -252,7 +261,7 @@ describe('outbox page', () => {
   it('answers 403 to a researcher on the page and on "Send again", which does nothing', async () => {
     const t = createTestEnv()
     const failed = insertMessage(t, { recipient: 'f@example.org', status: 'failed', attempts: 8 })
-    const researcher = await createTestUser(t, { role: 'researcher' })
+    const researcher = await createTestUser(t, { role: 'researcher', email: 'researcher@example.org' }) // a random address may end in "f@example.org"
     const client = await signIn(t, researcher)
     const page = await client.get('/admin/outbox')
     expect(page.status).toBe(403)
@@ -266,5 +275,52 @@ describe('outbox page', () => {
     const anonymous = await t.client().post(`/admin/outbox/${failed.id}/retry`)
     expect(anonymous.status).toBe(303)
     expect(row(t, failed.id).status).toBe('failed')
+  })
+})
+
+describe('outbox message page', () => {
+  it('shows recipient, subject, status, attempts, times, the last error and the text body, escaped; each row links to it', async () => {
+    const t = createTestEnv()
+    const { client } = await adminSession(t)
+    const failed = insertMessage(t, { recipient: 'f@example.org', subject: 'Your <account>', textBody: 'Hello,\n\nsign in at <https://x.test/login>.', status: 'failed', attempts: 8, lastError: '550 mailbox <f@example.org> unavailable', createdAt: T0 - HOUR })
+    const list = await (await client.get('/admin/outbox')).text()
+    expect(list).toContain(`<a href="/admin/outbox/${failed.id}">Your &lt;account&gt;</a>`)
+    const res = await client.get(`/admin/outbox/${failed.id}`)
+    expect(res.status).toBe(200)
+    const main = /<main[\s\S]*<\/main>/.exec(await res.text())![0]
+    expect(main).toContain('<h1>Your &lt;account&gt;</h1>')
+    expect(main).toMatch(/<dt>To<\/dt><dd>f@example.org<\/dd>/)
+    expect(main).toMatch(/<dt>Status<\/dt><dd><span class="badge">Failed<\/span><\/dd>/)
+    expect(main).toMatch(/<dt>Attempts<\/dt><dd>8<\/dd>/)
+    expect(main).toMatch(/<dt>Queued<\/dt><dd><time datetime="2026-11-02T08:00:00.000Z">2026-11-02 08:00 UTC<\/time><\/dd>/)
+    expect(main).toMatch(/<dt>Last error<\/dt><dd>550 mailbox &lt;f@example.org&gt; unavailable<\/dd>/)
+    expect(main).toContain('<pre class="body">Hello,\n\nsign in at &lt;https://x.test/login&gt;.</pre>')
+    expect(main).toContain(`action="/admin/outbox/${failed.id}/retry"`)
+    expect(main).not.toContain('<p>html</p>') // the HTML body is never rendered as HTML
+  })
+
+  it('says the body was removed once a delivered message no longer keeps it, and offers no retry unless failed', async () => {
+    const t = createTestEnv()
+    const { client } = await adminSession(t)
+    const sent = insertMessage(t, { recipient: 's@example.org', status: 'sent', attempts: 1, sentAt: T0, textBody: '', htmlBody: '' })
+    const main = /<main[\s\S]*<\/main>/.exec(await (await client.get(`/admin/outbox/${sent.id}`)).text())![0]
+    expect(main).toContain('Body removed after delivery.')
+    expect(main).not.toContain('<pre class="body">')
+    expect(main).not.toContain('/retry')
+    expect(main).toMatch(/<dt>Sent<\/dt><dd><time/)
+  })
+
+  it('answers 404 for an unknown or malformed id and 403 without users.manage, showing nothing of the message', async () => {
+    const t = createTestEnv()
+    const { client } = await adminSession(t)
+    const m = insertMessage(t, { recipient: 'secret@example.org', subject: 'Secret subject' })
+    for (const id of ['99999', 'abc', '0', '-1', '1e2']) expect((await client.get(`/admin/outbox/${id}`)).status, id).toBe(404)
+    const researcher = await signIn(t, await createTestUser(t, { role: 'researcher' }))
+    const refused = await researcher.get(`/admin/outbox/${m.id}`)
+    expect(refused.status).toBe(403)
+    const body = await refused.text()
+    expect(body).toContain('users.manage')
+    expect(body).not.toContain('Secret subject')
+    expect(body).not.toContain('secret@example.org')
   })
 })

@@ -7,8 +7,8 @@ import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
 import { setFlash } from '../../http/flash.ts'
 import { notFoundPage } from '../../http/errors.tsx'
-import { OutboxPage } from '../../../views/admin/outbox.tsx'
-import { countOutbox, listOutbox, retryFailedEmail } from '../../models/outbox-admin.ts'
+import { OutboxMessagePage, OutboxPage } from '../../../views/admin/outbox.tsx'
+import { countOutbox, getOutboxMessage, isOutboxBodyKept, listOutbox, retryFailedEmail } from '../../models/outbox-admin.ts'
 
 export const adminOutbox = new Hono<AppEnv>()
 
@@ -17,8 +17,16 @@ const guard = [requireUser, requirePermission('users.manage')] as const
 adminOutbox.get('/admin/outbox', ...guard, (c) => {
   const { db, config } = c.get('deps')
   const status = c.req.query('status') ?? ''
-  const before = Number(c.req.query('before')) || null
-  return c.html(<OutboxPage chrome={chrome(c)} status={status} counts={countOutbox(db)} page={listOutbox(db, { status, before })} smtpConfigured={config.smtpUrl !== null} />)
+  const before = idParam(c.req.query('before'))
+  return c.html(<OutboxPage chrome={chrome(c)} status={status} counts={countOutbox(db)} page={listOutbox(db, { status, before })} before={before} smtpConfigured={config.smtpUrl !== null} />)
+})
+
+/** One message: recipient, subject, status, attempts, last error, and its text while the outbox still keeps it. */
+adminOutbox.get('/admin/outbox/:id', ...guard, (c) => {
+  const id = idParam(c.req.param('id'))
+  const message = id === null ? null : getOutboxMessage(c.get('deps').db, id)
+  if (message === null) return notFoundPage(c)
+  return c.html(<OutboxMessagePage chrome={chrome(c)} message={message} bodyKept={isOutboxBodyKept(message)} />)
 })
 
 adminOutbox.post('/admin/outbox/:id/retry', ...guard, (c) => {

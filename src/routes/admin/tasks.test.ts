@@ -42,7 +42,8 @@ describe('GET /admin/tasks', () => {
     expect(leedsRow).toContain('<td>done</td>')
     expect(leedsRow).toContain('<td>2</td>')
     expect(leedsRow).toContain('count 17')
-    expect([...leedsRow.matchAll(/<code>(created|claimed|claim_expired|result)<\/code>/g)].map((m) => m[1])).toEqual(['created', 'claimed', 'claim_expired', 'claimed', 'result'])
+    expect(leedsRow).toContain(`<a href="/admin/tasks/${leedsTask!.id}">#${leedsTask!.id}</a>`)
+    expect(leedsRow).toContain('5 steps') // the history itself is on the task's page
     expect(rowOf(html, yorkTask!.id)).toContain('<td>pending</td>')
   })
 
@@ -62,5 +63,58 @@ describe('GET /admin/tasks', () => {
     const anyHtml = await any.text()
     expect(rowOf(anyHtml, leedsTask.id)).not.toBe('')
     expect(rowOf(anyHtml, yorkTask.id)).not.toBe('')
+  })
+
+  it('the list shows no raw epoch milliseconds or JSON, and a training result as key–value pairs', async () => {
+    const { t, leeds, browser } = await world()
+    const task = t.db.$client.prepare('select id from tasks where site_id = ?').get(leeds.id) as { id: number }
+    claimTask(t.db, leeds, task.id, t.clock.now())
+    t.db.$client.prepare(`update tasks set status = 'done', result = ?, completed_at = ? where id = ?`).run(JSON.stringify({ status: 'done', metrics: { auc: 0.91, epochs: 12 } }), t.clock.now(), task.id)
+    const html = await (await browser.get('/admin/tasks')).text()
+    const table = /<table>[\s\S]*<\/table>/.exec(html)![0]
+    expect(table).not.toMatch(/\b1\d{12}\b/)
+    expect(table).not.toContain('{"')
+    expect(table).not.toContain('{&quot;')
+    expect(rowOf(html, task.id)).toMatch(/<dt>Auc<\/dt><dd>0\.91<\/dd>/)
+  })
+})
+
+describe('GET /admin/tasks/:id', () => {
+  it('shows the task with site and project linked and its history as a timeline: formatted times, details as key–value lists', async () => {
+    const { t, leeds, project, browser } = await world()
+    const task = t.db.$client.prepare('select id from tasks where site_id = ?').get(leeds.id) as { id: number }
+    claimTask(t.db, leeds, task.id, t.clock.now())
+    t.clock.advance(CLAIM_LEASE_MS)
+    claimTask(t.db, leeds, task.id, t.clock.now())
+    recordTaskResult(t.db, leeds, task.id, { count: 17 }, t.clock.now())
+
+    const res = await browser.get(`/admin/tasks/${task.id}`)
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    const main = /<main[\s\S]*<\/main>/.exec(html)![0]
+    expect(main).toContain(`<h1>Task #${task.id}`)
+    expect(main).toContain(`<a href="/admin/sites/${leeds.id}">Leeds</a>`)
+    expect(main).toContain(`<a href="/projects/${project.id}">Lung nodules</a>`)
+    expect(main).toMatch(/<dt>Status<\/dt><dd>done<\/dd>/)
+    expect(main).toMatch(/<dt>Attempts<\/dt><dd>2<\/dd>/)
+    const timeline = /<ol class="timeline">([\s\S]*?)<\/ol>/.exec(main)![1]!
+    expect([...timeline.matchAll(/data-event="([a-z_]+)"/g)].map((m) => m[1])).toEqual(['created', 'claimed', 'claim_expired', 'claimed', 'result'])
+    expect(timeline).toMatch(/<dt>Expires at<\/dt><dd><time datetime="[^"]+">\d{4}-\d\d-\d\d \d\d:\d\d UTC<\/time><\/dd>/)
+    expect(timeline).toMatch(/<dt>Count<\/dt><dd>17<\/dd>/)
+    expect(main).not.toMatch(/\b1\d{12}\b/) // no epoch milliseconds anywhere on the page
+    expect(main).not.toContain('{"')
+    expect(main).not.toContain('{&quot;')
+  })
+
+  it('answers 404 for an unknown or malformed id and 403 without sites.manage', async () => {
+    const { t, leeds, browser } = await world()
+    const task = t.db.$client.prepare('select id from tasks where site_id = ?').get(leeds.id) as { id: number }
+    expect((await browser.get('/admin/tasks/99999')).status).toBe(404)
+    expect((await browser.get('/admin/tasks/abc')).status).toBe(404)
+    expect((await browser.get('/admin/tasks/1e3')).status).toBe(404)
+    const researcher = await signIn(t, await createTestUser(t, { role: 'researcher' }))
+    const refused = await researcher.get(`/admin/tasks/${task.id}`)
+    expect(refused.status).toBe(403)
+    expect(await refused.text()).not.toContain('Leeds')
   })
 })

@@ -33,6 +33,7 @@ import {
 } from '../../models/user-admin.ts'
 import { listUserSessions } from '../../auth/session.ts'
 import { getLockedUntil } from '../../auth/rate-limit.ts'
+import { resolveAuditTargets } from '../../models/audit-log.ts'
 import { auditEvents, type User } from '../../db/schema.ts'
 
 export const adminUsers = new Hono<AppEnv>()
@@ -115,6 +116,7 @@ function renderUserPage(c: Context<AppEnv>, target: User, extra: { error?: strin
       memberships={getUserMemberships(db, target.id)}
       sessions={listUserSessions(db, target.id)}
       events={events}
+      eventTargets={resolveAuditTargets(db, events)}
       projects={listProjectsForPicker(db)}
       error={extra.error}
       errors={extra.errors ?? {}}
