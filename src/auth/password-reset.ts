@@ -23,13 +23,18 @@ export function getPasswordResetTokenUser(db: Db, token: string, now: number): U
   return row?.user ?? null
 }
 
-/** Marks the token used, atomically; false when it was already used or has expired. */
+/**
+ * Marks the token used, atomically, and with it every other outstanding reset link of the same
+ * account (one reset ends them all); false when it was already used or has expired.
+ */
 export function consumePasswordResetToken(db: Db, token: string, now: number): boolean {
-  return (
-    db
-      .update(passwordResetTokens)
-      .set({ usedAt: now })
-      .where(and(eq(passwordResetTokens.tokenHash, hashToken(token)), isNull(passwordResetTokens.usedAt), gt(passwordResetTokens.expiresAt, now)))
-      .run().changes === 1
-  )
+  const used = db
+    .update(passwordResetTokens)
+    .set({ usedAt: now })
+    .where(and(eq(passwordResetTokens.tokenHash, hashToken(token)), isNull(passwordResetTokens.usedAt), gt(passwordResetTokens.expiresAt, now)))
+    .returning({ userId: passwordResetTokens.userId })
+    .get()
+  if (!used) return false
+  db.update(passwordResetTokens).set({ usedAt: now }).where(and(eq(passwordResetTokens.userId, used.userId), isNull(passwordResetTokens.usedAt))).run()
+  return true
 }

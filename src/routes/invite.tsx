@@ -12,6 +12,7 @@ import { getInvitationByToken, invitationStatus, markInvitationVisited, startInv
 import { checkPasswordPolicy, hashPassword } from '../auth/password.ts'
 import { createSession } from '../auth/session.ts'
 import { users, type Invitation } from '../db/schema.ts'
+import { SendLimitReached, SENDS_PER_HOUR } from '../auth/send-limits.ts'
 
 export const invite = new Hono<AppEnv>()
 
@@ -65,7 +66,13 @@ invite.post('/invite/:token', publicPage, async (c) => {
   }
   if (hasErrors(errors)) return c.html(<InviteFormPage chrome={chrome(c)} action={c.req.path} email={invitation.email} values={values} errors={errors} minLength={config.passwordMinLength} />, 422)
   const passwordHash = await hashPassword(password)
-  const { tabBinding } = startInvitationAcceptance(db, invitation, { firstName: values.first_name, lastName: values.last_name, username: values.username, passwordHash }, ctxOf(c))
+  let tabBinding: string
+  try {
+    ;({ tabBinding } = startInvitationAcceptance(db, invitation, { firstName: values.first_name, lastName: values.last_name, username: values.username, passwordHash }, ctxOf(c)))
+  } catch (error) {
+    if (!(error instanceof SendLimitReached)) throw error
+    return c.html(<InviteDeadEndPage chrome={chrome(c)} title="Too many security codes" message={`At most ${SENDS_PER_HOUR} security codes are emailed for an invitation in an hour. Use the newest code you received, or try again in an hour.`} />, 429)
+  }
   c.get('deps').onEmailQueued?.()
   // Note: answered directly, not redirected: the tab binding exists only in this page.
   return c.html(<InviteVerifyPage chrome={chrome(c)} action={`${c.req.path}/verify`} email={invitation.email} tabBinding={tabBinding} />)

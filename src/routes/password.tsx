@@ -17,6 +17,7 @@ import { recordAuditEvent } from '../models/audit.ts'
 import { enqueueEmail } from '../mail/outbox.ts'
 import { passwordResetEmail } from '../../views/emails/password-reset.tsx'
 import { writeTransaction } from '../db/client.ts'
+import { resetEmailsInLastHour, SENDS_PER_HOUR } from '../auth/send-limits.ts'
 import type { User } from '../db/schema.ts'
 
 export const password = new Hono<AppEnv>()
@@ -85,14 +86,21 @@ password.post('/password/forgot', publicPage, async (c) => {
   if (email === null) return c.html(<PasswordForgotPage chrome={chrome(c)} email={raw} error="Enter a valid email address." />, 422)
   const user = getUserByEmail(db, email)
   // Note: the answer is the same whether or not the account exists; only the outbox differs.
+  // At most SENDS_PER_HOUR reset emails per account per hour; beyond, nothing is sent (the answer
+  // stays the same), counted inside the transaction so parallel requests cannot exceed it.
   if (user && user.disabledAt === null) {
     const now = clock.now()
-    writeTransaction(db, () => {
+    const sent = writeTransaction(db, () => {
+      if (resetEmailsInLastHour(db, user.id, now) >= SENDS_PER_HOUR) {
+        recordAuditEvent(db, { event: 'password.reset_throttled', at: now, targetType: 'user', targetId: user.id, ip: c.get('clientIp'), details: { per_hour: SENDS_PER_HOUR } })
+        return false
+      }
       const token = createPasswordResetToken(db, user.id, now)
       enqueueEmail(db, passwordResetEmail({ to: user.email, resetUrl: `${config.baseUrl}/password/reset/${token}` }), now)
       recordAuditEvent(db, { event: 'password.reset_requested', at: now, targetType: 'user', targetId: user.id, ip: c.get('clientIp') })
+      return true
     })
-    c.get('deps').onEmailQueued?.()
+    if (sent) c.get('deps').onEmailQueued?.()
   }
   return c.html(<PasswordForgotPage chrome={chrome(c)} sent />)
 })
