@@ -93,7 +93,8 @@ export function getLockedUntil(db: Db, email: string, now: number): number | nul
 const DELAY_SQL = `CASE WHEN failures < 3 THEN 0 ELSE min(1 << min(failures - 3, 6), 60) * 1000 END`
 
 /**
- * Counts one attempt against the email atomically; refused (nothing counted) while the account is
+ * Counts one attempt against the email atomically (last_failure_at moves only when an attempt
+ * fails, so a refunded success leaves no wait behind); refused (nothing counted) while the account is
  * locked, inside the wait after recent failures, or when the attempts in flight and failed already
  * reach the threshold.
  */
@@ -103,7 +104,6 @@ export function beginSignInAttempt(db: Db, email: string, now: number, policy: L
       `INSERT INTO sign_in_throttles (email, failures, last_failure_at, locked_until) VALUES (@email, 1, @now, NULL)
        ON CONFLICT (email) DO UPDATE SET
          failures = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failures + 1 END,
-         last_failure_at = @now,
          locked_until = NULL
        WHERE (locked_until IS NOT NULL AND locked_until <= @now)
           OR (locked_until IS NULL AND failures < @threshold AND last_failure_at + ${DELAY_SQL} <= @now)
@@ -126,7 +126,8 @@ export function concludeFailedAttempt(db: Db, email: string, now: number, policy
        WHERE email = @email AND failures >= @threshold AND (locked_until IS NULL OR locked_until <= @now) RETURNING 1 AS one`,
     )
     .get({ email, now, until: now + policy.lockMs, threshold: policy.threshold })
-  if (!locked) db.update(signInThrottles).set({ lastFailureAt: now }).where(eq(signInThrottles.email, email)).run()
+  // (re-created should housekeeping have removed the row while this attempt was verified)
+  if (!locked) db.insert(signInThrottles).values({ email, failures: 1, lastFailureAt: now, lockedUntil: null }).onConflictDoUpdate({ target: signInThrottles.email, set: { lastFailureAt: now } }).run()
   return locked !== undefined
 }
 

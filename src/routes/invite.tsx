@@ -13,6 +13,8 @@ import { checkPasswordPolicy, hashPassword } from '../auth/password.ts'
 import { createSession } from '../auth/session.ts'
 import { users, type Invitation } from '../db/schema.ts'
 import { SendLimitReached, SENDS_PER_HOUR } from '../auth/send-limits.ts'
+import { concludeSucceededAttempt } from '../auth/rate-limit.ts'
+import { beginAttempt, recordFailure } from './login.tsx'
 
 export const invite = new Hono<AppEnv>()
 
@@ -88,7 +90,12 @@ invite.post('/invite/:token/verify', publicPage, async (c) => {
   const form = await readForm(c)
   const tabBinding = form.get('tab')
   const restart = `/invite/${c.req.param('token')}`
+  // the code is a secret of the invited address: its attempts share the sign-in lockout (counted before checking)
+  const refused = beginAttempt(c, invitation.email)
+  if (refused) return refused
   const outcome = verifyInvitationSecurityToken(db, invitation, { code: form.get('security_token'), tabBinding }, ctxOf(c))
+  if (!outcome.ok && outcome.reason === 'wrong') recordFailure(c, invitation.email, null, 'invitation security code')
+  else concludeSucceededAttempt(db, invitation.email, c.get('deps').clock.now())
   if (outcome.ok) {
     const { token } = createSession(db, { userId: outcome.user.id, now: c.get('deps').clock.now(), mfaVerified: false, ip: c.get('clientIp'), userAgent: c.req.header('User-Agent') ?? '' })
     setSessionCookie(c, token)

@@ -96,3 +96,26 @@ describe('lockout under concurrency', () => {
     expect(t.db.select().from(sessions).all().every((s) => !s.mfaVerified)).toBe(true)
   })
 })
+
+describe('the invitation security code shares the per-account limit', () => {
+  it('counts wrong codes against the invited address and refuses the right one once it is locked', async () => {
+    const { createTestUser: makeUser, signIn: sign, emailsTo } = await import('../test/helpers.ts')
+    const t = createTestEnv({ LOCKOUT_THRESHOLD: '2', SESSION_IDLE_MINUTES: '60000', SESSION_MAX_HOURS: '1000' })
+    const admin = await sign(t, await makeUser(t, { role: 'admin', email: 'root@example.org' }))
+    expect((await admin.post('/admin/invitations', { email: 'ada@example.org', role: 'researcher', organization: 'Leeds' })).status).toBe(303)
+    const token = emailsTo(t.db, 'ada@example.org')[0]!.textBody.match(/\/invite\/([a-z2-7]{32})\b/)![1]!
+    const browser = t.client('198.51.100.4')
+    await browser.get(`/invite/${token}`)
+    const form = await browser.post(`/invite/${token}`, { first_name: 'Ada', last_name: 'Lovelace', username: 'ada_l', password: 'violet-harbour-lantern-42', confirm_password: 'violet-harbour-lantern-42' })
+    const tab = (await form.text()).match(/name="tab" value="([^"]*)"/)![1]!
+    const code = emailsTo(t.db, 'ada@example.org').find((m) => m.subject === 'Your Gatehouse security code')!.textBody.match(/^ {4}(\S+)$/m)![1]!
+    const wrong = (code[0] === 'A' ? 'B' : 'A') + code.slice(1)
+    expect((await browser.post(`/invite/${token}/verify`, { security_token: wrong, tab })).status).toBe(422)
+    t.clock.advance(1_000)
+    await browser.post(`/invite/${token}/verify`, { security_token: wrong, tab })
+    t.clock.advance(1_000)
+    const right = await browser.post(`/invite/${token}/verify`, { security_token: code, tab })
+    expect(right.status).toBe(429)
+    expect(t.db.select().from(signInThrottles).where(eq(signInThrottles.email, 'ada@example.org')).get()?.lockedUntil).toBeGreaterThan(t.clock.now())
+  })
+})
