@@ -131,7 +131,26 @@ export class OutboxDeliverer {
   }
 }
 
+/**
+ * Control characters as visible escapes (\r, \n, \t, \u001b …), so printed input cannot move the
+ * cursor, colour the terminal or start a line of its own; `keepNewlines` keeps LF for the body.
+ */
+export function escapeForConsole(text: string, keepNewlines = false): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu, (ch) => {
+    if (ch === '\n' && keepNewlines) return ch
+    if (ch === '\n') return '\\n'
+    if (ch === '\r') return '\\r'
+    if (ch === '\t') return '\\t'
+    return `\\u${ch.codePointAt(0)!.toString(16).padStart(4, '0')}`
+  })
+}
+
 function formatForConsole(message: OutboxMessage): string {
   const rule = '─'.repeat(72)
-  return [rule, `Email #${message.id} (no SMTP_URL set: kept in the outbox, printed here)`, `To: ${message.recipient}`, `Subject: ${message.subject}`, '', message.textBody, rule].join('\n')
+  // body lines are indented, so none can pass for a header or a log line of its own
+  const body = escapeForConsole(message.textBody, true)
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n')
+  return [rule, `Email #${message.id} (no SMTP_URL set: kept in the outbox, printed here)`, `To: ${escapeForConsole(message.recipient)}`, `Subject: ${escapeForConsole(message.subject)}`, '', body, rule].join('\n')
 }

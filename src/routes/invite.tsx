@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono'
 import { sql } from 'drizzle-orm'
 import type { AppEnv } from '../http/context.ts'
 import { publicPage, setSessionCookie } from '../auth/middleware.ts'
-import { readForm, hasErrors, type FieldErrors } from '../http/forms.ts'
+import { readForm, hasErrors, checkTextFields, normalizePassword, type FieldErrors } from '../http/forms.ts'
 import { chrome } from '../http/page.ts'
 import { redirectTo } from '../http/htmx.ts'
 import { limitByIp } from '../http/ip-limit.ts'
@@ -56,7 +56,7 @@ invite.post('/invite/:token', publicPage, async (c) => {
   const { db, config } = c.get('deps')
   const form = await readForm(c)
   const values = { first_name: form.get('first_name').trim(), last_name: form.get('last_name').trim(), username: form.get('username').trim() }
-  const password = form.get('password')
+  const password = normalizePassword(form.get('password'))
   const usernameTaken = USERNAME_PATTERN.test(values.username) && db.select({ id: users.id }).from(users).where(sql`lower(${users.username}) = lower(${values.username})`).get()
   const policy = checkPasswordPolicy(password, { minLength: config.passwordMinLength, email: invitation.email, username: values.username, forbiddenWords: ['gatehouse', config.siteName] })
   const errors: FieldErrors = {
@@ -64,8 +64,9 @@ invite.post('/invite/:token', publicPage, async (c) => {
     last_name: values.last_name === '' ? 'Enter your last name.' : values.last_name.length > 100 ? 'At most 100 characters.' : undefined,
     username: !USERNAME_PATTERN.test(values.username) ? '2 to 20 letters, digits, “_” or “-”.' : usernameTaken ? 'This username is taken; choose another.' : undefined,
     password: policy ?? undefined,
-    confirm_password: !policy && form.get('confirm_password') !== password ? 'The two passwords do not match.' : undefined,
+    confirm_password: !policy && normalizePassword(form.get('confirm_password')) !== password ? 'The two passwords do not match.' : undefined,
   }
+  checkTextFields(errors, values)
   if (hasErrors(errors)) return c.html(<InviteFormPage chrome={chrome(c)} action={c.req.path} email={invitation.email} values={values} errors={errors} minLength={config.passwordMinLength} />, 422)
   const passwordHash = await hashPassword(password)
   let tabBinding: string

@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import { eq, and, or, isNull, lt } from 'drizzle-orm'
 import type { AppEnv } from '../http/context.ts'
 import { publicPage, requireSignInStep, setSessionCookie, clearSessionCookie } from '../auth/middleware.ts'
-import { readForm, normalizeEmail } from '../http/forms.ts'
+import { readForm, normalizeEmail, normalizePassword } from '../http/forms.ts'
 import { chrome } from '../http/page.ts'
 import { redirectTo } from '../http/htmx.ts'
 import { tooManyRequestsPage, describeWait } from '../http/errors.tsx'
@@ -81,7 +81,8 @@ login.post('/login', publicPage, async (c) => {
   const { db, clock } = c.get('deps')
   const form = await readForm(c)
   const rawEmail = form.get('email')
-  const password = form.get('password')
+  const typed = form.get('password')
+  const password = normalizePassword(typed)
   const email = normalizeEmail(rawEmail)
   if (email === null || password === '' || password.length > 1024) {
     return c.html(<LoginPage chrome={chrome(c)} email={rawEmail} error={email === null ? 'Enter a valid email address.' : 'Enter your password.'} />, 422)
@@ -90,7 +91,10 @@ login.post('/login', publicPage, async (c) => {
   if (refused) return refused
 
   const user = getUserByEmail(db, email)
-  const passwordOk = user ? await verifyPasswordHash(user.passwordHash, password) : await verifyPasswordHash(await getDummyPasswordHash(), password).then(() => false)
+  // NFC first; a password set before passwords were normalised may be stored as typed then
+  const passwordOk = user
+    ? (await verifyPasswordHash(user.passwordHash, password)) || (typed !== password && (await verifyPasswordHash(user.passwordHash, typed)))
+    : await verifyPasswordHash(await getDummyPasswordHash(), password).then(() => false)
   if (!user || !passwordOk) {
     const locked = recordFailure(c, email, user?.id ?? null, 'password')
     if (locked) return tooManyRequestsPage(c, c.get('deps').config.lockoutMinutes * 60, lockedMessage(c.get('deps').config.lockoutMinutes * 60, true))

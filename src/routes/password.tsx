@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono'
 import type { AppEnv } from '../http/context.ts'
 import { publicPage, requireSignInStep } from '../auth/middleware.ts'
-import { readForm, normalizeEmail, hasErrors, type FieldErrors, type FormData } from '../http/forms.ts'
+import { readForm, normalizeEmail, normalizePassword, hasErrors, type FieldErrors, type FormData } from '../http/forms.ts'
 import { chrome } from '../http/page.ts'
 import { redirectTo } from '../http/htmx.ts'
 import { limitByIp } from '../http/ip-limit.ts'
@@ -25,7 +25,7 @@ export const password = new Hono<AppEnv>()
 /** Per-field errors for a new password and its confirmation, under the policy of SPEC §3.2. */
 function checkNewPassword(c: Context<AppEnv>, form: FormData, user: User): FieldErrors {
   const { config } = c.get('deps')
-  const newPassword = form.get('new_password')
+  const newPassword = normalizePassword(form.get('new_password'))
   const policy = checkPasswordPolicy(newPassword, {
     minLength: config.passwordMinLength,
     email: user.email,
@@ -34,7 +34,7 @@ function checkNewPassword(c: Context<AppEnv>, form: FormData, user: User): Field
   })
   return {
     new_password: policy ?? undefined,
-    confirm_password: !policy && form.get('confirm_password') !== newPassword ? 'The two passwords do not match.' : undefined,
+    confirm_password: !policy && normalizePassword(form.get('confirm_password')) !== newPassword ? 'The two passwords do not match.' : undefined,
   }
 }
 
@@ -56,13 +56,15 @@ password.post('/password/change', requireSignInStep('change-password', { alsoWhe
   const { user, session } = c.get('auth')!
   const form = await readForm(c)
   const errors = checkNewPassword(c, form, user)
-  const currentOk = await verifyPasswordHash(user.passwordHash, form.get('current_password'))
+  const typedCurrent = form.get('current_password')
+  const current = normalizePassword(typedCurrent)
+  const currentOk = (await verifyPasswordHash(user.passwordHash, current)) || (typedCurrent !== current && (await verifyPasswordHash(user.passwordHash, typedCurrent)))
   if (!currentOk) errors.current_password = 'This is not your current password.'
-  else if (!errors.new_password && form.get('new_password') === form.get('current_password')) errors.new_password = 'Choose a password different from the current one.'
+  else if (!errors.new_password && normalizePassword(form.get('new_password')) === current) errors.new_password = 'Choose a password different from the current one.'
   if (hasErrors(errors)) {
     return c.html(<PasswordChangePage chrome={chrome(c)} reason={changeReason(c, user)} email={user.email} errors={errors} minLength={config.passwordMinLength} />, 422)
   }
-  const hash = await hashPassword(form.get('new_password'))
+  const hash = await hashPassword(normalizePassword(form.get('new_password')))
   const now = clock.now()
   writeTransaction(db, () => {
     setUserPassword(db, user.id, hash, now)
@@ -128,7 +130,7 @@ password.post('/password/reset/:token', publicPage, async (c) => {
   if (hasErrors(errors)) {
     return c.html(<PasswordResetPage chrome={chrome(c)} action={c.req.path} email={user.email} errors={errors} minLength={config.passwordMinLength} />, 422)
   }
-  const hash = await hashPassword(form.get('new_password'))
+  const hash = await hashPassword(normalizePassword(form.get('new_password')))
   const now = clock.now()
   const done = writeTransaction(db, () => {
     if (!consumePasswordResetToken(db, token, now)) return false

@@ -8,7 +8,7 @@ import type { AppEnv } from '../http/context.ts'
 import { requireUser } from '../auth/middleware.ts'
 import { routeClass } from '../http/route-class.ts'
 import { redirectTo } from '../http/htmx.ts'
-import { readForm, hasErrors, idParam } from '../http/forms.ts'
+import { readForm, checkTextFields, hasErrors, idParam } from '../http/forms.ts'
 import { setFlash } from '../http/flash.ts'
 import { notFoundPage, payloadTooLargePage, renderErrorPage } from '../http/errors.tsx'
 import { MalformedUploadError, receiveUploadedFile, UploadTooLargeError, type ReceivedFile } from '../http/multipart.ts'
@@ -110,7 +110,7 @@ projectModels.post('/projects/:id/models', ...guard, async (c) => {
   if (denial) return refuse(c, denial)
   const form = await readForm(c)
   const values = { name: form.get('name').trim(), description: form.get('description').trim() }
-  const errors = checkModelFields(values.name, values.description)
+  const errors = checkTextFields(checkModelFields(values.name, values.description), values, ['description'])
   if (hasErrors(errors)) return answerForm(c, loaded, { form: 'create', modelId: null, values, errors }, 422)
   const outcome = createModel(c.get('deps').db, loaded.project, values, ctxOf(c))
   if (!outcome.ok) return answerRefusal(c, loaded, outcome, { form: 'create', modelId: null, values })
@@ -128,7 +128,7 @@ projectModels.post('/projects/:id/models/:modelId', ...guard, async (c) => {
   if (denial) return refuse(c, denial)
   const form = await readForm(c)
   const values = { name: form.get('name').trim(), description: form.get('description').trim() }
-  const errors = checkModelFields(values.name, values.description)
+  const errors = checkTextFields(checkModelFields(values.name, values.description), values, ['description'])
   if (hasErrors(errors)) return answerForm(c, loaded, { form: 'edit', modelId: model.id, values, errors }, 422)
   const outcome = updateModel(c.get('deps').db, model, values, ctxOf(c))
   if (!outcome.ok) return answerRefusal(c, loaded, outcome, { form: 'edit', modelId: model.id, values })

@@ -5,7 +5,7 @@ import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
-import { readForm, normalizeEmail, hasErrors, type FieldErrors, type FormData, idParam } from '../../http/forms.ts'
+import { readForm, checkTextFields, normalizeEmail, hasErrors, type FieldErrors, type FormData, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { notFoundPage } from '../../http/errors.tsx'
 import { InvitationsPage, InvitationPage, type InvitationFormValues } from '../../../views/admin/invitations.tsx'
@@ -62,6 +62,7 @@ function readInvitationForm(c: Context<AppEnv>, form: FormData): { values: Invit
     project_ids: known.length !== projectIds.length ? 'One of the chosen projects does not exist.' : undefined,
     project_role: projectIds.length > 0 && projectRole?.scope !== 'project' ? 'Choose a project role.' : undefined,
   }
+  checkTextFields(errors, { organization: values.organization })
   return {
     values,
     errors,
