@@ -1,4 +1,4 @@
-import { and, count, desc, eq, lt, sql } from 'drizzle-orm'
+import { and, count, desc, eq, isNull, lt, sql } from 'drizzle-orm'
 import { outbox, type OutboxMessage } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
 import { recordAuditEvent } from './audit.ts'
@@ -24,7 +24,8 @@ export function retryFailedEmail(db: Db, id: number, audit: { at: number; actor:
     const changed = db
       .update(outbox)
       .set({ status: 'queued', nextAttemptAt: audit.at, createdAt: audit.at, lastError: sql`'retry requested: ' || coalesce(${outbox.lastError}, '')` })
-      .where(and(eq(outbox.id, id), eq(outbox.status, 'failed')))
+      // a failed message whose secret was removed cannot be sent again (it would arrive empty)
+      .where(and(eq(outbox.id, id), eq(outbox.status, 'failed'), isNull(outbox.bodyRemovedAt)))
       .run().changes
     if (changed > 0) recordAuditEvent(db, { ...audit, event: 'outbox.retried', targetType: 'email', targetId: id })
     return changed > 0

@@ -45,7 +45,15 @@ export function OutboxPage(props: { chrome: PageChrome; status: string; counts: 
                   <DateTime ms={m.createdAt} />
                 </td>
                 <td>{m.recipient}</td>
-                <td>{m.subject}</td>
+                <td>
+                  {m.subject}
+                  {m.bodyRemovedAt !== null && (
+                    <>
+                      <br />
+                      <small class="muted">body removed (it carried a password, a link or a code)</small>
+                    </>
+                  )}
+                </td>
                 <td>
                   <span class="badge">{LABELS[m.status]}</span>
                   {m.sentAt && (
@@ -59,7 +67,7 @@ export function OutboxPage(props: { chrome: PageChrome; status: string; counts: 
                 <td>{m.status === 'queued' ? <DateTime ms={m.nextAttemptAt} /> : '—'}</td>
                 <td class="details">{m.lastError ?? ''}</td>
                 <td>
-                  {m.status === 'failed' && (
+                  {m.status === 'failed' && m.bodyRemovedAt === null && (
                     <form method="post" action={`/admin/outbox/${m.id}/retry`} class="inline">
                       <button type="submit" class="secondary">
                         Send again
