@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono'
 import type { Child } from 'hono/jsx'
 import { createReadStream } from 'node:fs'
-import { mkdir, rmdir, stat, unlink } from 'node:fs/promises'
+import { rmdir, stat, unlink } from 'node:fs/promises'
+import { privateDir } from '../db/file-modes.ts'
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import type { AppEnv } from '../http/context.ts'
@@ -163,7 +164,7 @@ projectModels.post('/projects/:id/models/:modelId/files', ...guard, async (c) =>
   const { config, db } = c.get('deps')
   const { directory, storagePath } = newModelFilePath(model.id)
   const destination = join(config.dataDir, storagePath)
-  await mkdir(join(config.dataDir, directory), { recursive: true })
+  privateDir(join(config.dataDir, directory))
   let received: ReceivedFile
   try {
     received = await receiveUploadedFile(c.req.raw, { field: 'file', destination, maxFileBytes: config.uploadMaxMb * 1024 * 1024 })
