@@ -76,3 +76,31 @@ describe('secrets in the outbox', () => {
     expect(html).toContain('body removed')
   })
 })
+
+describe('migration 0010 (custom part)', () => {
+  it('blanks secret-carrying messages already delivered, marks queued ones, keeps others, and expires outstanding reset links', async () => {
+    const { readFileSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const { PROJECT_ROOT } = await import('../paths.ts')
+    const { passwordResetTokens, users } = await import('../db/schema.ts')
+    const db = testDb()
+    const insert = (subject: string, status: 'sent' | 'logged' | 'failed' | 'queued') =>
+      db.insert(outbox).values({ recipient: 'ada@example.org', subject, textBody: `body ${SECRET_URL}`, htmlBody: `<p>${SECRET_URL}</p>`, status, nextAttemptAt: 0, createdAt: 7, sentAt: status === 'sent' ? 9 : null }).returning().get().id
+    const sent = insert('Reset your Gatehouse password', 'sent')
+    const logged = insert('Your Gatehouse security code', 'logged')
+    const reminder = insert('Reminder (2): your Gatehouse invitation', 'failed')
+    const queued = insert('You are invited to Gatehouse', 'queued')
+    const plain = insert('Ada joined Gatehouse', 'sent')
+    const user = db.insert(users).values({ email: 'ada@example.org', role: 'researcher', passwordHash: 'x', passwordChangedAt: 0, createdAt: 0 }).returning().get()
+    db.insert(passwordResetTokens).values({ tokenHash: 'old', userId: user.id, createdAt: 100, expiresAt: 100 + 3_600_000 }).run()
+    const file = readFileSync(join(PROJECT_ROOT, 'drizzle', '0010_outbox_secrets.sql'), 'utf8')
+    for (const statement of file.split('-- custom')[1]!.split('--> statement-breakpoint')) db.$client.exec(statement)
+    const row = (id: number) => db.select().from(outbox).where(eq(outbox.id, id)).get()!
+    expect(row(sent)).toMatchObject({ textBody: BODY_REMOVED_TEXT, carriesSecret: true, bodyRemovedAt: 9 })
+    expect(row(logged)).toMatchObject({ textBody: BODY_REMOVED_TEXT, bodyRemovedAt: 7 })
+    expect(row(reminder)).toMatchObject({ textBody: BODY_REMOVED_TEXT })
+    expect(row(queued)).toMatchObject({ textBody: `body ${SECRET_URL}`, carriesSecret: true, bodyRemovedAt: null })
+    expect(row(plain)).toMatchObject({ textBody: `body ${SECRET_URL}`, carriesSecret: false })
+    expect(db.select().from(passwordResetTokens).get()!.expiresAt).toBe(100)
+  })
+})

@@ -97,7 +97,7 @@ password.post('/password/forgot', publicPage, async (c) => {
         recordAuditEvent(db, { event: 'password.reset_throttled', at: now, targetType: 'user', targetId: user.id, ip: c.get('clientIp'), details: { per_hour: SENDS_PER_HOUR } })
         return false
       }
-      const token = createPasswordResetToken(db, user.id, now)
+      const token = createPasswordResetToken(db, config.encryptionKey, user.id, now)
       enqueueEmail(db, passwordResetEmail({ to: user.email, resetUrl: `${config.baseUrl}/password/reset/${token}` }), now)
       recordAuditEvent(db, { event: 'password.reset_requested', at: now, targetType: 'user', targetId: user.id, ip: c.get('clientIp') })
       return true
@@ -113,7 +113,7 @@ function deadResetLink(c: Context<AppEnv>) {
 
 password.get('/password/reset/:token', publicPage, (c) => {
   const { db, clock, config } = c.get('deps')
-  const user = getPasswordResetTokenUser(db, c.req.param('token'), clock.now())
+  const user = getPasswordResetTokenUser(db, config.encryptionKey, c.req.param('token'), clock.now())
   if (!user) return deadResetLink(c)
   return c.html(<PasswordResetPage chrome={chrome(c)} action={c.req.path} email={user.email} minLength={config.passwordMinLength} />)
 })
@@ -123,7 +123,7 @@ password.post('/password/reset/:token', publicPage, async (c) => {
   if (limited) return limited
   const { db, clock, config } = c.get('deps')
   const token = c.req.param('token')
-  const user = getPasswordResetTokenUser(db, token, clock.now())
+  const user = getPasswordResetTokenUser(db, config.encryptionKey, token, clock.now())
   if (!user) return deadResetLink(c)
   const form = await readForm(c)
   const errors = checkNewPassword(c, form, user)
@@ -133,7 +133,7 @@ password.post('/password/reset/:token', publicPage, async (c) => {
   const hash = await hashPassword(normalizePassword(form.get('new_password')))
   const now = clock.now()
   const done = writeTransaction(db, () => {
-    if (!consumePasswordResetToken(db, token, now)) return false
+    if (!consumePasswordResetToken(db, config.encryptionKey, token, now)) return false
     setUserPassword(db, user.id, hash, now)
     const ended = invalidateUserSessions(db, user.id)
     recordAuditEvent(db, { event: 'password.reset', at: now, targetType: 'user', targetId: user.id, ip: c.get('clientIp'), details: { method: 'emailed link', sessions_ended: ended } })

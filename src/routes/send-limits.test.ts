@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest'
 import { desc, eq } from 'drizzle-orm'
 import { createTestEnv, createTestUser, signIn, emailsTo, GOOD_PASSWORD, OTHER_GOOD_PASSWORD, type TestEnv } from '../test/helpers.ts'
-import { invitations } from '../db/schema.ts'
+import { invitations, passwordResetTokens } from '../db/schema.ts'
+import { pruneExpiredRows } from '../models/housekeeping.ts'
+import { hashToken, keyedTokenHash } from '../auth/tokens.ts'
 
 const MIN = 60_000
 const RESET_SUBJECT = /reset/i
@@ -48,6 +50,35 @@ describe('password reset links', () => {
     t.clock.advance(60 * MIN)
     await browser.post('/password/forgot', { email: u.user.email })
     expect(emailsTo(t.db, u.user.email).filter((m) => RESET_SUBJECT.test(m.subject))).toHaveLength(4)
+  })
+})
+
+describe('password reset links at rest', () => {
+  it('are stored under a keyed hash (HMAC with the server key), not a bare SHA-256', async () => {
+    const t = createTestEnv()
+    const u = await createTestUser(t, { email: 'ada@example.org' })
+    await t.client().post('/password/forgot', { email: u.user.email })
+    const link = resetLinks(t, u.user.email)[0]!
+    const token = link.split('/').pop()!
+    const row = t.db.select().from(passwordResetTokens).get()!
+    expect(row.tokenHash).not.toBe(hashToken(token))
+    expect(row.tokenHash).toMatch(/^[0-9a-f]{64}$/)
+    expect(row.tokenHash).toBe(keyedTokenHash(t.config.encryptionKey, token))
+    // another server key gives another hash: the stored hash alone cannot be checked against guesses
+    expect(keyedTokenHash(Buffer.alloc(32, 1), token)).not.toBe(row.tokenHash)
+    expect((await t.client().get(link)).status).toBe(200)
+  })
+
+  it('housekeeping keeps used links of the last hour, so using one does not reset the hourly count', async () => {
+    const t = createTestEnv()
+    const u = await createTestUser(t, { email: 'ada@example.org' })
+    const browser = t.client()
+    for (let i = 0; i < 3; i++) await browser.post('/password/forgot', { email: u.user.email })
+    const [link] = resetLinks(t, u.user.email)
+    expect((await browser.post(link!, { new_password: OTHER_GOOD_PASSWORD, confirm_password: OTHER_GOOD_PASSWORD })).status).toBe(303)
+    pruneExpiredRows(t.db, t.clock.now())
+    await browser.post('/password/forgot', { email: u.user.email })
+    expect(resetLinks(t, u.user.email)).toHaveLength(3)
   })
 })
 
