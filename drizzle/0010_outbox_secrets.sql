@@ -9,4 +9,7 @@ UPDATE `outbox` SET `text_body` = '(Body removed after delivery: it carried a pa
 -- Reset links are now stored under a keyed hash (HMAC, src/auth/tokens.ts): a link issued before
 -- this migration (stored as a bare SHA-256) can never match again, so it is expired here; the
 -- person asks for a new one.
-UPDATE `password_reset_tokens` SET `expires_at` = `created_at` WHERE `used_at` IS NULL AND `expires_at` > `created_at`;
+UPDATE `password_reset_tokens` SET `expires_at` = `created_at` WHERE `used_at` IS NULL AND `expires_at` > `created_at`;--> statement-breakpoint
+-- Invitation security codes likewise: an outstanding code (valid for an hour at most) is dropped
+-- with the form answers it guards; the invitee fills in the form again and gets a new code.
+UPDATE `invitations` SET `security_token_hash` = NULL, `security_token_expires_at` = NULL, `security_token_failures` = 0, `tab_binding_hash` = NULL, `pending_password_hash` = NULL WHERE `security_token_hash` IS NOT NULL;

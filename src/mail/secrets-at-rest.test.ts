@@ -82,7 +82,7 @@ describe('migration 0010 (custom part)', () => {
     const { readFileSync } = await import('node:fs')
     const { join } = await import('node:path')
     const { PROJECT_ROOT } = await import('../paths.ts')
-    const { passwordResetTokens, users } = await import('../db/schema.ts')
+    const { passwordResetTokens, users, invitations } = await import('../db/schema.ts')
     const db = testDb()
     const insert = (subject: string, status: 'sent' | 'logged' | 'failed' | 'queued') =>
       db.insert(outbox).values({ recipient: 'ada@example.org', subject, textBody: `body ${SECRET_URL}`, htmlBody: `<p>${SECRET_URL}</p>`, status, nextAttemptAt: 0, createdAt: 7, sentAt: status === 'sent' ? 9 : null }).returning().get().id
@@ -93,6 +93,7 @@ describe('migration 0010 (custom part)', () => {
     const plain = insert('Ada joined Gatehouse', 'sent')
     const user = db.insert(users).values({ email: 'ada@example.org', role: 'researcher', passwordHash: 'x', passwordChangedAt: 0, createdAt: 0 }).returning().get()
     db.insert(passwordResetTokens).values({ tokenHash: 'old', userId: user.id, createdAt: 100, expiresAt: 100 + 3_600_000 }).run()
+    const invitation = db.insert(invitations).values({ email: 'bob@example.org', role: 'researcher', tokenSalt: 's', tokenHash: 'h', createdAt: 0, sentAt: 0, expiresAt: 1e13, securityTokenHash: 'sha', securityTokenExpiresAt: 1e13, tabBindingHash: 'tab', pendingPasswordHash: 'pw' }).returning().get()
     const file = readFileSync(join(PROJECT_ROOT, 'drizzle', '0010_outbox_secrets.sql'), 'utf8')
     for (const statement of file.split('-- custom')[1]!.split('--> statement-breakpoint')) db.$client.exec(statement)
     const row = (id: number) => db.select().from(outbox).where(eq(outbox.id, id)).get()!
@@ -102,5 +103,6 @@ describe('migration 0010 (custom part)', () => {
     expect(row(queued)).toMatchObject({ textBody: `body ${SECRET_URL}`, carriesSecret: true, bodyRemovedAt: null })
     expect(row(plain)).toMatchObject({ textBody: `body ${SECRET_URL}`, carriesSecret: false })
     expect(db.select().from(passwordResetTokens).get()!.expiresAt).toBe(100)
+    expect(db.select().from(invitations).where(eq(invitations.id, invitation.id)).get()).toMatchObject({ securityTokenHash: null, tabBindingHash: null, pendingPasswordHash: null, tokenHash: 'h' })
   })
 })

@@ -71,7 +71,7 @@ invite.post('/invite/:token', publicPage, async (c) => {
   const passwordHash = await hashPassword(password)
   let tabBinding: string
   try {
-    ;({ tabBinding } = startInvitationAcceptance(db, invitation, { firstName: values.first_name, lastName: values.last_name, username: values.username, passwordHash }, ctxOf(c)))
+    ;({ tabBinding } = startInvitationAcceptance(db, invitation, { firstName: values.first_name, lastName: values.last_name, username: values.username, passwordHash }, { ...ctxOf(c), key: config.encryptionKey }))
   } catch (error) {
     if (!(error instanceof SendLimitReached)) throw error
     return c.html(<InviteDeadEndPage chrome={chrome(c)} title="Too many security codes" message={`At most ${SENDS_PER_HOUR} security codes are emailed for an invitation in an hour. Use the newest code you received, or try again in an hour.`} />, 429)
@@ -94,7 +94,7 @@ invite.post('/invite/:token/verify', publicPage, async (c) => {
   // the code is a secret of the invited address: its attempts share the sign-in lockout (counted before checking)
   const refused = beginAttempt(c, invitation.email)
   if (refused) return refused
-  const outcome = verifyInvitationSecurityToken(db, invitation, { code: form.get('security_token'), tabBinding }, ctxOf(c))
+  const outcome = verifyInvitationSecurityToken(db, invitation, { code: form.get('security_token'), tabBinding }, { ...ctxOf(c), key: c.get('deps').config.encryptionKey })
   if (!outcome.ok && outcome.reason === 'wrong') recordFailure(c, invitation.email, null, 'invitation security code')
   else concludeSucceededAttempt(db, invitation.email, c.get('deps').clock.now())
   if (outcome.ok) {
