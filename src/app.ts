@@ -3,7 +3,7 @@ import { serveStatic } from '@hono/node-server/serve-static'
 import { join, relative } from 'node:path'
 import { PROJECT_ROOT } from './paths.ts'
 import type { AppDeps, AppEnv } from './http/context.ts'
-import { clientIp, formBodyLimit, originCheck, securityHeaders } from './http/security.ts'
+import { clientIp, formBodyLimit, noStore, originCheck, securityHeaders } from './http/security.ts'
 import { loadSession } from './auth/middleware.ts'
 import { handleUnexpectedError, notFoundPage } from './http/errors.tsx'
 import { refuseMalformedForms } from './http/multipart.ts'
@@ -51,6 +51,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   })
   app.use('*', clientIp(deps.config))
   app.use('*', securityHeaders(deps.config))
+  app.use('*', noStore)
   app.use('/public/*', serveStatic({ root: publicDir, rewriteRequestPath: (p) => p.replace(/^\/public/, '') }))
   app.get('/favicon.ico', (c) => c.redirect('/public/favicon.svg', 301))
   app.use('*', originCheck(deps.config))

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { privateDir, privateFile } from './db/file-modes.ts'
 import { randomBytes } from 'node:crypto'
 import { join, resolve } from 'node:path'
 
@@ -60,6 +61,7 @@ function loadEncryptionKey(env: Env, dataDir: string): Buffer {
   if (!existsSync(file)) {
     writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' })
   }
+  privateFile(file)
   const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex')
   if (key.length !== 32) throw new ConfigError(`${file} must hold 64 hex characters (32 bytes)`)
   return key
@@ -68,7 +70,7 @@ function loadEncryptionKey(env: Env, dataDir: string): Buffer {
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 3000, 0)
   const dataDir = resolve(env.DATA_DIR || './data')
-  mkdirSync(dataDir, { recursive: true })
+  privateDir(dataDir)
   const baseUrl = (env.BASE_URL || `http://localhost:${port}`).replace(/\/+$/, '')
   let url: URL
   try {

@@ -84,3 +84,61 @@ export function getLockedUntil(db: Db, email: string, now: number): number | nul
   const row = db.select().from(signInThrottles).where(eq(signInThrottles.email, email)).get()
   return row?.lockedUntil != null && row.lockedUntil > now ? row.lockedUntil : null
 }
+
+// Race-proof lockout (issue 11, finding 2): an attempt is counted BEFORE its password or code is
+// verified, in one SQLite statement, so parallel requests can never verify more attempts than the
+// threshold; a successful one is refunded afterwards, and the lock is checked again after verifying.
+
+/** The wait (ms) after `failures` failures, as an SQL expression over the column (same as failureDelayMs). */
+const DELAY_SQL = `CASE WHEN failures < 3 THEN 0 ELSE min(1 << min(failures - 3, 6), 60) * 1000 END`
+
+/**
+ * Counts one attempt against the email atomically (last_failure_at moves only when an attempt
+ * fails, so a refunded success leaves no wait behind); refused (nothing counted) while the account is
+ * locked, inside the wait after recent failures, or when the attempts in flight and failed already
+ * reach the threshold.
+ */
+export function beginSignInAttempt(db: Db, email: string, now: number, policy: LockoutPolicy): ThrottleState {
+  const counted = db.$client
+    .prepare(
+      `INSERT INTO sign_in_throttles (email, failures, last_failure_at, locked_until) VALUES (@email, 1, @now, NULL)
+       ON CONFLICT (email) DO UPDATE SET
+         failures = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failures + 1 END,
+         locked_until = NULL
+       WHERE (locked_until IS NOT NULL AND locked_until <= @now)
+          OR (locked_until IS NULL AND failures < @threshold AND last_failure_at + ${DELAY_SQL} <= @now)
+       RETURNING failures`,
+    )
+    .get({ email, now, threshold: policy.threshold }) as { failures: number } | undefined
+  if (counted) return { allowed: true }
+  const row = db.select().from(signInThrottles).where(eq(signInThrottles.email, email)).get()
+  if (row?.lockedUntil != null && row.lockedUntil > now) return { allowed: false, locked: true, retryAfterSeconds: Math.ceil((row.lockedUntil - now) / 1000) }
+  if (row && row.failures >= policy.threshold) return { allowed: false, locked: true, retryAfterSeconds: Math.ceil(policy.lockMs / 1000) }
+  const waitUntil = (row?.lastFailureAt ?? now) + failureDelayMs(row?.failures ?? 0)
+  return { allowed: false, locked: false, retryAfterSeconds: Math.max(1, Math.ceil((waitUntil - now) / 1000)) }
+}
+
+/** The counted attempt failed: it stays counted; locks when the failures reach the threshold. True when this call locked. */
+export function concludeFailedAttempt(db: Db, email: string, now: number, policy: LockoutPolicy): boolean {
+  const locked = db.$client
+    .prepare(
+      `UPDATE sign_in_throttles SET locked_until = @until, last_failure_at = @now
+       WHERE email = @email AND failures >= @threshold AND (locked_until IS NULL OR locked_until <= @now) RETURNING 1 AS one`,
+    )
+    .get({ email, now, until: now + policy.lockMs, threshold: policy.threshold })
+  // (re-created should housekeeping have removed the row while this attempt was verified)
+  if (!locked) db.insert(signInThrottles).values({ email, failures: 1, lastFailureAt: now, lockedUntil: null }).onConflictDoUpdate({ target: signInThrottles.email, set: { lastFailureAt: now } }).run()
+  return locked !== undefined
+}
+
+/**
+ * The counted attempt succeeded: it is taken back. Returns the lock still standing (reached
+ * meanwhile by other attempts), in which case the success must be refused.
+ */
+export function concludeSucceededAttempt(db: Db, email: string, now: number): ThrottleState {
+  const row = db.$client
+    .prepare(`UPDATE sign_in_throttles SET failures = max(failures - 1, 0) WHERE email = ? RETURNING locked_until AS lockedUntil`)
+    .get(email) as { lockedUntil: number | null } | undefined
+  if (row?.lockedUntil != null && row.lockedUntil > now) return { allowed: false, locked: true, retryAfterSeconds: Math.ceil((row.lockedUntil - now) / 1000) }
+  return { allowed: true }
+}

@@ -1,13 +1,17 @@
 import Database from 'better-sqlite3'
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import * as schema from './schema.ts'
+import { privateFile } from './file-modes.ts'
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database }
 
 /** Opens (or creates) the SQLite file with the pragmas of SPEC §3.4; ':memory:' for tests. */
 export function openDatabase(file: string): Db {
+  // 0600 before SQLite opens it: SQLite gives the -wal and -shm files the database file's mode
+  if (file !== ':memory:') privateFile(file, { create: true })
   const sqlite = new Database(file)
   sqlite.pragma('journal_mode = WAL')
+  if (file !== ':memory:') for (const f of [`${file}-wal`, `${file}-shm`]) privateFile(f)
   sqlite.pragma('synchronous = FULL')
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('foreign_keys = ON')

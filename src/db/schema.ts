@@ -101,6 +101,10 @@ export const outbox = sqliteTable(
     lastError: text('last_error'),
     createdAt: integer('created_at').notNull(),
     sentAt: integer('sent_at'),
+    /** The body carries a secret (password, link, code): replaced by a notice once sent, printed or failed. */
+    carriesSecret: integer('carries_secret', { mode: 'boolean' }).notNull().default(false),
+    /** When the body was replaced by that notice; null while it is kept. */
+    bodyRemovedAt: integer('body_removed_at'),
   },
   (t) => [index('outbox_status_next_idx').on(t.status, t.nextAttemptAt)],
 )

@@ -85,7 +85,8 @@ export async function receiveUploadedFile(request: Request, options: { field: st
         stream.on('limit', () => fail(new UploadTooLargeError()))
         stream.on('error', () => {}) // it may fail before the loop below reads it; the parser's 'error' reports why
         writing = (async () => {
-          handle = await open(options.destination, 'wx', 0o640)
+          handle = await open(options.destination, 'wx', 0o600)
+          await handle.chmod(0o600) // whatever the umask
           const hash = createHash('sha256')
           let size = 0
           for await (const chunk of stream as AsyncIterable<Buffer>) {

@@ -81,3 +81,19 @@ export function clientIp(config: Config): MiddlewareHandler<AppEnv> {
     await next()
   }
 }
+
+/** Paths whose pages carry a token or secret (invitation, reset, sign-in chain): never cached. */
+const SECRET_PAGES = /^\/(?:invite\/|password\/reset\/|password\/change|mfa\/|login\/mfa)/
+
+/**
+ * `Cache-Control: no-store` on every answer to a signed-in user (any step of the chain) and on
+ * every page carrying a token or secret or setting a cookie, error pages and redirects included. Static files are left
+ * alone; an answer that already says no-store keeps its own header.
+ */
+export const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next()
+  if (c.req.path.startsWith('/public/')) return
+  // an answer setting a cookie (a new session, a flash) is never cached either
+  if (!c.get('auth') && !SECRET_PAGES.test(c.req.path) && !c.res.headers.has('Set-Cookie')) return
+  if (!/no-store/.test(c.res.headers.get('Cache-Control') ?? '')) c.res.headers.set('Cache-Control', 'no-store')
+}

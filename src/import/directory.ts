@@ -364,8 +364,8 @@ function checkEntry(part: DirectoryPart, structure: ConsortiumStructure, doc: Do
     const f = top.get('email')!
     if (normalizeEmail(email) === null) err('.email', f.value, `"email" is not a valid email address: ${JSON.stringify(email)}`)
     else {
-      entryEmail = email
-      keys.email = { value: email, line: lineOf(f.value) ?? entryLine, at: entryErrors.length }
+      entryEmail = email.normalize('NFC') // NFC like every form (issue 11, finding 7)
+      keys.email = { value: entryEmail, line: lineOf(f.value) ?? entryLine, at: entryErrors.length }
     }
   }
 
@@ -377,7 +377,7 @@ function checkEntry(part: DirectoryPart, structure: ConsortiumStructure, doc: Do
     const v = scalarValue(af.value)
     if (v === null) authEmail = null
     else if (typeof v === 'string' && normalizeEmail(v) !== null) {
-      authEmail = v.trim()
+      authEmail = v.trim().normalize('NFC')
       keys.authEmail = { value: authEmail, line: lineOf(af.value) ?? entryLine, at: entryErrors.length }
     } else {
       err('.auth_email', af.value ?? af.keyNode, `"auth_email" must be an email address or null, not ${describe(af.value)}`)
@@ -509,7 +509,7 @@ function checkEntry(part: DirectoryPart, structure: ConsortiumStructure, doc: Do
       index,
       line: entryLine,
       active,
-      email,
+      email: email.normalize('NFC'),
       authEmail,
       firstName,
       lastName,

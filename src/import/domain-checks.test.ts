@@ -171,7 +171,7 @@ describe('the entry itself', () => {
 
     // Accepted: the account Ann Smith is the entry's own.
     const inv = getBlockingInvitation(db, 'ann@alpha.edu')!
-    const c = { actor: null, now: T0 + 120_000, ip: null }
+    const c = { actor: null, now: T0 + 120_000, ip: null, key: Buffer.alloc(32, 7) }
     const { tabBinding, securityToken } = startInvitationAcceptance(db, inv, { firstName: 'Ann', lastName: 'Smith', username: 'ann', passwordHash: 'x' }, c)
     expect(verifyInvitationSecurityToken(db, inv, { code: securityToken, tabBinding }, c).ok).toBe(true)
     const third = plan(ONE, DOMAINS, T0 + 180_000)

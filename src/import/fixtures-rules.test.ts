@@ -130,7 +130,7 @@ describe('an inactive entry', () => {
   it('disables the account whose second address (copied from the accepted invitation) is its email', () => {
     apply(plan(read('directory/one-invite.yaml')))
     const inv = getBlockingInvitation(db, 'ann@alpha.edu')!
-    const c = { actor: null, now: T0 + 60_000, ip: null }
+    const c = { actor: null, now: T0 + 60_000, ip: null, key: Buffer.alloc(32, 7) }
     const { tabBinding, securityToken } = startInvitationAcceptance(db, inv, { firstName: 'Ann', lastName: 'Smith', username: 'ann', passwordHash: 'x' }, c)
     const accepted = verifyInvitationSecurityToken(db, inv, { code: securityToken, tabBinding }, c)
     expect(accepted.ok).toBe(true)

@@ -214,7 +214,7 @@ describe('a follow-up', () => {
   it('is never sent for an accepted invitation', () => {
     importAt(T0, 'date')
     const inv = getBlockingInvitation(db, INVITEE)!
-    const c = { actor: null, now: T0 + DAY, ip: null }
+    const c = { actor: null, now: T0 + DAY, ip: null, key: Buffer.alloc(32, 7) }
     const { tabBinding, securityToken } = startInvitationAcceptance(db, inv, { firstName: 'Ann', lastName: 'Smith', username: 'ann', passwordHash: 'x' }, c)
     expect(verifyInvitationSecurityToken(db, inv, { code: securityToken, tabBinding }, c).ok).toBe(true)
 

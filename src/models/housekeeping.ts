@@ -2,6 +2,7 @@ import { and, isNotNull, isNull, lt, or } from 'drizzle-orm'
 import { passwordResetTokens, sessions, signInThrottles } from '../db/schema.ts'
 import type { Db } from '../db/client.ts'
 import type { Clock } from '../http/context.ts'
+import { SEND_WINDOW_MS } from '../auth/send-limits.ts'
 
 const DAY_MS = 24 * 60 * 60_000
 
@@ -11,7 +12,10 @@ export function pruneExpiredRows(db: Db, now: number): void {
   db.delete(signInThrottles)
     .where(and(lt(signInThrottles.lastFailureAt, now - DAY_MS), or(isNull(signInThrottles.lockedUntil), lt(signInThrottles.lockedUntil, now))))
     .run()
-  db.delete(passwordResetTokens).where(or(lt(passwordResetTokens.expiresAt, now - DAY_MS), isNotNull(passwordResetTokens.usedAt))).run()
+  // used links stay for the hour in which they count towards the reset-email limit (send-limits.ts)
+  db.delete(passwordResetTokens)
+    .where(or(lt(passwordResetTokens.expiresAt, now - DAY_MS), and(isNotNull(passwordResetTokens.usedAt), lt(passwordResetTokens.createdAt, now - SEND_WINDOW_MS))))
+    .run()
 }
 
 export function startHousekeeping(db: Db, clock: Clock): NodeJS.Timeout {

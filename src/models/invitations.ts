@@ -4,11 +4,12 @@ import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
 import { generateRandomString, type RandomReader } from '@oslojs/crypto/random'
 import { groupMembers, invitations, projectMembers, users, type GroupRole, type Invitation, type User } from '../db/schema.ts'
 import { joinOrWriteTransaction, preparedOnce, writeTransaction, type Db } from '../db/client.ts'
-import { hashToken } from '../auth/tokens.ts'
+import { hashToken, keyedTokenHash } from '../auth/tokens.ts'
 import { recordAuditEvent } from './audit.ts'
 import { enqueueEmail } from '../mail/outbox.ts'
 import { invitationAcceptedEmail, invitationEmail, invitationFollowUpEmail, securityTokenEmail } from '../../views/emails/invitation.tsx'
 import { displayName } from './users.ts'
+import { INVITATION_RESEND_EVENTS, invitationSendsInLastHour, SECURITY_CODE_EVENTS, SendLimitReached, SENDS_PER_HOUR } from '../auth/send-limits.ts'
 
 export const SECURITY_TOKEN_TTL_MS = 60 * 60_000
 export const SECURITY_TOKEN_MAX_FAILURES = 5
@@ -165,12 +166,17 @@ export function sendFollowUp(db: Db, invitation: Invitation, number: number, ctx
   })
 }
 
-/** Sends the same link with the same text again (the expiry does not move). */
-export function resendInvitation(db: Db, invitation: Invitation, ctx: Ctx & { baseUrl: string; key: Buffer; inviter: string }): void {
-  writeTransaction(db, () => {
+/**
+ * Sends the same link with the same text again (the expiry does not move); false (nothing sent)
+ * when it was resent SENDS_PER_HOUR times in the last hour already.
+ */
+export function resendInvitation(db: Db, invitation: Invitation, ctx: Ctx & { baseUrl: string; key: Buffer; inviter: string }): boolean {
+  return writeTransaction(db, () => {
+    if (invitationSendsInLastHour(db, invitation.id, INVITATION_RESEND_EVENTS, ctx.now) >= SENDS_PER_HOUR) return false
     db.update(invitations).set({ sentAt: ctx.now, sendCount: sql`${invitations.sendCount} + 1` }).where(eq(invitations.id, invitation.id)).run()
     sendInvitationEmail(db, invitation, ctx)
     auditInvitation(db, ctx, 'invitation.resent', invitation)
+    return true
   })
 }
 
@@ -208,19 +214,22 @@ export function markInvitationVisited(db: Db, invitation: Invitation, ctx: Ctx):
 
 /**
  * Keeps the form's answers and emails a new 6-character security token (replacing any earlier
- * one). Returns the value to render into the tab: the token only works together with it.
+ * one). Returns the value to render into the tab: the token only works together with it. Throws
+ * SendLimitReached (nothing changed or sent) when SENDS_PER_HOUR codes were emailed for it in the last hour.
  */
-export function startInvitationAcceptance(db: Db, invitation: Invitation, answers: { firstName: string; lastName: string; username: string; passwordHash: string }, ctx: Ctx): { tabBinding: string; securityToken: string } {
+export function startInvitationAcceptance(db: Db, invitation: Invitation, answers: { firstName: string; lastName: string; username: string; passwordHash: string }, ctx: Ctx & { key: Buffer }): { tabBinding: string; securityToken: string } {
   const securityToken = generateRandomString(random, SECURITY_TOKEN_ALPHABET, 6)
   const tabBinding = encodeBase32LowerCaseNoPadding(randomBytes(20))
   writeTransaction(db, () => {
+    if (invitationSendsInLastHour(db, invitation.id, SECURITY_CODE_EVENTS, ctx.now) >= SENDS_PER_HOUR) throw new SendLimitReached()
     db.update(invitations)
       .set({
         pendingFirstName: answers.firstName,
         pendingLastName: answers.lastName,
         pendingUsername: answers.username,
         pendingPasswordHash: answers.passwordHash,
-        securityTokenHash: hashToken(securityToken),
+        // keyed (HMAC with the server key): a 6-character code under a bare SHA-256 is guessed offline
+        securityTokenHash: keyedTokenHash(ctx.key, securityToken),
         securityTokenExpiresAt: ctx.now + SECURITY_TOKEN_TTL_MS,
         securityTokenFailures: 0,
         tabBindingHash: hashToken(tabBinding),
@@ -252,14 +261,14 @@ export type VerifyOutcome =
  * the account with its role, the memberships, the invitation accepted, the audit event and the
  * email to the inviter.
  */
-export function verifyInvitationSecurityToken(db: Db, invitation: Invitation, input: { code: string; tabBinding: string }, ctx: Ctx): VerifyOutcome {
+export function verifyInvitationSecurityToken(db: Db, invitation: Invitation, input: { code: string; tabBinding: string }, ctx: Ctx & { key: Buffer }): VerifyOutcome {
   return writeTransaction(db, () => {
     const current = getInvitationById(db, invitation.id)!
     if (!current.securityTokenHash || !current.tabBindingHash || !current.pendingPasswordHash) return { ok: false, reason: 'no token' }
     if (!sameHash(hashToken(input.tabBinding), current.tabBindingHash)) return { ok: false, reason: 'other tab' }
     if (current.securityTokenFailures >= SECURITY_TOKEN_MAX_FAILURES) return { ok: false, reason: 'locked' }
     if ((current.securityTokenExpiresAt ?? 0) <= ctx.now) return { ok: false, reason: 'expired' }
-    if (!sameHash(hashToken(normalizeSecurityToken(input.code)), current.securityTokenHash)) {
+    if (!sameHash(keyedTokenHash(ctx.key, normalizeSecurityToken(input.code)), current.securityTokenHash)) {
       const failures = current.securityTokenFailures + 1
       db.update(invitations).set({ securityTokenFailures: failures }).where(eq(invitations.id, current.id)).run()
       auditInvitation(db, ctx, 'invitation.security_token_failed', current, { failures })

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, lt, sql } from 'drizzle-orm'
+import { and, count, desc, eq, isNull, lt, sql } from 'drizzle-orm'
 import { outbox, type OutboxMessage } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
 import { recordAuditEvent } from './audit.ts'
@@ -23,9 +23,8 @@ export function getOutboxMessage(db: Db, id: number): OutboxMessage | null {
 }
 
 /** False when the stored text is gone: empty, or a placeholder such as "[removed after delivery]". */
-export function isOutboxBodyKept(message: Pick<OutboxMessage, 'textBody'>): boolean {
-  const text = message.textBody.trim()
-  return text !== '' && !/^\[[^\]]*removed[^\]]*\]$/i.test(text)
+export function isOutboxBodyKept(message: Pick<OutboxMessage, 'textBody' | 'bodyRemovedAt'>): boolean {
+  return message.bodyRemovedAt === null && message.textBody.trim() !== ''
 }
 
 export function countOutbox(db: Db): Record<string, number> {
@@ -38,7 +37,8 @@ export function retryFailedEmail(db: Db, id: number, audit: { at: number; actor:
     const changed = db
       .update(outbox)
       .set({ status: 'queued', nextAttemptAt: audit.at, createdAt: audit.at, lastError: sql`'retry requested: ' || coalesce(${outbox.lastError}, '')` })
-      .where(and(eq(outbox.id, id), eq(outbox.status, 'failed')))
+      // a failed message whose secret was removed cannot be sent again (it would arrive empty)
+      .where(and(eq(outbox.id, id), eq(outbox.status, 'failed'), isNull(outbox.bodyRemovedAt)))
       .run().changes
     if (changed > 0) recordAuditEvent(db, { ...audit, event: 'outbox.retried', targetType: 'email', targetId: id })
     return changed > 0

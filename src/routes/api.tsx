@@ -1,6 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { createReadStream } from 'node:fs'
-import { mkdir, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
+import { privateDir } from '../db/file-modes.ts'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import type { AppEnv } from '../http/context.ts'
@@ -107,7 +108,7 @@ api.post('/api/sites/v1/tasks/:id/files', ...guard, async (c) => {
   const held = getClaimedTrainingTask(db, site, id, clock.now())
   if (!held.ok) return c.json({ error: held.error }, held.status)
   const relativeDir = join('files', 'runs', String(held.task.trainingRunId))
-  await mkdir(join(config.dataDir, relativeDir), { recursive: true })
+  privateDir(join(config.dataDir, relativeDir))
   const storagePath = join(relativeDir, generateToken(16))
   let received
   try {

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono'
 import { sql } from 'drizzle-orm'
 import type { AppEnv } from '../http/context.ts'
 import { publicPage, setSessionCookie } from '../auth/middleware.ts'
-import { readForm, hasErrors, type FieldErrors } from '../http/forms.ts'
+import { readForm, hasErrors, checkTextFields, normalizePassword, type FieldErrors } from '../http/forms.ts'
 import { chrome } from '../http/page.ts'
 import { redirectTo } from '../http/htmx.ts'
 import { limitByIp } from '../http/ip-limit.ts'
@@ -12,6 +12,9 @@ import { getInvitationByToken, invitationStatus, markInvitationVisited, startInv
 import { checkPasswordPolicy, hashPassword } from '../auth/password.ts'
 import { createSession } from '../auth/session.ts'
 import { users, type Invitation } from '../db/schema.ts'
+import { SendLimitReached, SENDS_PER_HOUR } from '../auth/send-limits.ts'
+import { concludeSucceededAttempt } from '../auth/rate-limit.ts'
+import { beginAttempt, recordFailure } from './login.tsx'
 
 export const invite = new Hono<AppEnv>()
 
@@ -53,7 +56,7 @@ invite.post('/invite/:token', publicPage, async (c) => {
   const { db, config } = c.get('deps')
   const form = await readForm(c)
   const values = { first_name: form.get('first_name').trim(), last_name: form.get('last_name').trim(), username: form.get('username').trim() }
-  const password = form.get('password')
+  const password = normalizePassword(form.get('password'))
   const usernameTaken = USERNAME_PATTERN.test(values.username) && db.select({ id: users.id }).from(users).where(sql`lower(${users.username}) = lower(${values.username})`).get()
   const policy = checkPasswordPolicy(password, { minLength: config.passwordMinLength, email: invitation.email, username: values.username, forbiddenWords: ['gatehouse', config.siteName] })
   const errors: FieldErrors = {
@@ -61,11 +64,18 @@ invite.post('/invite/:token', publicPage, async (c) => {
     last_name: values.last_name === '' ? 'Enter your last name.' : values.last_name.length > 100 ? 'At most 100 characters.' : undefined,
     username: !USERNAME_PATTERN.test(values.username) ? '2 to 20 letters, digits, “_” or “-”.' : usernameTaken ? 'This username is taken; choose another.' : undefined,
     password: policy ?? undefined,
-    confirm_password: !policy && form.get('confirm_password') !== password ? 'The two passwords do not match.' : undefined,
+    confirm_password: !policy && normalizePassword(form.get('confirm_password')) !== password ? 'The two passwords do not match.' : undefined,
   }
+  checkTextFields(errors, values)
   if (hasErrors(errors)) return c.html(<InviteFormPage chrome={chrome(c)} action={c.req.path} email={invitation.email} values={values} errors={errors} minLength={config.passwordMinLength} />, 422)
   const passwordHash = await hashPassword(password)
-  const { tabBinding } = startInvitationAcceptance(db, invitation, { firstName: values.first_name, lastName: values.last_name, username: values.username, passwordHash }, ctxOf(c))
+  let tabBinding: string
+  try {
+    ;({ tabBinding } = startInvitationAcceptance(db, invitation, { firstName: values.first_name, lastName: values.last_name, username: values.username, passwordHash }, { ...ctxOf(c), key: config.encryptionKey }))
+  } catch (error) {
+    if (!(error instanceof SendLimitReached)) throw error
+    return c.html(<InviteDeadEndPage chrome={chrome(c)} title="Too many security codes" message={`At most ${SENDS_PER_HOUR} security codes are emailed for an invitation in an hour. Use the newest code you received, or try again in an hour.`} />, 429)
+  }
   c.get('deps').onEmailQueued?.()
   // Note: answered directly, not redirected: the tab binding exists only in this page.
   return c.html(<InviteVerifyPage chrome={chrome(c)} action={`${c.req.path}/verify`} email={invitation.email} tabBinding={tabBinding} />)
@@ -81,7 +91,12 @@ invite.post('/invite/:token/verify', publicPage, async (c) => {
   const form = await readForm(c)
   const tabBinding = form.get('tab')
   const restart = `/invite/${c.req.param('token')}`
-  const outcome = verifyInvitationSecurityToken(db, invitation, { code: form.get('security_token'), tabBinding }, ctxOf(c))
+  // the code is a secret of the invited address: its attempts share the sign-in lockout (counted before checking)
+  const refused = beginAttempt(c, invitation.email)
+  if (refused) return refused
+  const outcome = verifyInvitationSecurityToken(db, invitation, { code: form.get('security_token'), tabBinding }, { ...ctxOf(c), key: c.get('deps').config.encryptionKey })
+  if (!outcome.ok && outcome.reason === 'wrong') recordFailure(c, invitation.email, null, 'invitation security code')
+  else concludeSucceededAttempt(db, invitation.email, c.get('deps').clock.now())
   if (outcome.ok) {
     const { token } = createSession(db, { userId: outcome.user.id, now: c.get('deps').clock.now(), mfaVerified: false, ip: c.get('clientIp'), userAgent: c.req.header('User-Agent') ?? '' })
     setSessionCookie(c, token)

@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import { eq, and, or, isNull, lt } from 'drizzle-orm'
 import type { AppEnv } from '../http/context.ts'
 import { publicPage, requireSignInStep, setSessionCookie, clearSessionCookie } from '../auth/middleware.ts'
-import { readForm, normalizeEmail } from '../http/forms.ts'
+import { readForm, normalizeEmail, normalizePassword } from '../http/forms.ts'
 import { chrome } from '../http/page.ts'
 import { redirectTo } from '../http/htmx.ts'
 import { tooManyRequestsPage, describeWait } from '../http/errors.tsx'
@@ -10,7 +10,7 @@ import { limitByIp } from '../http/ip-limit.ts'
 import { LoginPage, LoginMfaPage } from '../../views/login.tsx'
 import { getUserByEmail } from '../models/users.ts'
 import { getDummyPasswordHash, verifyPasswordHash } from '../auth/password.ts'
-import { checkSignInThrottle, clearSignInFailures, recordSignInFailure } from '../auth/rate-limit.ts'
+import { beginSignInAttempt, clearSignInFailures, concludeFailedAttempt, concludeSucceededAttempt, type ThrottleState } from '../auth/rate-limit.ts'
 import { createSession, invalidateSession, markSessionMfaVerified } from '../auth/session.ts'
 import { nextSignInStep, STEP_PAGES } from '../auth/sign-in-chain.ts'
 import { decryptSecret } from '../auth/encryption.ts'
@@ -24,18 +24,40 @@ export const login = new Hono<AppEnv>()
 
 const INCORRECT = 'Email or password is incorrect.'
 
+export function lockoutPolicy(c: Context<AppEnv>) {
+  const { config } = c.get('deps')
+  return { threshold: config.lockoutThreshold, lockMs: config.lockoutMinutes * 60_000 }
+}
+
+/** The 429 page for a refused attempt. */
+export function throttledPage(c: Context<AppEnv>, throttle: ThrottleState & { allowed: false }) {
+  return tooManyRequestsPage(c, throttle.retryAfterSeconds, lockedMessage(throttle.retryAfterSeconds, throttle.locked))
+}
+
+/** Counts an attempt for the email before its secret is verified: null when allowed, else the 429 page. */
+export function beginAttempt(c: Context<AppEnv>, email: string) {
+  const throttle = beginSignInAttempt(c.get('deps').db, email, c.get('deps').clock.now(), lockoutPolicy(c))
+  return throttle.allowed ? null : throttledPage(c, throttle)
+}
+
+/** The verified attempt was right: refunded; the 429 page when a lock was reached meanwhile, else null. */
+export function concludeSuccess(c: Context<AppEnv>, email: string) {
+  const throttle = concludeSucceededAttempt(c.get('deps').db, email, c.get('deps').clock.now())
+  return throttle.allowed ? null : throttledPage(c, throttle)
+}
+
 function lockedMessage(seconds: number, locked: boolean): string {
   return locked
     ? `Too many failed sign-ins: sign-in is locked for ${describeWait(seconds)}. An administrator can unlock it sooner.`
     : `Too many failed sign-ins. Wait ${describeWait(seconds)} before trying again.`
 }
 
-/** Counts a failed password or TOTP attempt against the email, with its audit events, in one transaction. */
-function recordFailure(c: Context<AppEnv>, email: string, userId: number | null, reason: string): boolean {
+/** Concludes a counted attempt as failed (password or TOTP), with its audit events, in one transaction. */
+export function recordFailure(c: Context<AppEnv>, email: string, userId: number | null, reason: string): boolean {
   const { db, clock, config } = c.get('deps')
   const now = clock.now()
   return writeTransaction(db, () => {
-    const locked = recordSignInFailure(db, email, now, { threshold: config.lockoutThreshold, lockMs: config.lockoutMinutes * 60_000 })
+    const locked = concludeFailedAttempt(db, email, now, lockoutPolicy(c))
     const base = { at: now, targetType: 'user', targetId: userId, ip: c.get('clientIp') }
     recordAuditEvent(db, { ...base, event: 'signin.failed', details: { email, reason } })
     if (locked) recordAuditEvent(db, { ...base, event: 'signin.locked', details: { email, minutes: config.lockoutMinutes } })
@@ -59,21 +81,27 @@ login.post('/login', publicPage, async (c) => {
   const { db, clock } = c.get('deps')
   const form = await readForm(c)
   const rawEmail = form.get('email')
-  const password = form.get('password')
+  const typed = form.get('password')
+  const password = normalizePassword(typed)
   const email = normalizeEmail(rawEmail)
   if (email === null || password === '' || password.length > 1024) {
     return c.html(<LoginPage chrome={chrome(c)} email={rawEmail} error={email === null ? 'Enter a valid email address.' : 'Enter your password.'} />, 422)
   }
-  const throttle = checkSignInThrottle(db, email, clock.now())
-  if (!throttle.allowed) return tooManyRequestsPage(c, throttle.retryAfterSeconds, lockedMessage(throttle.retryAfterSeconds, throttle.locked))
+  const refused = beginAttempt(c, email)
+  if (refused) return refused
 
   const user = getUserByEmail(db, email)
-  const passwordOk = user ? await verifyPasswordHash(user.passwordHash, password) : await verifyPasswordHash(await getDummyPasswordHash(), password).then(() => false)
+  // NFC first; a password set before passwords were normalised may be stored as typed then
+  const passwordOk = user
+    ? (await verifyPasswordHash(user.passwordHash, password)) || (typed !== password && (await verifyPasswordHash(user.passwordHash, typed)))
+    : await verifyPasswordHash(await getDummyPasswordHash(), password).then(() => false)
   if (!user || !passwordOk) {
     const locked = recordFailure(c, email, user?.id ?? null, 'password')
     if (locked) return tooManyRequestsPage(c, c.get('deps').config.lockoutMinutes * 60, lockedMessage(c.get('deps').config.lockoutMinutes * 60, true))
     return c.html(<LoginPage chrome={chrome(c)} email={rawEmail} error={INCORRECT} />, 422)
   }
+  const lockedMeanwhile = concludeSuccess(c, email)
+  if (lockedMeanwhile) return lockedMeanwhile
   const now = clock.now()
   const refusal =
     user.disabledAt !== null
@@ -98,10 +126,10 @@ login.post('/login/mfa', requireSignInStep('mfa-verify'), async (c) => {
   if (limited) return limited
   const { db, clock, config } = c.get('deps')
   const { user, session } = c.get('auth')!
-  const throttle = checkSignInThrottle(db, user.email, clock.now())
-  if (!throttle.allowed) return tooManyRequestsPage(c, throttle.retryAfterSeconds, lockedMessage(throttle.retryAfterSeconds, throttle.locked))
-
   const code = (await readForm(c)).get('code')
+  const refused = beginAttempt(c, user.email)
+  if (refused) return refused
+
   const secret = decryptSecret(config.encryptionKey, user.totpSecret ?? '')
   if (secret === null) throw new Error(`TOTP secret of user ${user.id} cannot be decrypted with the configured key`)
   const now = clock.now()
@@ -116,6 +144,12 @@ login.post('/login/mfa', requireSignInStep('mfa-verify'), async (c) => {
     }
     const message = reason === 'totp replayed' ? 'That code has already been used. Wait for your app to show the next one.' : 'That code is not correct. Check the time on your device and try again.'
     return c.html(<LoginMfaPage chrome={chrome(c)} error={message} />, 422)
+  }
+  const lockedMeanwhile = concludeSuccess(c, user.email)
+  if (lockedMeanwhile) {
+    invalidateSession(db, session.id)
+    clearSessionCookie(c)
+    return lockedMeanwhile
   }
   completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip: c.get('clientIp'), method: 'totp' })
   return redirectTo(c, '/')

@@ -13,7 +13,10 @@ import { decryptSecret, encryptSecret } from '../auth/encryption.ts'
 import { users, type User } from '../db/schema.ts'
 import { writeTransaction } from '../db/client.ts'
 import { recordAuditEvent } from '../models/audit.ts'
-import { completeSignIn } from './login.tsx'
+import { beginAttempt, completeSignIn, concludeSuccess, recordFailure, throttledPage } from './login.tsx'
+import { getLockedUntil } from '../auth/rate-limit.ts'
+import { clearSessionCookie } from '../auth/middleware.ts'
+import { invalidateSession } from '../auth/session.ts'
 import type { Context } from 'hono'
 
 export const mfa = new Hono<AppEnv>()
@@ -35,7 +38,14 @@ async function renderSetup(c: Context<AppEnv>, user: User, error?: string, statu
   return c.html(<MfaSetupPage chrome={chrome(c)} secret={secret} uri={uri} qrSvg={qrSvg} error={error} />, status)
 }
 
-mfa.get('/mfa/setup', requireSignInStep('mfa-setup'), (c) => renderSetup(c, c.get('auth')!.user))
+/** A locked account does not enrol (the lock covers every step of the sign-in chain). */
+function lockedPage(c: Context<AppEnv>) {
+  const { db, clock } = c.get('deps')
+  const until = getLockedUntil(db, c.get('auth')!.user.email, clock.now())
+  return until === null ? null : throttledPage(c, { allowed: false, locked: true, retryAfterSeconds: Math.ceil((until - clock.now()) / 1000) })
+}
+
+mfa.get('/mfa/setup', requireSignInStep('mfa-setup'), (c) => lockedPage(c) ?? renderSetup(c, c.get('auth')!.user))
 
 mfa.post('/mfa/setup', requireSignInStep('mfa-setup'), async (c) => {
   const limited = limitByIp(c)
@@ -43,10 +53,21 @@ mfa.post('/mfa/setup', requireSignInStep('mfa-setup'), async (c) => {
   const { db, clock, config } = c.get('deps')
   const { user, session } = c.get('auth')!
   const code = (await readForm(c)).get('code')
+  const refused = beginAttempt(c, user.email)
+  if (refused) return refused
   const secret = getOrCreatePendingSecret(c, user)
   const now = clock.now()
   const check = verifyTotpCode(secret, code, now, null)
-  if (!check.ok) return renderSetup(c, user, 'That code is not correct. Check that the time on your device is right, then enter the code your app shows now.', 422)
+  if (!check.ok) {
+    if (recordFailure(c, user.email, user.id, 'totp enrolment invalid')) {
+      invalidateSession(db, session.id)
+      clearSessionCookie(c)
+      return throttledPage(c, { allowed: false, locked: true, retryAfterSeconds: config.lockoutMinutes * 60 })
+    }
+    return renderSetup(c, user, 'That code is not correct. Check that the time on your device is right, then enter the code your app shows now.', 422)
+  }
+  const lockedMeanwhile = concludeSuccess(c, user.email)
+  if (lockedMeanwhile) return lockedMeanwhile
   writeTransaction(db, () => {
     db.update(users)
       .set({ totpSecret: encryptSecret(config.encryptionKey, secret), totpPendingSecret: null, totpLastStep: check.step, mfaEnrolledAt: now })

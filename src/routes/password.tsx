@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono'
 import type { AppEnv } from '../http/context.ts'
 import { publicPage, requireSignInStep } from '../auth/middleware.ts'
-import { readForm, normalizeEmail, hasErrors, type FieldErrors, type FormData } from '../http/forms.ts'
+import { readForm, normalizeEmail, normalizePassword, hasErrors, type FieldErrors, type FormData } from '../http/forms.ts'
 import { chrome } from '../http/page.ts'
 import { redirectTo } from '../http/htmx.ts'
 import { limitByIp } from '../http/ip-limit.ts'
@@ -17,6 +17,7 @@ import { recordAuditEvent } from '../models/audit.ts'
 import { enqueueEmail } from '../mail/outbox.ts'
 import { passwordResetEmail } from '../../views/emails/password-reset.tsx'
 import { writeTransaction } from '../db/client.ts'
+import { resetEmailsInLastHour, SENDS_PER_HOUR } from '../auth/send-limits.ts'
 import type { User } from '../db/schema.ts'
 
 export const password = new Hono<AppEnv>()
@@ -24,7 +25,7 @@ export const password = new Hono<AppEnv>()
 /** Per-field errors for a new password and its confirmation, under the policy of SPEC §3.2. */
 function checkNewPassword(c: Context<AppEnv>, form: FormData, user: User): FieldErrors {
   const { config } = c.get('deps')
-  const newPassword = form.get('new_password')
+  const newPassword = normalizePassword(form.get('new_password'))
   const policy = checkPasswordPolicy(newPassword, {
     minLength: config.passwordMinLength,
     email: user.email,
@@ -33,7 +34,7 @@ function checkNewPassword(c: Context<AppEnv>, form: FormData, user: User): Field
   })
   return {
     new_password: policy ?? undefined,
-    confirm_password: !policy && form.get('confirm_password') !== newPassword ? 'The two passwords do not match.' : undefined,
+    confirm_password: !policy && normalizePassword(form.get('confirm_password')) !== newPassword ? 'The two passwords do not match.' : undefined,
   }
 }
 
@@ -55,13 +56,15 @@ password.post('/password/change', requireSignInStep('change-password', { alsoWhe
   const { user, session } = c.get('auth')!
   const form = await readForm(c)
   const errors = checkNewPassword(c, form, user)
-  const currentOk = await verifyPasswordHash(user.passwordHash, form.get('current_password'))
+  const typedCurrent = form.get('current_password')
+  const current = normalizePassword(typedCurrent)
+  const currentOk = (await verifyPasswordHash(user.passwordHash, current)) || (typedCurrent !== current && (await verifyPasswordHash(user.passwordHash, typedCurrent)))
   if (!currentOk) errors.current_password = 'This is not your current password.'
-  else if (!errors.new_password && form.get('new_password') === form.get('current_password')) errors.new_password = 'Choose a password different from the current one.'
+  else if (!errors.new_password && normalizePassword(form.get('new_password')) === current) errors.new_password = 'Choose a password different from the current one.'
   if (hasErrors(errors)) {
     return c.html(<PasswordChangePage chrome={chrome(c)} reason={changeReason(c, user)} email={user.email} errors={errors} minLength={config.passwordMinLength} />, 422)
   }
-  const hash = await hashPassword(form.get('new_password'))
+  const hash = await hashPassword(normalizePassword(form.get('new_password')))
   const now = clock.now()
   writeTransaction(db, () => {
     setUserPassword(db, user.id, hash, now)
@@ -85,14 +88,21 @@ password.post('/password/forgot', publicPage, async (c) => {
   if (email === null) return c.html(<PasswordForgotPage chrome={chrome(c)} email={raw} error="Enter a valid email address." />, 422)
   const user = getUserByEmail(db, email)
   // Note: the answer is the same whether or not the account exists; only the outbox differs.
+  // At most SENDS_PER_HOUR reset emails per account per hour; beyond, nothing is sent (the answer
+  // stays the same), counted inside the transaction so parallel requests cannot exceed it.
   if (user && user.disabledAt === null) {
     const now = clock.now()
-    writeTransaction(db, () => {
-      const token = createPasswordResetToken(db, user.id, now)
+    const sent = writeTransaction(db, () => {
+      if (resetEmailsInLastHour(db, user.id, now) >= SENDS_PER_HOUR) {
+        recordAuditEvent(db, { event: 'password.reset_throttled', at: now, targetType: 'user', targetId: user.id, ip: c.get('clientIp'), details: { per_hour: SENDS_PER_HOUR } })
+        return false
+      }
+      const token = createPasswordResetToken(db, config.encryptionKey, user.id, now)
       enqueueEmail(db, passwordResetEmail({ to: user.email, resetUrl: `${config.baseUrl}/password/reset/${token}` }), now)
       recordAuditEvent(db, { event: 'password.reset_requested', at: now, targetType: 'user', targetId: user.id, ip: c.get('clientIp') })
+      return true
     })
-    c.get('deps').onEmailQueued?.()
+    if (sent) c.get('deps').onEmailQueued?.()
   }
   return c.html(<PasswordForgotPage chrome={chrome(c)} sent />)
 })
@@ -103,7 +113,7 @@ function deadResetLink(c: Context<AppEnv>) {
 
 password.get('/password/reset/:token', publicPage, (c) => {
   const { db, clock, config } = c.get('deps')
-  const user = getPasswordResetTokenUser(db, c.req.param('token'), clock.now())
+  const user = getPasswordResetTokenUser(db, config.encryptionKey, c.req.param('token'), clock.now())
   if (!user) return deadResetLink(c)
   return c.html(<PasswordResetPage chrome={chrome(c)} action={c.req.path} email={user.email} minLength={config.passwordMinLength} />)
 })
@@ -113,17 +123,17 @@ password.post('/password/reset/:token', publicPage, async (c) => {
   if (limited) return limited
   const { db, clock, config } = c.get('deps')
   const token = c.req.param('token')
-  const user = getPasswordResetTokenUser(db, token, clock.now())
+  const user = getPasswordResetTokenUser(db, config.encryptionKey, token, clock.now())
   if (!user) return deadResetLink(c)
   const form = await readForm(c)
   const errors = checkNewPassword(c, form, user)
   if (hasErrors(errors)) {
     return c.html(<PasswordResetPage chrome={chrome(c)} action={c.req.path} email={user.email} errors={errors} minLength={config.passwordMinLength} />, 422)
   }
-  const hash = await hashPassword(form.get('new_password'))
+  const hash = await hashPassword(normalizePassword(form.get('new_password')))
   const now = clock.now()
   const done = writeTransaction(db, () => {
-    if (!consumePasswordResetToken(db, token, now)) return false
+    if (!consumePasswordResetToken(db, config.encryptionKey, token, now)) return false
     setUserPassword(db, user.id, hash, now)
     const ended = invalidateUserSessions(db, user.id)
     recordAuditEvent(db, { event: 'password.reset', at: now, targetType: 'user', targetId: user.id, ip: c.get('clientIp'), details: { method: 'emailed link', sessions_ended: ended } })

@@ -1,14 +1,15 @@
 import { Hono, type Context } from 'hono'
 import type { Child } from 'hono/jsx'
 import { createReadStream } from 'node:fs'
-import { mkdir, rmdir, stat, unlink } from 'node:fs/promises'
+import { rmdir, stat, unlink } from 'node:fs/promises'
+import { privateDir } from '../db/file-modes.ts'
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import type { AppEnv } from '../http/context.ts'
 import { requireUser } from '../auth/middleware.ts'
 import { routeClass } from '../http/route-class.ts'
 import { redirectTo } from '../http/htmx.ts'
-import { readForm, hasErrors, idParam } from '../http/forms.ts'
+import { readForm, checkTextFields, hasErrors, idParam } from '../http/forms.ts'
 import { setFlash } from '../http/flash.ts'
 import { notFoundPage, payloadTooLargePage, renderErrorPage } from '../http/errors.tsx'
 import { MalformedUploadError, receiveUploadedFile, UploadTooLargeError, type ReceivedFile } from '../http/multipart.ts'
@@ -110,7 +111,7 @@ projectModels.post('/projects/:id/models', ...guard, async (c) => {
   if (denial) return refuse(c, denial)
   const form = await readForm(c)
   const values = { name: form.get('name').trim(), description: form.get('description').trim() }
-  const errors = checkModelFields(values.name, values.description)
+  const errors = checkTextFields(checkModelFields(values.name, values.description), values, ['description'])
   if (hasErrors(errors)) return answerForm(c, loaded, { form: 'create', modelId: null, values, errors }, 422)
   const outcome = createModel(c.get('deps').db, loaded.project, values, ctxOf(c))
   if (!outcome.ok) return answerRefusal(c, loaded, outcome, { form: 'create', modelId: null, values })
@@ -128,7 +129,7 @@ projectModels.post('/projects/:id/models/:modelId', ...guard, async (c) => {
   if (denial) return refuse(c, denial)
   const form = await readForm(c)
   const values = { name: form.get('name').trim(), description: form.get('description').trim() }
-  const errors = checkModelFields(values.name, values.description)
+  const errors = checkTextFields(checkModelFields(values.name, values.description), values, ['description'])
   if (hasErrors(errors)) return answerForm(c, loaded, { form: 'edit', modelId: model.id, values, errors }, 422)
   const outcome = updateModel(c.get('deps').db, model, values, ctxOf(c))
   if (!outcome.ok) return answerRefusal(c, loaded, outcome, { form: 'edit', modelId: model.id, values })
@@ -163,7 +164,7 @@ projectModels.post('/projects/:id/models/:modelId/files', ...guard, async (c) =>
   const { config, db } = c.get('deps')
   const { directory, storagePath } = newModelFilePath(model.id)
   const destination = join(config.dataDir, storagePath)
-  await mkdir(join(config.dataDir, directory), { recursive: true })
+  privateDir(join(config.dataDir, directory))
   let received: ReceivedFile
   try {
     received = await receiveUploadedFile(c.req.raw, { field: 'file', destination, maxFileBytes: config.uploadMaxMb * 1024 * 1024 })

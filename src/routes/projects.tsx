@@ -5,7 +5,7 @@ import { requirePermission } from '../authz/middleware.ts'
 import { routeClass } from '../http/route-class.ts'
 import { chrome } from '../http/page.ts'
 import { redirectTo } from '../http/htmx.ts'
-import { readForm, hasErrors, normalizeEmail, type FieldErrors, idParam } from '../http/forms.ts'
+import { readForm, checkTextFields, hasErrors, normalizeEmail, type FieldErrors, idParam } from '../http/forms.ts'
 import { setFlash } from '../http/flash.ts'
 import { forbiddenPage, notFoundPage } from '../http/errors.tsx'
 import { can, decideProject, deny, denyOnProject, type Denial } from '../authz/policy.ts'
@@ -140,7 +140,7 @@ function checkProjectFields(name: string, description: string): FieldErrors {
 projectRoutes.post('/projects/new', ...guard, requirePermission('projects.create'), async (c) => {
   const form = await readForm(c)
   const values = { name: form.get('name').trim(), description: form.get('description').trim(), group_id: form.get('group_id') }
-  const errors = checkProjectFields(values.name, values.description)
+  const errors = checkTextFields(checkProjectFields(values.name, values.description), values, ['description'])
   const group = values.group_id ? groupsFor(c).find((g) => String(g.id) === values.group_id) : null
   if (values.group_id && !group) errors.group_id = 'Choose one of your groups (or none).'
   if (hasErrors(errors)) return c.html(<NewProjectPage chrome={chrome(c)} values={values} errors={errors} groups={groupsFor(c)} />, 422)
@@ -162,7 +162,7 @@ projectRoutes.post('/projects/:id', ...guard, async (c) => {
   if (denial) return refuse(c, denial)
   const form = await readForm(c)
   const values = { name: form.get('name').trim(), description: form.get('description').trim() }
-  const errors = checkProjectFields(values.name, values.description)
+  const errors = checkTextFields(checkProjectFields(values.name, values.description), values, ['description'])
   if (hasErrors(errors)) return renderProject(c, loaded, { values, errors }, 422)
   const outcome = updateProject(c.get('deps').db, loaded.project, values, ctxOf(c))
   if (!outcome.ok) return answerRefusal(c, loaded, outcome, values)

@@ -59,6 +59,12 @@ export function OutboxPage(props: { chrome: PageChrome; status: string; counts: 
                 <td>{m.recipient}</td>
                 <td>
                   <a href={`/admin/outbox/${m.id}`}>{m.subject}</a>
+                  {m.bodyRemovedAt !== null && (
+                    <>
+                      <br />
+                      <small class="muted">body removed (it carried a password, a link or a code)</small>
+                    </>
+                  )}
                 </td>
                 <td>
                   <span class="badge">{LABELS[m.status]}</span>
@@ -73,7 +79,7 @@ export function OutboxPage(props: { chrome: PageChrome; status: string; counts: 
                 <td>{m.status === 'queued' ? <DateTime ms={m.nextAttemptAt} /> : '—'}</td>
                 <td class="details">{m.lastError ?? ''}</td>
                 <td>
-                  {m.status === 'failed' && (
+                  {m.status === 'failed' && m.bodyRemovedAt === null && (
                     <form method="post" action={`/admin/outbox/${m.id}/retry`} class="inline">
                       <button type="submit" class="secondary">
                         Send again
@@ -139,7 +145,7 @@ export function OutboxMessagePage(props: { chrome: PageChrome; message: OutboxMe
           <dt>Last error</dt>
           <dd>{m.lastError ?? '—'}</dd>
         </dl>
-        {m.status === 'failed' && (
+        {m.status === 'failed' && m.bodyRemovedAt === null && (
           <form method="post" action={`/admin/outbox/${m.id}/retry`}>
             <button type="submit" class="secondary">
               Send again

@@ -21,7 +21,7 @@ export function invitationEmail(input: { to: string; link: string; inviter: stri
       <p>The link works until {until}. You will choose a username and a password, confirm a code we email you, and set up an authenticator app.</p>
     </>,
   )
-  return { to: input.to, subject: 'You are invited to Gatehouse', text, html }
+  return { to: input.to, subject: 'You are invited to Gatehouse', text, html, secret: true }
 }
 
 export function securityTokenEmail(input: { to: string; token: string }): Email {
@@ -33,7 +33,7 @@ export function securityTokenEmail(input: { to: string; token: string }): Email 
       <p>Enter it in the browser tab where you filled in the invitation form. It is valid for 60 minutes.</p>
     </>,
   )
-  return { to: input.to, subject: 'Your Gatehouse security code', text, html }
+  return { to: input.to, subject: 'Your Gatehouse security code', text, html, secret: true }
 }
 
 export function invitationAcceptedEmail(input: { to: string; invitee: string; username: string }): Email {
@@ -55,5 +55,5 @@ export function invitationFollowUpEmail(input: { to: string; link: string; expir
       <p>The link works until {until}. If you do not need an account, ignore this email.</p>
     </>,
   )
-  return { to: input.to, subject: `Reminder${input.number > 1 ? ` (${input.number})` : ''}: your Gatehouse invitation`, text, html }
+  return { to: input.to, subject: `Reminder${input.number > 1 ? ` (${input.number})` : ''}: your Gatehouse invitation`, text, html, secret: true }
 }

@@ -18,5 +18,5 @@ export function passwordResetEmail(input: { to: string; resetUrl: string }): Ema
       <p>The link works once, for one hour. Using it signs you out everywhere. If you did not ask for this, ignore this email: your password stays as it is.</p>
     </>,
   )
-  return { to: input.to, subject: 'Reset your Gatehouse password', text, html }
+  return { to: input.to, subject: 'Reset your Gatehouse password', text, html, secret: true }
 }

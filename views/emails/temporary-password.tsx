@@ -25,5 +25,5 @@ export function temporaryPasswordEmail(input: { to: string; password: string; lo
       <p>It is valid for 7 days. At sign-in you will choose your own password and set up an authenticator app.</p>
     </>,
   )
-  return { to: input.to, subject: input.reason === 'registered' ? 'Your Gatehouse account' : 'Your Gatehouse password was reset', text, html }
+  return { to: input.to, subject: input.reason === 'registered' ? 'Your Gatehouse account' : 'Your Gatehouse password was reset', text, html, secret: true }
 }

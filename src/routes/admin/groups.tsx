@@ -4,7 +4,7 @@ import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
-import { readForm, normalizeEmail, hasErrors, type FieldErrors, idParam } from '../../http/forms.ts'
+import { readForm, checkTextFields, normalizeEmail, hasErrors, type FieldErrors, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { notFoundPage } from '../../http/errors.tsx'
 import { GroupsPage, GroupPage } from '../../../views/admin/groups.tsx'
@@ -35,7 +35,7 @@ adminGroups.get('/admin/groups', ...guard, (c) => c.html(<GroupsPage chrome={chr
 adminGroups.post('/admin/groups', ...guard, async (c) => {
   const form = await readForm(c)
   const values = { name: form.get('name').trim(), description: form.get('description').trim() }
-  const errors = checkGroupFields(c, values.name, values.description)
+  const errors = checkTextFields(checkGroupFields(c, values.name, values.description), values, ['description'])
   if (hasErrors(errors)) return c.html(<GroupsPage chrome={chrome(c)} groups={listGroups(c.get('deps').db)} values={values} errors={errors} />, 422)
   const group = createGroup(c.get('deps').db, values, auditBase(c))
   setFlash(c, 'success', `Group “${group.name}” created.`)
@@ -63,7 +63,7 @@ adminGroups.post('/admin/groups/:id', ...guard, async (c) => {
   if (!group) return notFoundPage(c)
   const form = await readForm(c)
   const values = { name: form.get('name').trim(), description: form.get('description').trim() }
-  const errors = checkGroupFields(c, values.name, values.description, group)
+  const errors = checkTextFields(checkGroupFields(c, values.name, values.description, group), values, ['description'])
   if (hasErrors(errors)) return renderGroup(c, group, { values, errors }, 422)
   updateGroup(c.get('deps').db, group, values, auditBase(c))
   setFlash(c, 'success', 'Group saved.')

@@ -5,11 +5,12 @@ import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
-import { readForm, normalizeEmail, hasErrors, type FieldErrors, type FormData, idParam } from '../../http/forms.ts'
+import { readForm, checkTextFields, normalizeEmail, hasErrors, type FieldErrors, type FormData, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { notFoundPage } from '../../http/errors.tsx'
 import { InvitationsPage, InvitationPage, type InvitationFormValues } from '../../../views/admin/invitations.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
+import { INVITATION_RESEND_EVENTS, invitationSendsInLastHour, SENDS_PER_HOUR } from '../../auth/send-limits.ts'
 import { createInvitation, getBlockingInvitation, getInvitationById, invitationStatus, listInvitations, resendInvitation, revokeInvitation, updateInvitation, type InvitationGrants } from '../../models/invitations.ts'
 import { getUserByEmail, displayName } from '../../models/users.ts'
 import { getRoleById, getRoleByName, listRoles } from '../../models/roles.ts'
@@ -61,6 +62,7 @@ function readInvitationForm(c: Context<AppEnv>, form: FormData): { values: Invit
     project_ids: known.length !== projectIds.length ? 'One of the chosen projects does not exist.' : undefined,
     project_role: projectIds.length > 0 && projectRole?.scope !== 'project' ? 'Choose a project role.' : undefined,
   }
+  checkTextFields(errors, { organization: values.organization })
   return {
     values,
     errors,
@@ -123,7 +125,7 @@ function loadInvitation(c: Context<AppEnv>): Invitation | null {
   return id === null ? null : getInvitationById(c.get('deps').db, id)
 }
 
-function renderOne(c: Context<AppEnv>, invitation: Invitation, extra: { values?: InvitationFormValues; errors?: FieldErrors; error?: string } = {}, status: 200 | 409 | 422 = 200) {
+function renderOne(c: Context<AppEnv>, invitation: Invitation, extra: { values?: InvitationFormValues; errors?: FieldErrors; error?: string } = {}, status: 200 | 409 | 422 | 429 = 200) {
   const { db, clock } = c.get('deps')
   const projectRole = invitation.projectGrants[0] ? getRoleById(db, invitation.projectGrants[0].roleId) : null
   const values = extra.values ?? {
@@ -143,6 +145,8 @@ adminInvitations.get('/admin/invitations/:id', ...guard, (c) => {
   return invitation ? renderOne(c, invitation) : notFoundPage(c)
 })
 
+const resendLimitMessage = `This invitation was sent ${SENDS_PER_HOUR} times in the last hour already; nothing was sent. Try again later.`
+
 /** Edit everything but the email; with `resend` ticked, the same link is emailed again. */
 adminInvitations.post('/admin/invitations/:id', ...guard, async (c) => {
   const invitation = loadInvitation(c)
@@ -152,10 +156,13 @@ adminInvitations.post('/admin/invitations/:id', ...guard, async (c) => {
   const form = await readForm(c)
   const { values, errors, role, grants } = readInvitationForm(c, form)
   if (hasErrors(errors)) return renderOne(c, invitation, { values: { ...values, email: invitation.email }, errors }, 422)
-  const { db } = c.get('deps')
+  const { db, clock } = c.get('deps')
+  if (form.get('resend') === 'on' && invitationSendsInLastHour(db, invitation.id, INVITATION_RESEND_EVENTS, clock.now()) >= SENDS_PER_HOUR) {
+    return renderOne(c, invitation, { values: { ...values, email: invitation.email }, error: resendLimitMessage }, 429)
+  }
   updateInvitation(db, invitation, { role: role!, organization: values.organization, ...grants }, ctxOf(c))
   if (form.get('resend') === 'on') {
-    resendInvitation(db, getInvitationById(db, invitation.id)!, ctxOf(c))
+    if (!resendInvitation(db, getInvitationById(db, invitation.id)!, ctxOf(c))) return renderOne(c, invitation, { error: `Invitation saved, but not sent again: ${resendLimitMessage}` }, 429)
     c.get('deps').onEmailQueued?.()
   }
   setFlash(c, 'success', form.get('resend') === 'on' ? 'Invitation saved and sent again.' : 'Invitation saved.')
@@ -168,7 +175,7 @@ adminInvitations.post('/admin/invitations/:id/resend', ...guard, (c) => {
   const status = invitationStatus(invitation, c.get('deps').clock.now())
   if (status === 'expired') return renderOne(c, invitation, { error: 'This invitation has expired: delete it, then invite the person again.' }, 409)
   if (status !== 'sent' && status !== 'link visited') return renderOne(c, invitation, { error: `This invitation is ${status}: there is nothing to resend.` }, 409)
-  resendInvitation(c.get('deps').db, invitation, ctxOf(c))
+  if (!resendInvitation(c.get('deps').db, invitation, ctxOf(c))) return renderOne(c, invitation, { error: resendLimitMessage }, 429)
   c.get('deps').onEmailQueued?.()
   setFlash(c, 'success', `The same invitation link was sent again to ${invitation.email}.`)
   return redirectTo(c, `/admin/invitations/${invitation.id}`)

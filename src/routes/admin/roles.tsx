@@ -5,7 +5,7 @@ import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
-import { readForm, hasErrors, type FieldErrors, type FormData, idParam } from '../../http/forms.ts'
+import { readForm, checkTextFields, hasErrors, type FieldErrors, type FormData, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { notFoundPage } from '../../http/errors.tsx'
 import { RolesPage, RolePage, type RoleFormValues } from '../../../views/admin/roles.tsx'
@@ -37,7 +37,7 @@ function readRoleForm(c: Context<AppEnv>, form: FormData, scope: string): { valu
   const unknown = values.permissions.filter((p) => !isSitePermission(p) && !isProjectPermission(p))
   return {
     values,
-    errors: {
+    errors: checkTextFields({
       scope: scope !== 'site' && scope !== 'project' ? 'Choose site or project.' : undefined,
       description: values.description.length > 250 ? 'At most 250 characters.' : undefined,
       permissions: unknown.length > 0 ? `Unknown permissions: ${unknown.join(', ')}.` : undefined,
@@ -47,7 +47,7 @@ function readRoleForm(c: Context<AppEnv>, form: FormData, scope: string): { valu
           : unknownGroups.length > 0
             ? 'One of the chosen groups no longer exists; reload the page.'
             : undefined,
-    },
+    }, { name: values.name, description: values.description }),
   }
 }
 

@@ -5,7 +5,7 @@ import { requirePermission } from '../../authz/middleware.ts'
 import { deny } from '../../authz/policy.ts'
 import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
-import { readForm, hasErrors, type FieldErrors } from '../../http/forms.ts'
+import { readForm, checkTextFields, hasErrors, type FieldErrors } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { forbiddenPage } from '../../http/errors.tsx'
 import { SettingsPage } from '../../../views/admin/settings.tsx'
@@ -39,6 +39,7 @@ adminSettings.post('/admin/settings', requireUser, requirePermission('admin.acce
     banner_link: next.banner.link !== '' && !isWebLink(next.banner.link) ? 'Only http:// or https:// links are allowed.' : undefined,
     banner_level: (BANNER_LEVELS as readonly string[]).includes(next.banner.level) ? undefined : 'Choose info, warning or critical.',
   }
+  checkTextFields(errors, { banner_message: next.banner.message, banner_link: next.banner.link })
   if (hasErrors(errors)) return render(c, next, errors, 422)
   const actor = c.get('actor')
   const denial = (next.deploymentMode !== current.deploymentMode && deny(actor, 'deployment.manage')) || (JSON.stringify(next.banner) !== JSON.stringify(current.banner) && deny(actor, 'banner.manage'))

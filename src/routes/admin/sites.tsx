@@ -4,7 +4,7 @@ import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
-import { readForm, normalizeEmail, hasErrors, type FieldErrors, idParam } from '../../http/forms.ts'
+import { readForm, checkTextFields, normalizeEmail, hasErrors, type FieldErrors, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { notFoundPage } from '../../http/errors.tsx'
 import { SitesPage, SitePage, SiteKeyPage } from '../../../views/admin/sites.tsx'
@@ -47,6 +47,7 @@ adminSites.post('/admin/sites', ...guard, async (c) => {
   const form = await readForm(c)
   const values = { name: form.get('name').trim(), code: form.get('code').trim(), contact_email: form.get('contact_email').trim() }
   const checked = checkSiteFields(values)
+  checkTextFields(checked.errors, values)
   const errors: FieldErrors = {
     ...checked.errors,
     code: !SITE_CODE_PATTERN.test(values.code)
@@ -77,6 +78,7 @@ adminSites.post('/admin/sites/:id', ...guard, async (c) => {
   const form = await readForm(c)
   const values = { name: form.get('name').trim(), contact_email: form.get('contact_email').trim() }
   const { errors, contactEmail } = checkSiteFields(values)
+  checkTextFields(errors, values)
   if (hasErrors(errors)) return c.html(<SitePage chrome={chrome(c)} site={site} values={values} errors={errors} />, 422)
   updateSite(c.get('deps').db, site, { name: values.name, contactEmail }, ctxOf(c))
   setFlash(c, 'success', 'Site saved.')

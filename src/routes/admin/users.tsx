@@ -5,7 +5,7 @@ import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
 import { isHtmx, redirectTo } from '../../http/htmx.ts'
-import { readForm, normalizeEmail, hasErrors, type FieldErrors, idParam } from '../../http/forms.ts'
+import { readForm, checkTextFields, normalizeEmail, hasErrors, type FieldErrors, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { notFoundPage } from '../../http/errors.tsx'
 import { UsersPage, UserTable, UserPage, ExplainPage } from '../../../views/admin/users.tsx'
@@ -143,6 +143,7 @@ adminUsers.post('/admin/users/:id', ...guard, async (c) => {
     last_name: values.last_name.length > 100 ? 'At most 100 characters.' : undefined,
     organization: values.organization.length > 200 ? 'At most 200 characters.' : undefined,
   }
+  checkTextFields(errors, values)
   if (hasErrors(errors)) return renderUserPage(c, target, { errors, values }, 422)
   updateUserProfile(c.get('deps').db, target, { firstName: values.first_name, lastName: values.last_name, organization: values.organization }, adminContext(c))
   setFlash(c, 'success', 'Saved.')
