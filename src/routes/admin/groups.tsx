@@ -6,7 +6,8 @@ import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
 import { readForm, normalizeEmail, hasErrors, type FieldErrors, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
-import { notFoundPage } from '../../http/errors.tsx'
+import { forbiddenPage, notFoundPage } from '../../http/errors.tsx'
+import { denyGroupGrant } from '../../models/access.ts'
 import { GroupsPage, GroupPage } from '../../../views/admin/groups.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { countGroupProjects, createGroup, getGroupById, getGroupByName, listGroupMembers, listGroups, removeGroupMember, setGroupMember, updateGroup } from '../../models/groups.ts'
@@ -82,6 +83,8 @@ adminGroups.post('/admin/groups/:id/members', ...guard, async (c) => {
     role: (GROUP_ROLES as readonly string[]).includes(role) ? undefined : 'Choose group admin or member.',
   }
   if (hasErrors(errors)) return renderGroup(c, group, { values: { email: form.get('email'), role }, errors }, 422)
+  const denial = denyGroupGrant(c.get('deps').db, c.get('actor'), group.id, role)
+  if (denial) return forbiddenPage(c, denial)
   setGroupMember(c.get('deps').db, group, user!, role, auditBase(c))
   setFlash(c, 'success', `${user!.email} is now ${role === 'group_admin' ? 'a group admin' : 'a member'} of ${group.name}.`)
   return redirectTo(c, `/admin/groups/${group.id}`)
