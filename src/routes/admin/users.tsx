@@ -145,6 +145,8 @@ adminUsers.get('/admin/users/:id', ...guard, (c) => {
 adminUsers.post('/admin/users/:id', ...guard, async (c) => {
   const target = loadTarget(c)
   if (!target) return notFoundPage(c)
+  const above = denyActOnUser(c.get('deps').db, c.get('actor'), target)
+  if (above) return forbiddenPage(c, above)
   const form = await readForm(c)
   const values = { first_name: form.get('first_name').trim(), last_name: form.get('last_name').trim(), organization: form.get('organization').trim() }
   const errors: FieldErrors = {
@@ -226,12 +228,16 @@ for (const [name, action] of Object.entries(ACTIONS)) {
 adminUsers.post('/admin/users/:id/sessions/:sessionId/revoke', ...guard, (c) => {
   const target = loadTarget(c)
   if (!target) return notFoundPage(c)
+  const above = denyActOnUser(c.get('deps').db, c.get('actor'), target)
+  if (above) return forbiddenPage(c, above)
   return finish(c, target, revokeUserSession(c.get('deps').db, target, c.req.param('sessionId'), adminContext(c)), 'Session ended.')
 })
 
 adminUsers.post('/admin/users/:id/copy-permissions', ...guard, async (c) => {
   const target = loadTarget(c)
   if (!target) return notFoundPage(c)
+  const above = denyActOnUser(c.get('deps').db, c.get('actor'), target)
+  if (above) return forbiddenPage(c, above)
   const { db } = c.get('deps')
   const raw = (await readForm(c)).get('source_email')
   const email = normalizeEmail(raw)
