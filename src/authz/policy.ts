@@ -1,4 +1,4 @@
-import { GROUP_ROLE_PERMISSIONS, PERMISSION_LABELS, PROJECT_PERMISSIONS, READ_ONLY_PERMISSIONS, type Permission, type ProjectPermission, type SitePermission } from './permissions.ts'
+import { GROUP_ROLE_PERMISSIONS, PERMISSION_LABELS, PROJECT_PERMISSIONS, READ_ONLY_PERMISSIONS, isProjectPermission, isSitePermission, type Permission, type ProjectPermission, type SitePermission } from './permissions.ts'
 
 // The one place that decides who may do what. Handlers ask it before acting, views receive its
 // answers as booleans. It is pure: callers load the facts (see models/access.ts) and pass them in.
@@ -119,4 +119,103 @@ function toDenial(d: Decision): Denial | null {
 /** Every project permission with the rule that grants or denies it ("explain access"). */
 export function explainProjectAccess(actor: Actor, access: ProjectAccess): Decision[] {
   return PROJECT_PERMISSIONS.map((p) => decideProject(actor, p, access))
+}
+
+// ---- The privilege ceiling (SPEC §2.2): nobody grants more than they hold. ----
+// One rule for every path that hands out permissions (register, role change, invitations, copy
+// permissions, roles create/edit, group roles, project roles, the import run by a user) and for
+// every action on an account (role change, disable, enable, reset password or MFA, unlock).
+
+/**
+ * Does the actor hold this permission everywhere it could be granted? A site permission: their site
+ * role grants it. A project permission outside any one project (a role's contents, a group role):
+ * only "every permission on every project" (projects.manage_all) holds it everywhere.
+ */
+function holdsEverywhere(actor: Actor, permission: string): boolean {
+  if (isSitePermission(permission)) return actor.sitePermissions.includes(permission)
+  return actor.sitePermissions.includes('projects.manage_all')
+}
+
+function firstMissing(actor: Actor | null, permissions: readonly string[], held: (p: string) => boolean, what: string): Decision | null {
+  if (actor === null) return refuse((permissions[0] ?? 'admin.access') as Permission, 'not signed in')
+  if (actor.disabledAt !== null) return refuse((permissions[0] ?? 'admin.access') as Permission, 'the account is disabled')
+  for (const p of [...permissions].sort()) {
+    if (!isSitePermission(p) && !isProjectPermission(p)) continue
+    if (!held(p)) return refuse(p, `${what} would hand out “${p}”, which you do not hold (nobody grants more than they hold)`)
+  }
+  return null
+}
+
+/**
+ * "May this actor hand out these permissions?" (a site role given or invited with, a role created
+ * or edited into, a group role). Refused with the first permission the actor lacks.
+ */
+export function decideGrant(actor: Actor | null, permissions: readonly string[], what: string): Decision {
+  const missing = firstMissing(actor, permissions, (p) => holdsEverywhere(actor!, p), what)
+  return missing ?? allow('admin.access', `you hold every permission ${what} hands out`)
+}
+
+/**
+ * The same question on one project (a project membership given, invited with or copied): the
+ * actor must hold each permission on that project (the owner and admins hold them all). A
+ * permission the project's state forbids for now (a staged project is locked) still counts as held.
+ */
+export function decideGrantOnProject(actor: Actor | null, permissions: readonly string[], access: ProjectAccess, what: string): Decision {
+  const held = (p: string) => {
+    if (!isProjectPermission(p)) return holdsEverywhere(actor!, p)
+    const d = decideProject(actor, p, access)
+    return d.allowed || d.kind === 'state'
+  }
+  const missing = firstMissing(actor, permissions, held, what)
+  return missing ?? allow('members.manage', `you hold every permission ${what} hands out on this project`)
+}
+
+/**
+ * "May this actor act on this account?" (change its role, disable, enable, reset its password or
+ * MFA, unlock it): the account's site role must hold no permission the actor lacks, so a user
+ * manager can never demote, lock out or take over an admin.
+ */
+export function decideActOnAccount(actor: Actor | null, target: { role: string; sitePermissions: readonly string[] }): Decision {
+  const missing = firstMissing(actor, target.sitePermissions, (p) => actor!.sitePermissions.includes(p), `acting on an account with site role “${target.role}”`)
+  if (missing) return { ...missing, rule: `the account's site role “${target.role}” holds “${missing.permission}”, which you do not hold` }
+  return allow('users.manage', `site role “${target.role}” holds nothing you lack`)
+}
+
+/**
+ * Creating or editing a role: every permission put into it must be held by the actor, and nobody
+ * edits a role they hold (their site role, or a project role of one of their memberships).
+ */
+export function decideRoleChange(actor: Actor | null, role: { name: string; scope: string }, permissions: readonly string[], actorHoldsRole: boolean): Decision {
+  if (actor !== null && actorHoldsRole) return refuse('roles.manage', `you hold the role “${role.name}” yourself, and nobody edits a role they hold`)
+  return decideGrant(actor, permissions, `the role “${role.name}”`)
+}
+
+export function denyGrant(actor: Actor | null, permissions: readonly string[], what: string): Denial | null {
+  return toDenial(decideGrant(actor, permissions, what))
+}
+
+export function denyGrantOnProject(actor: Actor | null, permissions: readonly string[], access: ProjectAccess, what: string): Denial | null {
+  return toDenial(decideGrantOnProject(actor, permissions, access, what))
+}
+
+export function denyActOnAccount(actor: Actor | null, target: { role: string; sitePermissions: readonly string[] }): Denial | null {
+  return toDenial(decideActOnAccount(actor, target))
+}
+
+export function denyRoleChange(actor: Actor | null, role: { name: string; scope: string }, permissions: readonly string[], actorHoldsRole: boolean): Denial | null {
+  return toDenial(decideRoleChange(actor, role, permissions, actorHoldsRole))
+}
+
+/**
+ * Giving a group role: group_admin grants project permissions in every project of the group, so the
+ * actor must hold them there: as a group admin of that group themselves, or through projects.manage_all.
+ */
+export function decideGrantGroupRole(actor: Actor | null, groupRole: 'group_admin' | 'member', actorGroupRole: 'group_admin' | 'member' | null): Decision {
+  const what = `the group role “${groupRole}”`
+  const missing = firstMissing(actor, GROUP_ROLE_PERMISSIONS[groupRole], (p) => holdsEverywhere(actor!, p) || (actorGroupRole !== null && GROUP_ROLE_PERMISSIONS[actorGroupRole].includes(p as ProjectPermission)), what)
+  return missing ?? allow('groups.manage', `you hold every permission ${what} hands out in this group`)
+}
+
+export function denyGrantGroupRole(actor: Actor | null, groupRole: 'group_admin' | 'member', actorGroupRole: 'group_admin' | 'member' | null): Denial | null {
+  return toDenial(decideGrantGroupRole(actor, groupRole, actorGroupRole))
 }

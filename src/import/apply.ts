@@ -11,6 +11,8 @@ import { findAccountByAnyEmail, getUserByEmail, getUserById } from '../models/us
 import { disableUser, enableUser } from '../models/user-admin.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { collectGarbage } from './memory.ts'
+import { denyActOnUser, denyGrantSiteRole, denyProjectGrants } from '../models/access.ts'
+import type { Actor, Denial } from '../authz/policy.ts'
 import { INVITED_SITE_ROLE, type ImportAction, type ImportReport, type NotifyMode } from './plan.ts'
 
 /** Actions between two garbage collections (see memory.ts). */
@@ -155,4 +157,35 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
     }
   })
   return { ...plan, ok: true, applied: true, counts }
+}
+
+/**
+ * The privilege ceiling on an import run from the admin page (SPEC §2.2): every invitation's site
+ * role, every project role granted (now or on acceptance), and every account enabled or disabled
+ * must be within what the acting user holds. Returns the first refusal (the page answers 403 and
+ * applies nothing). The CLI runs as the system operator and is not limited.
+ */
+export function denyImportPlan(db: Db, actor: Actor, plan: ImportReport): Denial | null {
+  const projectIds = labelledProjectIds(db)
+  const roleIds = new Map(db.select({ id: roles.id, name: roles.name }).from(roles).where(eq(roles.scope, 'project')).all().map((r) => [r.name, r.id]))
+  const checked = new Set<string>()
+  const once = (key: string, check: () => Denial | null): Denial | null => {
+    if (checked.has(key)) return null
+    checked.add(key)
+    return check()
+  }
+  for (const a of plan.actions) {
+    let denial: Denial | null = null
+    if (a.action === 'invite') denial = once(`site:${INVITED_SITE_ROLE}`, () => denyGrantSiteRole(db, actor, INVITED_SITE_ROLE))
+    else if (a.action === 'grant') {
+      const projectId = projectIds.get(a.project!)
+      const roleId = roleIds.get(a.role!)
+      if (projectId !== undefined && roleId !== undefined) denial = once(`grant:${projectId}:${roleId}`, () => denyProjectGrants(db, actor, [{ projectId, roleId }]))
+    } else if ((a.action === 'enable' || a.action === 'disable') && !a.invitation) {
+      const user = a.action === 'enable' ? getUserByEmail(db, a.account) : findAccountByAnyEmail(db, a.account)
+      if (user) denial = once(`role:${user.role}`, () => denyActOnUser(db, actor, user))
+    }
+    if (denial) return { ...denial, rule: `entry ${a.entry} (${a.email}): ${denial.rule}` }
+  }
+  return null
 }

@@ -1,7 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm'
-import { groupMembers, projectMembers, projects, roles, type Project } from '../db/schema.ts'
+import { groupMembers, projectMembers, projects, roles, type GroupRole, type Project } from '../db/schema.ts'
 import type { Db } from '../db/client.ts'
-import type { ProjectAccess } from '../authz/policy.ts'
+import { denyActOnAccount, denyGrant, denyGrantGroupRole, denyGrantOnProject, type Actor, type Denial, type ProjectAccess } from '../authz/policy.ts'
 import { getRoleGroupIds } from './roles.ts'
 
 /** Loads what the policy needs to decide on user × project; null when the project does not exist or is deleted. */
@@ -24,4 +24,49 @@ export function getProjectAccess(db: Db, userId: number, projectId: number): (Pr
 
 export function listProjectsForPicker(db: Db, limit = 500): { id: number; name: string }[] {
   return db.select({ id: projects.id, name: projects.name }).from(projects).where(isNull(projects.deletedAt)).orderBy(projects.name).limit(limit).all()
+}
+
+// ---- Facts for the privilege ceiling (the rule itself is in authz/policy.ts). ----
+
+/** The site permissions of a site role by name; [] for an unknown one. */
+export function siteRolePermissions(db: Db, roleName: string): string[] {
+  return db.select({ permissions: roles.permissions }).from(roles).where(and(eq(roles.name, roleName), eq(roles.scope, 'site'))).get()?.permissions ?? []
+}
+
+/** Giving, or inviting with, this site role. */
+export function denyGrantSiteRole(db: Db, actor: Actor, roleName: string): Denial | null {
+  return denyGrant(actor, siteRolePermissions(db, roleName), `the site role “${roleName}”`)
+}
+
+/** Acting on this account (role change, disable, enable, resets, unlock). */
+export function denyActOnUser(db: Db, actor: Actor, target: { role: string }): Denial | null {
+  return denyActOnAccount(actor, { role: target.role, sitePermissions: siteRolePermissions(db, target.role) })
+}
+
+/** Giving project roles on projects (invitations, copies, the members form, the import). Unknown projects or roles are skipped: the caller reports those. */
+export function denyProjectGrants(db: Db, actor: Actor, grants: readonly { projectId: number; roleId: number }[]): Denial | null {
+  for (const g of grants) {
+    const role = db.select({ name: roles.name, permissions: roles.permissions, scope: roles.scope }).from(roles).where(eq(roles.id, g.roleId)).get()
+    const access = getProjectAccess(db, actor.id, g.projectId)
+    if (!role || !access) continue
+    const denial = denyGrantOnProject(actor, role.permissions, access, `the project role “${role.name}” on project “${access.project.name}”`)
+    if (denial) return denial
+  }
+  return null
+}
+
+/** Giving a group role in a group. */
+export function denyGroupGrant(db: Db, actor: Actor, groupId: number, groupRole: GroupRole): Denial | null {
+  const own = db.select({ role: groupMembers.role }).from(groupMembers).where(and(eq(groupMembers.groupId, groupId), eq(groupMembers.userId, actor.id))).get()
+  return denyGrantGroupRole(actor, groupRole, own?.role ?? null)
+}
+
+/** Copying a user's group and project memberships: each one is a grant. */
+export function denyCopyFrom(db: Db, actor: Actor, sourceId: number): Denial | null {
+  for (const g of db.select().from(groupMembers).where(eq(groupMembers.userId, sourceId)).all()) {
+    const denial = denyGroupGrant(db, actor, g.groupId, g.role)
+    if (denial) return denial
+  }
+  const grants = db.select({ projectId: projectMembers.projectId, roleId: projectMembers.roleId }).from(projectMembers).where(eq(projectMembers.userId, sourceId)).all()
+  return denyProjectGrants(db, actor, grants)
 }

@@ -10,7 +10,7 @@ import { setFlash } from '../http/flash.ts'
 import { forbiddenPage, notFoundPage } from '../http/errors.tsx'
 import { can, decideProject, deny, denyOnProject, type Denial } from '../authz/policy.ts'
 import { defaultProjectRoleFor, type ProjectPermission } from '../authz/permissions.ts'
-import { getProjectAccess } from '../models/access.ts'
+import { denyProjectGrants, getProjectAccess } from '../models/access.ts'
 import { getRoleByName, getRoleGroupIds, listRoles, resolveActor } from '../models/roles.ts'
 import { getUserByEmail, getUserById } from '../models/users.ts'
 import { listGroups } from '../models/groups.ts'
@@ -86,7 +86,8 @@ function projectView(c: Context<AppEnv>, loaded: LoadedProject, extra: Partial<P
     counts: getCohortCounts(db, query?.id ?? null),
     stagedSites: listStagedSites(db, loaded.project.id),
     members: listProjectMembers(db, loaded.project.id),
-    projectRoles: listRoles(db, 'project').map((r) => r.name),
+    // Only the project roles this actor may give here (the privilege ceiling).
+    projectRoles: !may('members.manage').allowed ? [] : listRoles(db, 'project').filter((r) => denyProjectGrants(db, actor, [{ projectId: loaded.project.id, roleId: r.id }]) === null).map((r) => r.name),
     can: {
       edit: may('project.edit').allowed,
       stage: may('project.stage').allowed,
@@ -239,6 +240,8 @@ projectRoutes.post('/projects/:id/members', ...guard, async (c) => {
     return renderProject(c, loaded, { values, errors: { role: `The role “${role.name}” is limited to other groups than this project's.` } }, 422)
   }
   if (user.id === loaded.project.ownerId) return renderProject(c, loaded, { values, errors: { email: 'This is the project owner, who has every permission already.' } }, 422)
+  const ceiling = denyProjectGrants(db, c.get('actor'), [{ projectId: loaded.project.id, roleId: role.id }])
+  if (ceiling) return refuse(c, ceiling)
   const outcome = addProjectMember(db, loaded.project, user, role, ctxOf(c))
   if (!outcome.ok) return answerRefusal(c, loaded, outcome, values)
   setFlash(c, 'success', `${user.email} added as ${role.name}.`)

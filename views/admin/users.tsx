@@ -190,6 +190,8 @@ export function UserPage(props: {
   chrome: PageChrome
   user: User
   self: boolean
+  /** false when the account's site role holds a permission the viewer lacks (the privilege ceiling). */
+  mayAct: boolean
   roles: string[]
   lockedUntil: number | null
   memberships: UserMemberships
@@ -238,17 +240,25 @@ export function UserPage(props: {
             <dt>Claimed through</dt>
             <dd>{user.claimedVia === 'local' ? 'Local password' : user.claimedVia}</dd>
           </dl>
+          {!props.mayAct ? (
+            <p>This account's site role holds permissions you do not hold: you cannot change, disable, unlock or reset it.</p>
+          ) : (
           <div class="actions">
             {user.disabledAt ? <ActionButton userId={user.id} action="enable" label="Enable" /> : !props.self && <ActionButton userId={user.id} action="disable" label="Disable" danger />}
             {props.lockedUntil && <ActionButton userId={user.id} action="unlock" label="Unlock" />}
             <ActionButton userId={user.id} action="reset-password" label="Reset password" danger />
             {!props.self && user.totpSecret && <ActionButton userId={user.id} action="reset-mfa" label="Reset authenticator" danger />}
           </div>
+          )}
         </Card>
         <Card title="Role">
           {props.self ? (
             <p>
               <strong>{user.role}</strong> — you cannot change your own role.
+            </p>
+          ) : !props.mayAct ? (
+            <p>
+              <strong>{user.role}</strong> — this role holds permissions you do not hold, so you cannot change it.
             </p>
           ) : (
             <form method="post" action={`/admin/users/${user.id}/role`} class="stack">

@@ -6,7 +6,8 @@ import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
 import { readForm, checkTextFields, normalizeEmail, hasErrors, type FieldErrors, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
-import { notFoundPage } from '../../http/errors.tsx'
+import { forbiddenPage, notFoundPage } from '../../http/errors.tsx'
+import { denyGroupGrant } from '../../models/access.ts'
 import { GroupsPage, GroupPage } from '../../../views/admin/groups.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { countGroupProjects, createGroup, getGroupById, getGroupByName, listGroupMembers, listGroups, removeGroupMember, setGroupMember, updateGroup } from '../../models/groups.ts'
@@ -82,6 +83,10 @@ adminGroups.post('/admin/groups/:id/members', ...guard, async (c) => {
     role: (GROUP_ROLES as readonly string[]).includes(role) ? undefined : 'Choose group admin or member.',
   }
   if (hasErrors(errors)) return renderGroup(c, group, { values: { email: form.get('email'), role }, errors }, 422)
+  // The ceiling covers the role given and the one it replaces: nobody below a group admin mints or demotes one.
+  const current = listGroupMembers(c.get('deps').db, group.id).find((m) => m.userId === user!.id)?.role ?? null
+  const denial = denyGroupGrant(c.get('deps').db, c.get('actor'), group.id, role) ?? (current ? denyGroupGrant(c.get('deps').db, c.get('actor'), group.id, current) : null)
+  if (denial) return forbiddenPage(c, denial)
   setGroupMember(c.get('deps').db, group, user!, role, auditBase(c))
   setFlash(c, 'success', `${user!.email} is now ${role === 'group_admin' ? 'a group admin' : 'a member'} of ${group.name}.`)
   return redirectTo(c, `/admin/groups/${group.id}`)
@@ -91,11 +96,14 @@ adminGroups.post('/admin/groups/:id/members/:userId/remove', ...guard, async (c)
   const group = loadGroup(c)
   if (!group) return notFoundPage(c)
   const userId = idParam(c.req.param('userId'))
-  if (userId === null || !listGroupMembers(c.get('deps').db, group.id).some((m) => m.userId === userId)) return notFoundPage(c)
+  const member = userId === null ? undefined : listGroupMembers(c.get('deps').db, group.id).find((m) => m.userId === userId)
+  if (!member) return notFoundPage(c)
+  const denial = denyGroupGrant(c.get('deps').db, c.get('actor'), group.id, member.role)
+  if (denial) return forbiddenPage(c, denial)
   if ((await readForm(c)).get('confirm') !== 'yes') {
     return c.html(<ConfirmPage chrome={chrome(c)} title={`Remove from ${group.name}?`} question="They lose their group role; their project memberships stay." button="Remove" action={c.req.path} cancel={`/admin/groups/${group.id}`} />)
   }
-  if (!removeGroupMember(c.get('deps').db, group, userId, auditBase(c))) return notFoundPage(c)
+  if (!removeGroupMember(c.get('deps').db, group, member.userId, auditBase(c))) return notFoundPage(c)
   setFlash(c, 'success', 'Member removed.')
   return redirectTo(c, `/admin/groups/${group.id}`)
 })

@@ -855,3 +855,19 @@ describe('interrupted runs', () => {
     expect(await page(browser, '/admin/import')).toContain('<span class="badge">Failed</span>')
   })
 })
+
+describe('the privilege ceiling on an import from the admin page (SPEC §2.2)', () => {
+  it('refuses a user manager (admin.access + users.manage) with 403 naming what it lacks: the invitations carry researcher and contributor; nothing is applied', async () => {
+    const { t } = await adminSession()
+    t.db.insert(roles).values({ name: 'user-manager', scope: 'site', permissions: ['admin.access', 'users.manage'], createdAt: 0, updatedAt: 0 }).run()
+    const um = await createTestUser(t, { email: 'um@example.org', role: 'user-manager' as 'admin' })
+    const browser = await signIn(t, um)
+    const id = await planned(browser, { users: ANN })
+    const res = await browser.post(`/admin/import/${id}/apply`, { confirm: 'yes' })
+    expect(res.status).toBe(403)
+    expect(await res.text()).toMatch(/“projects\.(contribute|create)”/)
+    await settleImportJobs()
+    expect(t.db.select().from(invitations).all()).toHaveLength(0)
+    expect(getImportRun(t.db, id)!.status).toBe('planned')
+  })
+})

@@ -7,7 +7,8 @@ import { chrome } from '../../http/page.ts'
 import { isHtmx, redirectTo } from '../../http/htmx.ts'
 import { readForm, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
-import { notFoundPage, payloadTooLargePage, renderErrorPage } from '../../http/errors.tsx'
+import { forbiddenPage, notFoundPage, payloadTooLargePage, renderErrorPage } from '../../http/errors.tsx'
+import { denyImportPlan } from '../../import/apply.ts'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { ImportPage, ImportProgress, ImportRunPage, REPORT_PAGE_SIZE, type ImportFormErrors, type ReportQuery, type ReportSection } from '../../../views/admin/import.tsx'
 import { NOTIFY_MODES } from '../../db/schema.ts'
@@ -165,6 +166,8 @@ adminImport.post('/admin/import/:id/apply', ...guard, async (c) => {
     return redirectTo(c, `/admin/import/${run.id}`)
   }
   if (!report.ok) return renderErrorPage(c, 409, 'Not applied', 'The files have errors, so nothing can be applied. Fix them and upload the files again.')
+  const ceiling = denyImportPlan(c.get('deps').db, c.get('actor'), report)
+  if (ceiling) return forbiddenPage(c, ceiling)
   if (form.get('confirm') !== 'yes') {
     const n = (kind: string) => report.actions.filter((a) => a.action === kind && !a.on_accept).length
     return c.html(

@@ -7,7 +7,7 @@ import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
 import { readForm, checkTextFields, normalizeEmail, hasErrors, type FieldErrors, type FormData, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
-import { notFoundPage } from '../../http/errors.tsx'
+import { forbiddenPage, notFoundPage } from '../../http/errors.tsx'
 import { InvitationsPage, InvitationPage, type InvitationFormValues } from '../../../views/admin/invitations.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { INVITATION_RESEND_EVENTS, invitationSendsInLastHour, SENDS_PER_HOUR } from '../../auth/send-limits.ts'
@@ -16,7 +16,8 @@ import { getUserByEmail, displayName } from '../../models/users.ts'
 import { getRoleById, getRoleByName, listRoles } from '../../models/roles.ts'
 import { getGroupById, listGroups } from '../../models/groups.ts'
 import { getUserMemberships } from '../../models/user-admin.ts'
-import { listProjectsForPicker } from '../../models/access.ts'
+import { denyGrantSiteRole, denyGroupGrant, denyProjectGrants, listProjectsForPicker } from '../../models/access.ts'
+import type { Denial } from '../../authz/policy.ts'
 import { normalizeRoleName } from '../../authz/permissions.ts'
 import { projects, GROUP_ROLES, type GroupRole, type Invitation } from '../../db/schema.ts'
 
@@ -32,10 +33,22 @@ function ctxOf(c: Context<AppEnv>) {
 
 function pickers(c: Context<AppEnv>) {
   const { db } = c.get('deps')
-  return { siteRoles: listRoles(db, 'site').map((r) => r.name), projectRoles: listRoles(db, 'project'), groups: listGroups(db), projects: listProjectsForPicker(db) }
+  // Only the site roles this actor may invite with (the privilege ceiling).
+  return { siteRoles: listRoles(db, 'site').map((r) => r.name).filter((name) => denyGrantSiteRole(db, c.get('actor'), name) === null), projectRoles: listRoles(db, 'project'), groups: listGroups(db), projects: listProjectsForPicker(db) }
 }
 
 const EMPTY: InvitationFormValues = { email: '', role: 'researcher', organization: '', groupId: '', groupRole: 'member', projectIds: [], projectRole: 'contributor' }
+
+/** The privilege ceiling on everything an invitation carries: its site role, group role and project roles. */
+function denyInvitationGrants(c: Context<AppEnv>, role: string, grants: InvitationGrants): Denial | null {
+  const { db } = c.get('deps')
+  const actor = c.get('actor')
+  return (
+    denyGrantSiteRole(db, actor, role) ??
+    (grants.groupId !== null && grants.groupRole !== null ? denyGroupGrant(db, actor, grants.groupId, grants.groupRole) : null) ??
+    denyProjectGrants(db, actor, grants.projectGrants)
+  )
+}
 
 /** Reads and checks the fields shared by invite and edit; returns the grants when valid. */
 function readInvitationForm(c: Context<AppEnv>, form: FormData): { values: InvitationFormValues; errors: FieldErrors; role: string | null; grants: InvitationGrants } {
@@ -114,6 +127,8 @@ adminInvitations.post('/admin/invitations', ...guard, async (c) => {
     else if (blocking) errors.email = 'An invitation to this address is already outstanding: resend or edit it instead.'
   }
   if (hasErrors(errors)) return renderList(c, { values, errors }, 422)
+  const denial = denyInvitationGrants(c, role!, grants)
+  if (denial) return forbiddenPage(c, denial)
   const invitation = createInvitation(db, { email: email!, role: role!, organization: values.organization, ...grants }, { ...ctxOf(c), ttlMs: config.invitationTtlHours * 3_600_000 })
   c.get('deps').onEmailQueued?.()
   setFlash(c, 'success', `Invitation sent to ${invitation.email}.`)
@@ -156,6 +171,9 @@ adminInvitations.post('/admin/invitations/:id', ...guard, async (c) => {
   const form = await readForm(c)
   const { values, errors, role, grants } = readInvitationForm(c, form)
   if (hasErrors(errors)) return renderOne(c, invitation, { values: { ...values, email: invitation.email }, errors }, 422)
+  // What the invitation carries now and what it would carry: a lesser actor neither adds nor strips grants above them.
+  const denial = denyInvitationGrants(c, invitation.role, { groupId: invitation.groupId, groupRole: invitation.groupRole, projectGrants: invitation.projectGrants }) ?? denyInvitationGrants(c, role!, grants)
+  if (denial) return forbiddenPage(c, denial)
   const { db, clock } = c.get('deps')
   if (form.get('resend') === 'on' && invitationSendsInLastHour(db, invitation.id, INVITATION_RESEND_EVENTS, clock.now()) >= SENDS_PER_HOUR) {
     return renderOne(c, invitation, { values: { ...values, email: invitation.email }, error: resendLimitMessage }, 429)

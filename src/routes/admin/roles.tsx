@@ -7,13 +7,15 @@ import { chrome } from '../../http/page.ts'
 import { redirectTo } from '../../http/htmx.ts'
 import { readForm, checkTextFields, hasErrors, type FieldErrors, type FormData, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
-import { notFoundPage } from '../../http/errors.tsx'
+import { forbiddenPage, notFoundPage } from '../../http/errors.tsx'
 import { RolesPage, RolePage, type RoleFormValues } from '../../../views/admin/roles.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
-import { countRoleHolders, createRole, deleteRole, getRoleById, listRolesWithUsage, updateRole } from '../../models/roles.ts'
+import { countRoleHolders, createRole, deleteRole, getRoleById, listRolesWithUsage, normalizePermissions, updateRole } from '../../models/roles.ts'
 import { listGroups } from '../../models/groups.ts'
 import { isProjectPermission, isSitePermission } from '../../authz/permissions.ts'
-import { roles, type Role } from '../../db/schema.ts'
+import { projectMembers, roles, type Role } from '../../db/schema.ts'
+import { denyRoleChange } from '../../authz/policy.ts'
+import { and, eq } from 'drizzle-orm'
 
 export const adminRoles = new Hono<AppEnv>()
 
@@ -51,6 +53,14 @@ function readRoleForm(c: Context<AppEnv>, form: FormData, scope: string): { valu
   }
 }
 
+/** Whether the actor holds this role: as their site role, or as the project role of one of their memberships. */
+function actorHolds(c: Context<AppEnv>, role: { id?: number; name: string; scope: string }): boolean {
+  const actor = c.get('actor')
+  if (role.scope === 'site') return role.name === actor.role
+  if (role.id === undefined) return false
+  return c.get('deps').db.select({ one: projectMembers.roleId }).from(projectMembers).where(and(eq(projectMembers.userId, actor.id), eq(projectMembers.roleId, role.id))).limit(1).get() !== undefined
+}
+
 function renderRoles(c: Context<AppEnv>, form?: { values: RoleFormValues; errors: FieldErrors }, status: 200 | 422 = 200) {
   const { db } = c.get('deps')
   return c.html(<RolesPage chrome={chrome(c)} roles={listRolesWithUsage(db)} groups={listGroups(db)} form={form} />, status)
@@ -65,6 +75,8 @@ adminRoles.post('/admin/roles', ...guard, async (c) => {
   if (!/^[A-Za-z0-9][A-Za-z0-9 _-]{1,39}$/.test(values.name)) errors.name = '2 to 40 letters, digits, spaces, “_” or “-”, starting with a letter or digit.'
   else if (values.name.toLowerCase() === 'viewer' || db.select().from(roles).where(sql`${roles.name} = ${values.name} collate nocase`).get()) errors.name = 'A role with this name exists already.'
   if (hasErrors(errors)) return renderRoles(c, { values, errors }, 422)
+  const denial = denyRoleChange(c.get('actor'), values, normalizePermissions(values.scope, values.permissions), false)
+  if (denial) return forbiddenPage(c, denial)
   const role = createRole(db, values, auditBase(c))
   setFlash(c, 'success', `Role “${role.name}” created.`)
   return redirectTo(c, '/admin/roles')
@@ -90,8 +102,12 @@ adminRoles.post('/admin/roles/:id', ...guard, async (c) => {
   const role = loadRole(c)
   if (!role) return notFoundPage(c)
   if (role.isSystem) return renderRole(c, role, { error: `“${role.name}” is a system role: it cannot be edited.` }, 409)
+  const denied = denyRoleChange(c.get('actor'), role, role.permissions, actorHolds(c, role))
+  if (denied) return forbiddenPage(c, denied)
   const { values, errors } = readRoleForm(c, await readForm(c), role.scope)
   if (hasErrors(errors)) return renderRole(c, role, { form: { values: { ...values, name: role.name }, errors } }, 422)
+  const denial = denyRoleChange(c.get('actor'), role, normalizePermissions(role.scope, values.permissions), false)
+  if (denial) return forbiddenPage(c, denial)
   updateRole(c.get('deps').db, role, values, auditBase(c))
   setFlash(c, 'success', `Role “${role.name}” saved; it applies to everyone who holds it from their next request.`)
   return redirectTo(c, `/admin/roles/${role.id}`)

@@ -4,6 +4,7 @@ import { createTestEnv, createTestUser, signIn, emailsTo, getUser, totpAt, type 
 import { auditEvents, groupMembers, groups, projectMembers, projects, roles, sessions, users } from '../../db/schema.ts'
 import { recordSignInFailure } from '../../auth/rate-limit.ts'
 import { verifyPasswordHash } from '../../auth/password.ts'
+import { SITE_PERMISSIONS } from '../../authz/permissions.ts'
 
 async function adminSession(t: TestEnv) {
   const admin = await createTestUser(t, { role: 'admin', email: 'root@example.org' })
@@ -80,13 +81,14 @@ describe('user actions and their guards', () => {
     expect(getUser(t.db, admin.user.id)).toMatchObject({ role: 'admin', disabledAt: null })
   })
 
-  it('never demotes or disables the last enabled admin, even at the hands of a user manager', async () => {
+  it('never demotes or disables the last enabled admin, even at the hands of a custom role holding every permission', async () => {
     const t = createTestEnv()
     const root = await createTestUser(t, { role: 'admin' })
     const retired = await createTestUser(t, { role: 'admin' })
     t.db.update(users).set({ disabledAt: t.clock.now() }).where(eq(users.id, retired.user.id)).run()
-    t.db.insert(roles).values({ name: 'user-manager', scope: 'site', permissions: ['admin.access', 'users.manage'], createdAt: 0, updatedAt: 0 }).run()
-    const manager = await createTestUser(t, { role: 'user-manager' as 'admin' })
+    // a user manager is below an admin: the privilege ceiling refuses it outright (see ceiling.test.ts)
+    t.db.insert(roles).values({ name: 'superuser', scope: 'site', permissions: [...SITE_PERMISSIONS], createdAt: 0, updatedAt: 0 }).run()
+    const manager = await createTestUser(t, { role: 'superuser' as 'admin' })
     const client = await signIn(t, manager)
     const demote = await client.post(`/admin/users/${root.user.id}/role`, { role: 'observer' })
     expect(demote.status).toBe(409)

@@ -7,7 +7,7 @@ import { chrome } from '../../http/page.ts'
 import { isHtmx, redirectTo } from '../../http/htmx.ts'
 import { readForm, checkTextFields, normalizeEmail, hasErrors, type FieldErrors, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
-import { notFoundPage } from '../../http/errors.tsx'
+import { forbiddenPage, notFoundPage } from '../../http/errors.tsx'
 import { UsersPage, UserTable, UserPage, ExplainPage } from '../../../views/admin/users.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { listUsersForTable, parseUserTableQuery } from '../../models/user-table.ts'
@@ -16,7 +16,7 @@ import { getUserByEmail, getUserById, registerUserWithTemporaryPassword } from '
 import { getRoleByName, listRoles, resolveActor } from '../../models/roles.ts'
 import { normalizeRoleName } from '../../authz/permissions.ts'
 import { explainProjectAccess } from '../../authz/policy.ts'
-import { getProjectAccess, listProjectsForPicker } from '../../models/access.ts'
+import { denyActOnUser, denyCopyFrom, denyGrantSiteRole, getProjectAccess, listProjectsForPicker } from '../../models/access.ts'
 import {
   changeUserRole,
   copyPermissionsFromUser,
@@ -54,6 +54,12 @@ function siteRoleNames(c: Context<AppEnv>): string[] {
   return listRoles(c.get('deps').db, 'site').map((r) => r.name)
 }
 
+/** The site roles this actor may give (the privilege ceiling): the only ones the forms offer. */
+function grantableSiteRoleNames(c: Context<AppEnv>): string[] {
+  const { db } = c.get('deps')
+  return siteRoleNames(c).filter((name) => denyGrantSiteRole(db, c.get('actor'), name) === null)
+}
+
 /** A site role name from a form, `viewer` read as `observer`; null when no such site role exists. */
 function parseSiteRoleField(c: Context<AppEnv>, raw: string): string | null {
   const role = getRoleByName(c.get('deps').db, normalizeRoleName(raw))
@@ -68,7 +74,7 @@ function renderUsersPage(c: Context<AppEnv>, form: { email?: string; role?: stri
   const invitations = table.page === 1 ? listOpenInvitationsMatching(db, query.q).map((i) => ({ ...i, status: invitationStatus(i, clock.now()) })) : []
   c.header('Vary', 'HX-Request')
   if (isHtmx(c) && c.req.method === 'GET') return c.html(<UserTable table={table} invitations={invitations} />)
-  return c.html(<UsersPage chrome={chrome(c)} table={table} invitations={invitations} roles={siteRoleNames(c)} form={form} />, status)
+  return c.html(<UsersPage chrome={chrome(c)} table={table} invitations={invitations} roles={grantableSiteRoleNames(c)} form={form} />, status)
 }
 
 adminUsers.get('/admin/users', ...guard, (c) => renderUsersPage(c))
@@ -84,6 +90,8 @@ adminUsers.post('/admin/users', ...guard, async (c) => {
     role: role === null ? `Choose one of: ${siteRoleNames(c).join(', ')}.` : undefined,
   }
   if (hasErrors(errors)) return renderUsersPage(c, { email: rawEmail, role: form.get('role'), errors }, 422)
+  const denial = denyGrantSiteRole(db, c.get('actor'), role!)
+  if (denial) return forbiddenPage(c, denial)
   const ctx = adminContext(c)
   const user = await registerUserWithTemporaryPassword(db, { email: email!, role: role!, now: ctx.now, actor: ctx.actor, ip: ctx.ip, baseUrl: config.baseUrl })
   c.get('deps').onEmailQueued?.()
@@ -111,7 +119,8 @@ function renderUserPage(c: Context<AppEnv>, target: User, extra: { error?: strin
       chrome={chrome(c)}
       user={target}
       self={self}
-      roles={siteRoleNames(c)}
+      mayAct={denyActOnUser(db, c.get('actor'), target) === null}
+      roles={grantableSiteRoleNames(c)}
       lockedUntil={getLockedUntil(db, target.email, clock.now())}
       memberships={getUserMemberships(db, target.id)}
       sessions={listUserSessions(db, target.id)}
@@ -136,6 +145,8 @@ adminUsers.get('/admin/users/:id', ...guard, (c) => {
 adminUsers.post('/admin/users/:id', ...guard, async (c) => {
   const target = loadTarget(c)
   if (!target) return notFoundPage(c)
+  const above = denyActOnUser(c.get('deps').db, c.get('actor'), target)
+  if (above) return forbiddenPage(c, above)
   const form = await readForm(c)
   const values = { first_name: form.get('first_name').trim(), last_name: form.get('last_name').trim(), organization: form.get('organization').trim() }
   const errors: FieldErrors = {
@@ -162,6 +173,9 @@ adminUsers.post('/admin/users/:id/role', ...guard, async (c) => {
   const raw = (await readForm(c)).get('role')
   const role = parseSiteRoleField(c, raw)
   if (role === null) return renderUserPage(c, target, { errors: { role: `“${raw}” is not a site role. Choose one of: ${siteRoleNames(c).join(', ')}.` }, values: { role: raw } }, 422)
+  const { db } = c.get('deps')
+  const denial = denyActOnUser(db, c.get('actor'), target) ?? denyGrantSiteRole(db, c.get('actor'), role)
+  if (denial) return forbiddenPage(c, denial)
   return finish(c, target, changeUserRole(c.get('deps').db, target, role, adminContext(c)), `${target.email} is now ${role}.`)
 })
 
@@ -202,6 +216,8 @@ for (const [name, action] of Object.entries(ACTIONS)) {
   adminUsers.post(`/admin/users/:id/${name}`, ...guard, async (c) => {
     const target = loadTarget(c)
     if (!target) return notFoundPage(c)
+    const denial = denyActOnUser(c.get('deps').db, c.get('actor'), target)
+    if (denial) return forbiddenPage(c, denial)
     const form = await readForm(c)
     if (form.get('confirm') !== 'yes') {
       return c.html(<ConfirmPage chrome={chrome(c)} title={`${action.title}: ${target.email}?`} question={action.question} button={action.button} action={`/admin/users/${target.id}/${name}`} cancel={`/admin/users/${target.id}`} />)
@@ -213,12 +229,16 @@ for (const [name, action] of Object.entries(ACTIONS)) {
 adminUsers.post('/admin/users/:id/sessions/:sessionId/revoke', ...guard, (c) => {
   const target = loadTarget(c)
   if (!target) return notFoundPage(c)
+  const above = denyActOnUser(c.get('deps').db, c.get('actor'), target)
+  if (above) return forbiddenPage(c, above)
   return finish(c, target, revokeUserSession(c.get('deps').db, target, c.req.param('sessionId'), adminContext(c)), 'Session ended.')
 })
 
 adminUsers.post('/admin/users/:id/copy-permissions', ...guard, async (c) => {
   const target = loadTarget(c)
   if (!target) return notFoundPage(c)
+  const above = denyActOnUser(c.get('deps').db, c.get('actor'), target)
+  if (above) return forbiddenPage(c, above)
   const { db } = c.get('deps')
   const raw = (await readForm(c)).get('source_email')
   const email = normalizeEmail(raw)
@@ -226,6 +246,8 @@ adminUsers.post('/admin/users/:id/copy-permissions', ...guard, async (c) => {
   if (!source || source.id === target.id) {
     return renderUserPage(c, target, { errors: { source_email: source ? 'Choose another user than this one.' : 'No user has this email address.' }, values: { source_email: raw } }, 422)
   }
+  const denial = denyCopyFrom(db, c.get('actor'), source.id)
+  if (denial) return forbiddenPage(c, denial)
   const added = copyPermissionsFromUser(db, target, source, adminContext(c))
   setFlash(c, 'success', `Copied from ${source.email}: ${added.groups} group and ${added.projects} project memberships added (existing ones kept).`)
   return redirectTo(c, `/admin/users/${target.id}`)
