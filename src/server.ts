@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { loadConfig, ConfigError } from './config.ts'
 import { openDatabase } from './db/client.ts'
 import { migrateWithBackup, MigrationError } from './db/migrate.ts'
+import { upgradeInvitationTokenHashes } from './models/invitations.ts'
 import { createApp } from './app.ts'
 import { OutboxDeliverer } from './mail/outbox.ts'
 import { TokenBucketLimiter } from './auth/rate-limit.ts'
@@ -50,6 +51,8 @@ async function main() {
   try {
     const backup = await migrateWithBackup(db, { now: Date.now() })
     if (backup) log.info({ msg: 'backed up the database before migrating', backup })
+    const upgraded = upgradeInvitationTokenHashes(db, config.encryptionKey)
+    if (upgraded > 0) log.info({ msg: 'stored the link hashes of open invitations keyed', invitations: upgraded })
   } catch (error) {
     if (error instanceof MigrationError) fail(`${error.message}\nThe database was left as it was. Restore it from a backup or fix the cause, then start again.`)
     throw error

@@ -196,7 +196,7 @@ describe('a follow-up', () => {
     expect(after.followUpsSent).toBe(2)
     expect(after.lastFollowUpAt).toBe(T0 + 14 * DAY + 5_000)
     expect(after.sendCount).toBe(first.sendCount + 2)
-    expect(getInvitationByToken(db, claimLink!.split('/').pop()!)?.id).toBe(first.id)
+    expect(getInvitationByToken(db, KEY, claimLink!.split('/').pop()!)?.id).toBe(first.id)
     const body = db.$client.prepare("select text_body from outbox where subject = ? ").pluck().get(R(2)) as string
     expect(body).toContain('The link works until 2026-11-18 09:00 UTC')
   })

@@ -23,8 +23,8 @@ export type Ctx = { actor: { id: number; email: string } | null; now: number; ip
 const random: RandomReader = { read: (bytes) => void bytes.set(randomBytes(bytes.length)) }
 
 /**
- * The link token (160 bits), derived from the server key and the invitation's salt. Only its
- * SHA-256 is stored, yet a resend can send the very same link.
+ * The link token (160 bits), derived from the server key and the invitation's salt. Only its keyed
+ * hash (HMAC with a key derived from the server key) is stored, yet a resend can send the very same link.
  */
 export function invitationToken(key: Buffer, salt: string): string {
   return encodeBase32LowerCaseNoPadding(createHmac('sha256', key).update(`invitation:${salt}`).digest().subarray(0, 20))
@@ -43,8 +43,23 @@ export function getInvitationById(db: Db, id: number): Invitation | null {
   return db.select().from(invitations).where(eq(invitations.id, id)).get() ?? null
 }
 
-export function getInvitationByToken(db: Db, token: string): Invitation | null {
-  return db.select().from(invitations).where(eq(invitations.tokenHash, hashToken(token))).get() ?? null
+export function getInvitationByToken(db: Db, key: Buffer, token: string): Invitation | null {
+  return db.select().from(invitations).where(eq(invitations.tokenHash, keyedTokenHash(key, token))).get() ?? null
+}
+
+/**
+ * Invitations stored before link hashes were keyed hold the bare SHA-256 of their token; the token is
+ * derived from the key and salt, so the keyed hash can be computed and stored. Run at start; returns
+ * how many were upgraded (0 once done). Only open invitations matter: a closed link never works again.
+ */
+export function upgradeInvitationTokenHashes(db: Db, key: Buffer): number {
+  const open = db.select({ id: invitations.id, tokenSalt: invitations.tokenSalt, tokenHash: invitations.tokenHash }).from(invitations).where(inArray(invitations.status, ['sent', 'link visited'])).all()
+  const stale = open.filter((row) => row.tokenHash === hashToken(invitationToken(key, row.tokenSalt)))
+  if (stale.length === 0) return 0
+  writeTransaction(db, () => {
+    for (const row of stale) db.update(invitations).set({ tokenHash: keyedTokenHash(key, invitationToken(key, row.tokenSalt)) }).where(eq(invitations.id, row.id)).run()
+  })
+  return stale.length
 }
 
 const openByColumn = (column: typeof invitations.email | typeof invitations.contactEmail) => (db: Db) =>
@@ -135,7 +150,7 @@ export function createInvitation(db: Db, input: InvitationInput & ImportedInvita
       groupRole: input.groupRole,
       projectGrants: input.projectGrants,
       tokenSalt,
-      tokenHash: hashToken(invitationToken(ctx.key, tokenSalt)),
+      tokenHash: keyedTokenHash(ctx.key, invitationToken(ctx.key, tokenSalt)),
       invitedBy: ctx.actor?.id ?? null,
       now: ctx.now,
       expiresAt: ctx.now + ctx.ttlMs,

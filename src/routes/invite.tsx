@@ -29,7 +29,7 @@ const DEAD_ENDS = {
 
 /** The live invitation for the URL's token, or the dead-end page that says why there is none. */
 function loadLiveInvitation(c: Context<AppEnv>): { invitation: Invitation } | { response: Response | Promise<Response> } {
-  const invitation = getInvitationByToken(c.get('deps').db, c.req.param('token') ?? '')
+  const invitation = getInvitationByToken(c.get('deps').db, c.get('deps').config.encryptionKey, c.req.param('token') ?? '')
   const status = invitation ? invitationStatus(invitation, c.get('deps').clock.now()) : 'unknown'
   if (invitation && (status === 'sent' || status === 'link visited')) return { invitation }
   const end = DEAD_ENDS[status as keyof typeof DEAD_ENDS]

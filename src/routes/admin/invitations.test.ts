@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { desc, eq } from 'drizzle-orm'
 import { createTestEnv, createTestUser, signIn, emailsTo, GOOD_PASSWORD, BASE_URL, type TestClient, type TestEnv } from '../../test/helpers.ts'
 import { auditEvents, groupMembers, groups, invitations, outbox, projectMembers, projects, roles, users, type Invitation } from '../../db/schema.ts'
-import { hashToken } from '../../auth/tokens.ts'
+import { keyedTokenHash, hashToken } from '../../auth/tokens.ts'
 
 // The admin's side of SPEC §3.1 invitations: invite, the statuses as the admin sees them
 // (invitations pages and the user table), resend, edit, delete, and who may do any of it.
@@ -158,8 +158,9 @@ describe('inviting', () => {
     expect(mail.textBody).toContain('The link works until 2026-11-04 09:00 UTC')
     const token = linkTokenOf(mail.textBody)
     expect(mail.htmlBody).toContain(`href="${BASE_URL}/invite/${token}"`)
-    // the token itself is nowhere in the database but the outbox: only its SHA-256
-    expect(row.tokenHash).toBe(hashToken(token))
+    // the token itself is nowhere in the database but the outbox: only its keyed hash (not its bare SHA-256)
+    expect(row.tokenHash).toBe(keyedTokenHash(t.config.encryptionKey, token))
+    expect(row.tokenHash).not.toBe(hashToken(token))
     for (const [column, value] of Object.entries(row)) expect(JSON.stringify(value), column).not.toContain(token)
     for (const e of t.db.select().from(auditEvents).all()) expect(e.details, e.event).not.toContain(token)
 
