@@ -334,7 +334,7 @@ export function UserPage(props: {
         </form>
       </Card>
       <Card title="Active sessions">
-        <SessionsTable sessions={props.sessions} revokeAction={(id) => `/admin/users/${user.id}/sessions/${id}/revoke`} />
+        <SessionsTable sessions={props.sessions} {...(props.mayAct ? { revokeAction: (id: string) => `/admin/users/${user.id}/sessions/${id}/revoke` } : {})} />
       </Card>
       <Card title="Recent audit events">
         <AuditTable events={props.events} targets={props.eventTargets} />

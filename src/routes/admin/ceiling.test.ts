@@ -54,6 +54,7 @@ describe('privilege ceiling: a user manager', () => {
       expect(res.status, action).toBe(403)
     }
     expect((await client.post(`/admin/users/${admin.user.id}/role`, { role: 'observer' })).status).toBe(403)
+    expect((await client.post(`/admin/users/${admin.user.id}/sessions/anything/revoke`)).status).toBe(403)
     const after = getUser(t.db, admin.user.id)
     expect(after.totpSecret).not.toBeNull()
     expect(after.disabledAt).toBeNull()
