@@ -215,6 +215,8 @@ export function UserPage(props: {
       <div class="tiles">
         <Card title="Status">
           <dl class="facts">
+            <dt>Username</dt>
+            <dd>{user.username ?? '—'}</dd>
             <dt>Account</dt>
             <dd>{user.disabledAt ? <strong class="bad">Disabled</strong> : 'Enabled'}</dd>
             <dt>Sign-in</dt>
@@ -246,7 +248,7 @@ export function UserPage(props: {
           <div class="actions">
             {user.disabledAt ? <ActionButton userId={user.id} action="enable" label="Enable" /> : !props.self && <ActionButton userId={user.id} action="disable" label="Disable" danger />}
             {props.lockedUntil && <ActionButton userId={user.id} action="unlock" label="Unlock" />}
-            <ActionButton userId={user.id} action="reset-password" label="Reset password" danger />
+            {props.self ? <a href="/password/change">Change your password</a> : <ActionButton userId={user.id} action="reset-password" label="Reset password" danger />}
             {!props.self && user.totpSecret && <ActionButton userId={user.id} action="reset-mfa" label="Reset authenticator" danger />}
           </div>
           )}

@@ -51,6 +51,21 @@ describe('registering a user', () => {
 })
 
 describe('user actions and their guards', () => {
+  it('an admin is not offered, and is refused, a password reset of their own account (the change-password page is theirs); the page shows the username', async () => {
+    const t = createTestEnv()
+    const { admin, client } = await adminSession(t)
+    t.db.update(users).set({ username: 'root_admin' }).where(eq(users.id, admin.user.id)).run()
+    const page = await (await client.get(`/admin/users/${admin.user.id}`)).text()
+    expect(page).not.toContain(`/admin/users/${admin.user.id}/reset-password`)
+    expect(page).toContain('href="/password/change"')
+    expect(page).toMatch(/<dt>Username<\/dt>\s*<dd>root_admin<\/dd>/)
+    const res = await client.post(`/admin/users/${admin.user.id}/reset-password`, { confirm: 'yes' })
+    expect(res.status).toBe(409)
+    expect(getUser(t.db, admin.user.id).passwordHash).toBe(admin.user.passwordHash)
+    const other = await createTestUser(t)
+    expect(await (await client.get(`/admin/users/${other.user.id}`)).text()).toContain(`/admin/users/${other.user.id}/reset-password`)
+  })
+
   it('changes a role exclusively, and the change applies to the target on their next request', async () => {
     const t = createTestEnv()
     const { client } = await adminSession(t)

@@ -197,6 +197,7 @@ const ACTIONS: Record<string, Action> = {
     question: 'A new temporary password is emailed to them, valid 7 days; their current password stops working and all their sessions end.',
     button: 'Reset password',
     run: async (c, t) => {
+      if (t.id === c.get('actor').id) return { ok: false, reason: 'You cannot reset your own password here: change it on the change-password page.' }
       const outcome = await resetUserPassword(c.get('deps').db, t, { ...adminContext(c), baseUrl: c.get('deps').config.baseUrl })
       c.get('deps').onEmailQueued?.()
       return outcome
