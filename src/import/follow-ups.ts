@@ -9,6 +9,7 @@ import type { Db } from '../db/client.ts'
 import type { Clock } from '../http/context.ts'
 import { sendFollowUp } from '../models/invitations.ts'
 import { dueFollowUp, FOLLOW_UP_DAYS } from './plan.ts'
+import { startPeriodic } from '../models/periodic.ts'
 
 /** The settings key holding when the follow-ups last ran (ms). */
 export const FOLLOW_UPS_LAST_RUN_SETTING = 'follow_ups_last_run'
@@ -76,14 +77,5 @@ export function startFollowUpScheduler(
       hooks.onError(error)
     }
   }
-  const first = setTimeout(tick, 60_000)
-  const timer = setInterval(tick, 60 * 60_000)
-  first.unref()
-  timer.unref()
-  return {
-    stop() {
-      clearTimeout(first)
-      clearInterval(timer)
-    },
-  }
+  return startPeriodic(tick, { firstAfterMs: 60_000, everyMs: 60 * 60_000 })
 }

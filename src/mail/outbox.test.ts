@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { SMTPServer } from 'smtp-server'
 import { simpleParser } from 'mailparser'
-import { createServer, type AddressInfo } from 'node:net'
+import { freePort } from '../test/net.ts'
 import { eq } from 'drizzle-orm'
 import { FakeClock, testDb } from '../test/helpers.ts'
 import { enqueueEmail, OutboxDeliverer, RETRY_DELAYS_MS } from './outbox.ts'
@@ -13,14 +13,6 @@ const closers: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const close of closers.splice(0)) await close()
 })
-
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as AddressInfo
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 async function startSmtpSink(port: number) {
   const received: { to: string; subject: string; text: string; html: string }[] = []

@@ -1,7 +1,7 @@
 // Finding 3 of issue 11: the outbox keeps no secret once a message is delivered, printed or failed.
 import { afterEach, describe, expect, it } from 'vitest'
 import { SMTPServer } from 'smtp-server'
-import { createServer, type AddressInfo } from 'node:net'
+import { freePort } from '../test/net.ts'
 import { eq } from 'drizzle-orm'
 import { FakeClock, testDb, createTestEnv, createTestUser, signIn } from '../test/helpers.ts'
 import { enqueueEmail, OutboxDeliverer, GIVE_UP_AFTER_MS, BODY_REMOVED_TEXT } from './outbox.ts'
@@ -13,14 +13,6 @@ const closers: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const close of closers.splice(0)) await close()
 })
-
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as AddressInfo
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 const SECRET_URL = 'https://gatehouse.test/password/reset/abcdefghijklmnopqrstuvwxyz234567'
 

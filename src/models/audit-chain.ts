@@ -6,6 +6,7 @@
 // inserted, removed or reordered row therefore breaks the hash of that row or the next one.
 import { createHash } from 'node:crypto'
 import { writeTransaction, type Db } from '../db/client.ts'
+import { startPeriodic } from './periodic.ts'
 
 export const GENESIS_HASH = '0'.repeat(64)
 
@@ -174,14 +175,5 @@ export function startAuditVerification(db: Db, clock: { now(): number }, hooks: 
       .then(hooks.onResult, hooks.onError)
       .finally(() => (running = false))
   }
-  const first = setTimeout(tick, 60_000)
-  const timer = setInterval(tick, 24 * 60 * 60_000)
-  first.unref()
-  timer.unref()
-  return {
-    stop() {
-      clearTimeout(first)
-      clearInterval(timer)
-    },
-  }
+  return startPeriodic(tick, { firstAfterMs: 60_000, everyMs: 24 * 60 * 60_000 })
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { SMTPServer } from 'smtp-server'
 import { simpleParser } from 'mailparser'
-import { createServer, type AddressInfo } from 'node:net'
+import { freePort } from '../../test/net.ts'
 import { eq } from 'drizzle-orm'
 import { createTestEnv, createTestUser, signIn, T0, type TestEnv } from '../../test/helpers.ts'
 import { auditEvents, outbox, type OutboxMessage } from '../../db/schema.ts'
@@ -14,14 +14,6 @@ const closers: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close()
 })
-
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as AddressInfo
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 /** A real SMTP server on 127.0.0.1 that keeps each message's recipient, subject and outbox id header. */
 async function startSmtpSink(port: number) {
