@@ -11,15 +11,25 @@ export function SettingsPage(props: { chrome: PageChrome; values: SiteSettings; 
         <a href="/admin">← Admin</a>
       </p>
       <h1>Settings</h1>
-      <form method="post" action="/admin/settings" class="stack">
-        <Card title="Deployment mode">
+      <Card title="Deployment mode">
+        <form method="post" action="/admin/settings" class="stack">
           <p>While it is on, projects, cohort queries, models, uploads and training answer “paused for maintenance”, and sites get no new tasks. Sign-in, accounts and the admin area keep working.</p>
+          <p>
+            Now: <strong>{values.deploymentMode ? 'on' : 'off'}</strong>
+          </p>
           <label class="check">
             <input type="checkbox" name="deployment_mode" checked={values.deploymentMode} disabled={!props.canDeployment} /> Deployment mode on
           </label>
           {props.canDeployment && <input type="hidden" name="deployment_mode_field" value="1" />}
-        </Card>
-        <Card title="Site banner">
+          {props.canDeployment && (
+            <button type="submit" class={values.deploymentMode ? undefined : 'caution'}>
+              Save deployment mode
+            </button>
+          )}
+        </form>
+      </Card>
+      <Card title="Site banner">
+        <form method="post" action="/admin/settings" class="stack">
           <p>Shown at the top of every page, signed in or not.</p>
           <fieldset disabled={!props.canBanner}>
             <legend>Banner</legend>
@@ -40,9 +50,9 @@ export function SettingsPage(props: { chrome: PageChrome; values: SiteSettings; 
               {errors.banner_level && <p class="error">{errors.banner_level}</p>}
             </div>
           </fieldset>
-        </Card>
-        <button type="submit">Save settings</button>
-      </form>
+          {props.canBanner && <button type="submit">Save banner</button>}
+        </form>
+      </Card>
     </Page>
   )
 }

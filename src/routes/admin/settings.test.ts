@@ -173,12 +173,33 @@ describe('site banner', () => {
 })
 
 describe('deployment mode', () => {
+  it('switching it on asks first, naming what pauses; nothing changes until confirmed; the two parts are separate forms', async () => {
+    const t = createTestEnv()
+    const { client } = await adminSession(t)
+    const page = await (await client.get('/admin/settings')).text()
+    expect(page.match(/<form method="post" action="\/admin\/settings"/g)).toHaveLength(2)
+    const ask = await client.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on' })
+    expect(ask.status).toBe(200)
+    const question = await ask.text()
+    expect(question).toContain('Switch deployment mode on?')
+    expect(question).toContain('the site API answers 503')
+    expect(question).toContain('name="confirm" value="yes"')
+    expect(question).toContain('name="deployment_mode" value="on"')
+    expect(getSiteSettings(t.db).deploymentMode).toBe(false)
+    expect(audits(t, 'deployment_mode.on')).toHaveLength(0)
+    expect((await client.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on', confirm: 'yes' })).status).toBe(303)
+    expect(getSiteSettings(t.db).deploymentMode).toBe(true)
+    // switching it off needs no confirmation
+    expect((await client.post('/admin/settings', { deployment_mode_field: '1' })).status).toBe(303)
+    expect(getSiteSettings(t.db).deploymentMode).toBe(false)
+  })
+
   it('switching on and off is audited, shown in the layout while on, and leaves the banner as it was', async () => {
     const t = createTestEnv()
     const { client } = await adminSession(t)
     await client.post('/admin/settings', banner({ banner_enabled: 'on', banner_message: 'Kept', banner_level: 'info' }))
 
-    const on = await client.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on' })
+    const on = await client.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on', confirm: 'yes' })
     expect(on.status).toBe(303)
     expect(getSiteSettings(t.db).deploymentMode).toBe(true)
     expect(getSiteSettings(t.db).banner).toMatchObject({ enabled: true, message: 'Kept' })
@@ -215,7 +236,7 @@ describe('deployment mode', () => {
     expect(html).toMatch(/<input type="checkbox" name="deployment_mode"[^>]*disabled/)
     expect(html).not.toContain('name="deployment_mode_field"')
 
-    const forged = await client.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on' })
+    const forged = await client.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on', confirm: 'yes' })
     expect(forged.status).toBe(403)
     expect(await forged.text()).toContain('deployment.manage')
     const forgedWithBanner = await client.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on', ...banner({ banner_enabled: 'on', banner_message: 'Sneaky' }) })
@@ -240,14 +261,14 @@ describe('deployment mode', () => {
     const forged = await client.post('/admin/settings', banner({ banner_enabled: 'on', banner_message: 'Sneaky' }))
     expect(forged.status).toBe(403)
     expect(await forged.text()).toContain('banner.manage')
-    expect((await client.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on' })).status).toBe(303)
+    expect((await client.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on', confirm: 'yes' })).status).toBe(303)
     expect(getSiteSettings(t.db)).toMatchObject({ deploymentMode: true, banner: { enabled: false } })
   })
 
   it('keeps sign-in, MFA, password pages, the admin area and user management working while on', async () => {
     const t = createTestEnv()
     const { client: admin } = await adminSession(t)
-    expect((await admin.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on' })).status).toBe(303)
+    expect((await admin.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on', confirm: 'yes' })).status).toBe(303)
     expect(getSiteSettings(t.db).deploymentMode).toBe(true)
 
     // the whole sign-in chain of an enrolled user
@@ -316,7 +337,7 @@ describe('deployment mode', () => {
     expect(await api.json()).toEqual({ tasks: [] })
 
     // on (switched over HTTP: the cached settings are dropped at once)
-    expect((await admin.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on' })).status).toBe(303)
+    expect((await admin.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on', confirm: 'yes' })).status).toBe(303)
     core = await viaExtra.get('/projects-like')
     expect(core.status).toBe(503)
     expect(core.headers.get('Retry-After')).toBe('300')
@@ -352,7 +373,7 @@ describe('deployment mode and the real core routes', () => {
     const t = createTestEnv()
     const { client } = await adminSession(t)
     expect((await client.get('/projects')).status).toBe(200)
-    expect((await client.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on' })).status).toBe(303)
+    expect((await client.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on', confirm: 'yes' })).status).toBe(303)
     for (const path of ['/projects', '/projects/new', '/projects/1']) {
       const res = await client.get(path)
       expect(res.status, path).toBe(503)

@@ -9,6 +9,7 @@ import { readForm, checkTextFields, hasErrors, type FieldErrors } from '../../ht
 import { setFlash } from '../../http/flash.ts'
 import { forbiddenPage } from '../../http/errors.tsx'
 import { SettingsPage } from '../../../views/admin/settings.tsx'
+import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { BANNER_LEVELS, getSiteSettings, saveSiteSettings, type BannerLevel, type SiteSettings } from '../../models/settings.ts'
 
 export const adminSettings = new Hono<AppEnv>()
@@ -44,6 +45,19 @@ adminSettings.post('/admin/settings', requireUser, requirePermission('admin.acce
   const actor = c.get('actor')
   const denial = (next.deploymentMode !== current.deploymentMode && deny(actor, 'deployment.manage')) || (JSON.stringify(next.banner) !== JSON.stringify(current.banner) && deny(actor, 'banner.manage'))
   if (denial) return forbiddenPage(c, denial)
+  if (next.deploymentMode && !current.deploymentMode && form.get('confirm') !== 'yes') {
+    return c.html(
+      <ConfirmPage
+        chrome={chrome(c)}
+        title="Switch deployment mode on?"
+        question="Projects, cohort queries, models, uploads and training pause at once: every user gets the maintenance page there, and the site API answers 503, so no site gets a new task or can report a result. Sign-in, accounts and the admin area keep working. Switch it off again when the maintenance is done."
+        button="Switch deployment mode on"
+        action="/admin/settings"
+        cancel="/admin/settings"
+        hidden={{ deployment_mode_field: '1', deployment_mode: 'on' }}
+      />,
+    )
+  }
   const changed = saveSiteSettings(db, next, { at: clock.now(), actor: { id: actor.id, email: actor.email }, ip: c.get('clientIp') })
   setFlash(c, 'success', changed.length === 0 ? 'Nothing changed.' : `Saved: ${changed.join(' and ')}.`)
   return redirectTo(c, '/admin/settings')
