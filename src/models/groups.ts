@@ -81,3 +81,33 @@ export function removeGroupMember(db: Db, group: Group, userId: number, audit: A
 export function countGroupProjects(db: Db, groupId: number): number {
   return db.select({ n: count() }).from(projects).where(and(eq(projects.groupId, groupId), sql`${projects.deletedAt} is null`)).get()?.n ?? 0
 }
+
+/**
+ * What keeps a group from being deleted, as a sentence; null when it is empty: no project (even a
+ * deleted one, whose rows stay for the audit trail), member, invitation, role limit or consortium
+ * centre refers to it.
+ */
+export function whyGroupIsNotEmpty(db: Db, group: Group): string | null {
+  if (group.centreId !== null) return `it is consortium centre ${group.centreId}: centres are managed at Admin → Consortium`
+  const n = (table: string) => db.get<{ n: number }>(sql.raw(`select count(*) as n from ${table} where group_id = ${Number(group.id)}`))!.n
+  const counts: [number, string, string][] = [
+    [n('projects'), 'project (deleted projects count: their rows stay)', 'projects (deleted projects count: their rows stay)'],
+    [n('group_members'), 'member', 'members'],
+    [n('invitations'), 'invitation', 'invitations'],
+    [n('role_groups'), 'role limited to it', 'roles limited to it'],
+    [n('consortium_centre_studies'), 'study at it', 'studies at it'],
+  ]
+  const held = counts.filter(([count]) => count > 0).map(([count, one, many]) => `${count} ${count === 1 ? one : many}`)
+  return held.length === 0 ? null : `it still has ${held.join(', ')}`
+}
+
+/** Deletes an empty group (see whyGroupIsNotEmpty) with its audit event; returns the refusal otherwise. */
+export function deleteEmptyGroup(db: Db, group: Group, audit: AuditBase): string | null {
+  return writeTransaction(db, () => {
+    const why = whyGroupIsNotEmpty(db, group)
+    if (why !== null) return why
+    db.delete(groups).where(eq(groups.id, group.id)).run()
+    recordAuditEvent(db, { ...audit, event: 'group.deleted', targetType: 'group', targetId: group.id, details: { name: group.name } })
+    return null
+  })
+}

@@ -1,5 +1,5 @@
 import { Page, type PageChrome } from '../layouts/page.tsx'
-import { Card, Field } from '../components/form.tsx'
+import { Card, Field, FormError } from '../components/form.tsx'
 import type { GroupMemberRow, GroupSummary } from '../../src/models/groups.ts'
 import type { Group } from '../../src/db/schema.ts'
 import type { FieldErrors } from '../../src/http/forms.ts'
@@ -55,7 +55,8 @@ export function GroupsPage(props: { chrome: PageChrome; groups: GroupSummary[]; 
   )
 }
 
-export function GroupPage(props: { chrome: PageChrome; group: Group; members: GroupMemberRow[]; projects: number; values: Record<string, string>; errors: FieldErrors }) {
+/** notDeletable: why the group cannot be deleted (null: it is empty and can be). */
+export function GroupPage(props: { chrome: PageChrome; group: Group; members: GroupMemberRow[]; projects: number; values: Record<string, string>; errors: FieldErrors; error?: string | undefined; notDeletable: string | null }) {
   const { group, values, errors } = props
   return (
     <Page title={group.name} chrome={props.chrome}>
@@ -63,6 +64,7 @@ export function GroupPage(props: { chrome: PageChrome; group: Group; members: Gr
         <a href="/admin/groups">← Groups</a>
       </p>
       <h1>{group.name}</h1>
+      <FormError message={props.error} />
       <p>{props.projects} projects.</p>
       <Card title="Members">
         <TableScroll label="Members">
@@ -125,6 +127,18 @@ export function GroupPage(props: { chrome: PageChrome; group: Group; members: Gr
           <Field name="description" label="Description" value={values.description ?? group.description} maxlength={500} error={errors.description} autocomplete="off" />
           <button type="submit">Save</button>
         </form>
+      </Card>
+      <Card title="Delete">
+        {props.notDeletable === null ? (
+          <form method="post" action={`/admin/groups/${group.id}/delete`}>
+            <p>The group is empty: no projects, members, invitations, limited roles or consortium studies refer to it.</p>
+            <button type="submit" class="danger">
+              Delete group
+            </button>
+          </form>
+        ) : (
+          <p>Only an empty group can be deleted; this one cannot: {props.notDeletable}.</p>
+        )}
       </Card>
     </Page>
   )

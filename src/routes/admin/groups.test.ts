@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { and, eq } from 'drizzle-orm'
 import { createTestEnv, createTestUser, signIn, type TestEnv } from '../../test/helpers.ts'
 import { auditEvents, groupMembers, groups, type Group } from '../../db/schema.ts'
+import { createGroup } from '../../models/groups.ts'
+import { createProject, deleteProject } from '../../models/projects.ts'
 
 async function adminSession() {
   const t = createTestEnv()
@@ -339,4 +341,36 @@ describe('non-admins', () => {
       expect(groupEvents(t)).toHaveLength(before.events)
     })
   }
+})
+
+describe('deleting a group', () => {
+  it('deletes an empty group after a confirmation, audited; refuses (409, saying why) one with a project, even a deleted one, or a member, and changes nothing', async () => {
+    const { t, admin, browser } = await adminSession()
+    const ctx = { actor: { id: admin.user.id, email: admin.user.email }, now: t.clock.now(), ip: '127.0.0.1' }
+    const empty = createGroup(t.db, { name: 'Empty', description: '' }, { at: ctx.now, actor: ctx.actor, ip: ctx.ip })
+    const withProject = createGroup(t.db, { name: 'Busy', description: '' }, { at: ctx.now, actor: ctx.actor, ip: ctx.ip })
+    const withMember = createGroup(t.db, { name: 'Peopled', description: '' }, { at: ctx.now, actor: ctx.actor, ip: ctx.ip })
+    const project = createProject(t.db, { name: 'P', description: '', groupId: withProject.id }, ctx)
+    deleteProject(t.db, project, ctx)
+    t.db.insert(groupMembers).values({ groupId: withMember.id, userId: admin.user.id, role: 'member', createdAt: ctx.now }).run()
+
+    const ask = await browser.post(`/admin/groups/${empty.id}/delete`)
+    expect(ask.status).toBe(200)
+    expect(await ask.text()).toContain('name="confirm" value="yes"')
+    expect(groupNamed(t, 'Empty')).toBeDefined()
+    expect((await browser.post(`/admin/groups/${empty.id}/delete`, { confirm: 'yes' })).status).toBe(303)
+    expect(groupNamed(t, 'Empty')).toBeUndefined()
+    expect(events(t, 'group.deleted')).toEqual([expect.objectContaining({ targetId: String(empty.id), details: { name: 'Empty' } })])
+
+    const busy = await browser.post(`/admin/groups/${withProject.id}/delete`, { confirm: 'yes' })
+    expect(busy.status).toBe(409)
+    expect(await busy.text()).toContain('1 project (deleted projects count')
+    const peopled = await browser.post(`/admin/groups/${withMember.id}/delete`, { confirm: 'yes' })
+    expect(peopled.status).toBe(409)
+    expect(await peopled.text()).toContain('1 member')
+    expect(groupNamed(t, 'Busy')).toBeDefined()
+    expect(groupNamed(t, 'Peopled')).toBeDefined()
+    expect(await (await browser.get(`/admin/groups/${withMember.id}`)).text()).not.toContain(`/admin/groups/${withMember.id}/delete`)
+    expect((await browser.post('/admin/groups/999999/delete', { confirm: 'yes' })).status).toBe(404)
+  })
 })

@@ -10,7 +10,7 @@ import { forbiddenPage, notFoundPage } from '../../http/errors.tsx'
 import { denyGroupGrant } from '../../models/access.ts'
 import { GroupsPage, GroupPage } from '../../../views/admin/groups.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
-import { countGroupProjects, createGroup, getGroupById, getGroupByName, listGroupMembers, listGroups, removeGroupMember, setGroupMember, updateGroup } from '../../models/groups.ts'
+import { countGroupProjects, createGroup, deleteEmptyGroup, whyGroupIsNotEmpty, getGroupById, getGroupByName, listGroupMembers, listGroups, removeGroupMember, setGroupMember, updateGroup } from '../../models/groups.ts'
 import { getUserByEmail } from '../../models/users.ts'
 import { GROUP_ROLES, type Group, type GroupRole } from '../../db/schema.ts'
 
@@ -48,9 +48,12 @@ function loadGroup(c: Context<AppEnv>): Group | null {
   return id === null ? null : getGroupById(c.get('deps').db, id)
 }
 
-function renderGroup(c: Context<AppEnv>, group: Group, extra: { values?: Record<string, string>; errors?: FieldErrors } = {}, status: 200 | 422 = 200) {
+function renderGroup(c: Context<AppEnv>, group: Group, extra: { values?: Record<string, string>; errors?: FieldErrors; error?: string } = {}, status: 200 | 409 | 422 = 200) {
   const { db } = c.get('deps')
-  return c.html(<GroupPage chrome={chrome(c)} group={group} members={listGroupMembers(db, group.id)} projects={countGroupProjects(db, group.id)} values={extra.values ?? {}} errors={extra.errors ?? {}} />, status)
+  return c.html(
+    <GroupPage chrome={chrome(c)} group={group} members={listGroupMembers(db, group.id)} projects={countGroupProjects(db, group.id)} values={extra.values ?? {}} errors={extra.errors ?? {}} error={extra.error} notDeletable={whyGroupIsNotEmpty(db, group)} />,
+    status,
+  )
 }
 
 adminGroups.get('/admin/groups/:id', ...guard, (c) => {
@@ -106,4 +109,19 @@ adminGroups.post('/admin/groups/:id/members/:userId/remove', ...guard, async (c)
   if (!removeGroupMember(c.get('deps').db, group, member.userId, auditBase(c))) return notFoundPage(c)
   setFlash(c, 'success', 'Member removed.')
   return redirectTo(c, `/admin/groups/${group.id}`)
+})
+
+adminGroups.post('/admin/groups/:id/delete', ...guard, async (c) => {
+  const group = loadGroup(c)
+  if (!group) return notFoundPage(c)
+  const { db } = c.get('deps')
+  const why = whyGroupIsNotEmpty(db, group)
+  if (why !== null) return renderGroup(c, group, { error: `“${group.name}” cannot be deleted: ${why}.` }, 409)
+  if ((await readForm(c)).get('confirm') !== 'yes') {
+    return c.html(<ConfirmPage chrome={chrome(c)} title={`Delete the group “${group.name}”?`} question="The empty group is removed for good; its audit trail stays." button="Delete group" action={c.req.path} cancel={`/admin/groups/${group.id}`} />)
+  }
+  const refused = deleteEmptyGroup(db, group, auditBase(c))
+  if (refused !== null) return renderGroup(c, group, { error: `“${group.name}” cannot be deleted: ${refused}.` }, 409)
+  setFlash(c, 'success', `Group “${group.name}” deleted.`)
+  return redirectTo(c, '/admin/groups')
 })
