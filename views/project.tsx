@@ -138,8 +138,12 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
                 ))}
                 {v.errors.site_ids && <p class="error">{v.errors.site_ids}</p>}
               </fieldset>
-              <p class="muted">Each chosen site must have reported a non-zero count for the current cohort query. Staging locks the project.</p>
-              <button type="submit">Stage for approval</button>
+              <p class="muted" id="stage-help">
+                {v.cohortQuery ? 'Each chosen site must have reported a non-zero count for the current cohort query. Staging locks the project.' : 'Write the cohort query first: sites can only be chosen once they have counted it.'}
+              </p>
+              <button type="submit" disabled={v.cohortQuery === null} aria-describedby="stage-help">
+                Stage for approval
+              </button>
             </form>
           ) : (
             <p class="muted">Not staged yet.</p>

@@ -5,15 +5,55 @@ import type { Project } from '../src/db/schema.ts'
 import type { FieldErrors } from '../src/http/forms.ts'
 import { TableScroll } from './components/table-scroll.tsx'
 
-type ProjectList = { rows: { project: Project; ownerEmail: string }[]; total: number; page: number; pages: number }
+type ProjectList = { rows: { project: Project; ownerEmail: string; groupName: string | null }[]; total: number; page: number; pages: number }
+
+export type ProjectListFilters = {
+  q: string
+  owner: string
+  status: 'unstaged' | 'staged' | 'approved' | 'deleted' | null
+  /** A group id as typed ('' = any). */
+  group: string
+  awaiting: boolean
+  sort: 'updated' | 'name' | 'owner' | 'status' | 'group'
+  dir: 'asc' | 'desc'
+}
+
+function listUrl(f: ProjectListFilters, extra: Partial<Record<string, string>> = {}): string {
+  const params = new URLSearchParams()
+  if (f.q) params.set('q', f.q)
+  if (f.owner) params.set('owner', f.owner)
+  if (f.status) params.set('status', f.status)
+  if (f.group) params.set('group', f.group)
+  if (f.awaiting) params.set('awaiting', '1')
+  if (f.sort !== 'updated') params.set('sort', f.sort)
+  if (f.dir !== 'desc') params.set('dir', f.dir)
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) params.set(k, v)
+  const s = params.toString()
+  return s ? `/projects?${s}` : '/projects'
+}
+
+/** A column header that sorts: a link, its state in aria-sort, the direction as an arrow. */
+function SortHeader(props: { f: ProjectListFilters; column: ProjectListFilters['sort']; label: string }) {
+  const active = props.f.sort === props.column
+  const next = active && props.f.dir === 'asc' ? 'desc' : 'asc'
+  return (
+    <th scope="col" aria-sort={active ? (props.f.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
+      <a href={listUrl(props.f, { sort: props.column, dir: next, page: undefined })} class="sort">
+        {props.label}
+        <span aria-hidden="true">{active ? (props.f.dir === 'asc' ? ' ▲' : ' ▼') : ' ↕'}</span>
+      </a>
+    </th>
+  )
+}
 
 export function StatusBadge(props: { status: string }) {
   return <span class={`badge status-${props.status}`}>{props.status}</span>
 }
 
-export function ProjectsPage(props: { chrome: PageChrome; list: ProjectList; q: string; canCreate: boolean }) {
-  const { list } = props
-  const pageUrl = (page: number) => `/projects?${new URLSearchParams({ ...(props.q ? { q: props.q } : {}), page: String(page) })}`
+export function ProjectsPage(props: { chrome: PageChrome; list: ProjectList; filters: ProjectListFilters; groups: { id: number; name: string }[]; canSeeDeleted: boolean; canCreate: boolean }) {
+  const { list, filters: f } = props
+  const pageUrl = (page: number) => listUrl(f, { page: String(page) })
+  const filtered = Boolean(f.q || f.owner || f.status || f.group || f.awaiting)
   return (
     <Page title="Projects" chrome={props.chrome}>
       <h1>Projects</h1>
@@ -23,15 +63,49 @@ export function ProjectsPage(props: { chrome: PageChrome; list: ProjectList; q: 
         </p>
       )}
       <form method="get" action="/projects" role="search" class="filter">
-        <label for="f-q">Search projects</label>
         <div class="row">
-          <input id="f-q" type="search" name="q" value={props.q} maxlength={100} autocomplete="off" />
+          <div class="field">
+            <label for="f-q">Search projects</label>
+            <input id="f-q" type="search" name="q" value={f.q} maxlength={100} autocomplete="off" />
+          </div>
+          <div class="field">
+            <label for="f-status">Status</label>
+            <select id="f-status" name="status">
+              <option value="">any</option>
+              {(['unstaged', 'staged', 'approved', ...(props.canSeeDeleted ? ['deleted'] : [])] as const).map((s) => (
+                <option value={s} selected={f.status === s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="f-owner">Owner email</label>
+            <input id="f-owner" type="search" name="owner" value={f.owner} maxlength={100} autocomplete="off" />
+          </div>
+          <div class="field">
+            <label for="f-group">Group</label>
+            <select id="f-group" name="group">
+              <option value="">any</option>
+              {props.groups.map((g) => (
+                <option value={String(g.id)} selected={f.group === String(g.id)}>
+                  {g.name}
+                </option>
+              ))}
+            </select>
+          </div>
+          <label class="check">
+            <input type="checkbox" name="awaiting" value="1" checked={f.awaiting} /> Awaiting a site decision
+          </label>
+          {f.sort !== 'updated' && <input type="hidden" name="sort" value={f.sort} />}
+          {f.dir !== 'desc' && <input type="hidden" name="dir" value={f.dir} />}
           <button type="submit" class="secondary">
-            Search
+            Filter
           </button>
+          {filtered && <a href="/projects">Clear</a>}
         </div>
       </form>
-      <p class="muted">
+      <p class="muted" aria-live="polite">
         {list.total} {list.total === 1 ? 'project' : 'projects'}
         {list.pages > 1 ? ` · page ${list.page} of ${list.pages}` : ''}
       </p>
@@ -39,21 +113,21 @@ export function ProjectsPage(props: { chrome: PageChrome; list: ProjectList; q: 
         <table>
           <thead>
             <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Owner</th>
-              <th scope="col">Status</th>
-              <th scope="col">Updated</th>
+              <SortHeader f={f} column="name" label="Name" />
+              <SortHeader f={f} column="owner" label="Owner" />
+              <SortHeader f={f} column="group" label="Group" />
+              <SortHeader f={f} column="status" label="Status" />
+              <SortHeader f={f} column="updated" label="Updated" />
             </tr>
           </thead>
           <tbody>
-            {list.rows.map(({ project, ownerEmail }) => (
+            {list.rows.map(({ project, ownerEmail, groupName }) => (
               <tr>
-                <td>
-                  <a href={`/projects/${project.id}`}>{project.name}</a>
-                </td>
+                <td>{project.deletedAt === null ? <a href={`/projects/${project.id}`}>{project.name}</a> : project.name}</td>
                 <td>{ownerEmail}</td>
+                <td>{groupName ?? '—'}</td>
                 <td>
-                  <StatusBadge status={project.status} />
+                  <StatusBadge status={project.deletedAt === null ? project.status : 'deleted'} />
                 </td>
                 <td>
                   <DateTime ms={project.updatedAt} />
@@ -62,7 +136,7 @@ export function ProjectsPage(props: { chrome: PageChrome; list: ProjectList; q: 
             ))}
             {list.rows.length === 0 && (
               <tr>
-                <td colspan={4}>{props.q ? 'No projects match.' : 'No projects yet.'}</td>
+                <td colspan={5}>{filtered ? 'No projects match.' : 'No projects yet.'}</td>
               </tr>
             )}
           </tbody>

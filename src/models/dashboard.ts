@@ -1,6 +1,7 @@
 import { count, desc, inArray, sql } from 'drizzle-orm'
 import { auditEvents, invitations, outbox, projects, users, type AuditEvent } from '../db/schema.ts'
 import type { Db } from '../db/client.ts'
+import { AWAITING_SITE_DECISION } from './projects.ts'
 
 const DAY = 86_400_000
 
@@ -31,7 +32,7 @@ export function getAdminSummary(db: Db, now: number): AdminSummary {
     .from(invitations)
     .where(inArray(invitations.status, ['sent', 'link visited']))
     .get()!
-  const awaiting = db.select({ n: count() }).from(projects).where(sql`${projects.status} = 'staged' and ${projects.deletedAt} is null`).get()!.n
+  const awaiting = db.select({ n: count() }).from(projects).where(sql`${AWAITING_SITE_DECISION} and ${projects.deletedAt} is null`).get()!.n
   const mail = { queued: 0, sent: 0, failed: 0, logged: 0 }
   for (const row of db.select({ status: outbox.status, n: count() }).from(outbox).groupBy(outbox.status).all()) mail[row.status] = row.n
   const today = Math.floor(now / DAY) * DAY

@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, inArray, isNull, max, or, sql } from 'drizzle-orm'
-import { cohortQueries, projectMembers, projectSites, projects, roles, sites, taskEvents, tasks, users, type CohortQuery, type Project, type Site } from '../db/schema.ts'
+import { cohortQueries, groups, projectMembers, projectSites, projects, roles, sites, taskEvents, tasks, users, type CohortQuery, type Project, type Site } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
 import { recordAuditEvent } from './audit.ts'
 
@@ -24,8 +24,34 @@ export function getProject(db: Db, id: number): Project | null {
 
 export const PROJECT_PAGE_SIZE = 25
 
-/** The projects a user may read: all for `everything`, else owned or member. Newest first. */
-export function listProjectsForUser(db: Db, input: { userId: number; everything: boolean; q: string; page: number }) {
+export const PROJECT_SORTS = ['updated', 'name', 'owner', 'status', 'group'] as const
+export type ProjectSort = (typeof PROJECT_SORTS)[number]
+export const PROJECT_STATUS_FILTERS = ['unstaged', 'staged', 'approved', 'deleted'] as const
+export type ProjectListQuery = {
+  userId: number
+  /** Every project (admins); else owned, member or group admin. Only then may `status` be `deleted`. */
+  everything: boolean
+  q: string
+  page: number
+  status?: (typeof PROJECT_STATUS_FILTERS)[number] | null
+  /** A substring of the owner's email. */
+  owner?: string
+  groupId?: number | null
+  /** Only projects with a staged site that has not decided yet. */
+  awaiting?: boolean
+  sort?: ProjectSort
+  dir?: 'asc' | 'desc'
+}
+
+function likePattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`
+}
+
+/** A project has a staged site that has not decided yet (SQL, for lists and counts). */
+export const AWAITING_SITE_DECISION = sql`(${projects.status} in ('staged', 'approved') and exists (select 1 from project_sites ps where ps.project_id = ${projects.id} and ps.decision is null))`
+
+/** The projects a user may read, filtered and sorted in SQL (newest first by default), 25 a page. */
+export function listProjectsForUser(db: Db, input: ProjectListQuery) {
   const visible = input.everything
     ? sql`1 = 1`
     : or(
@@ -33,17 +59,34 @@ export function listProjectsForUser(db: Db, input: { userId: number; everything:
         sql`exists (select 1 from project_members pm where pm.project_id = ${projects.id} and pm.user_id = ${input.userId})`,
         sql`exists (select 1 from group_members gm where gm.group_id = ${projects.groupId} and gm.user_id = ${input.userId} and gm.role = 'group_admin')`,
       )!
-  const like = `%${input.q.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`
-  const where = and(isNull(projects.deletedAt), visible, input.q ? sql`(lower(${projects.name}) like ${like} escape '\\' or lower(${projects.description}) like ${like} escape '\\')` : undefined)
-  const total = db.select({ n: count() }).from(projects).where(where).get()!.n
+  const status = input.status === 'deleted' && !input.everything ? null : (input.status ?? null)
+  const where = and(
+    status === 'deleted' ? sql`${projects.deletedAt} is not null` : isNull(projects.deletedAt),
+    visible,
+    status && status !== 'deleted' ? eq(projects.status, status) : undefined,
+    input.q ? sql`(lower(${projects.name}) like ${likePattern(input.q)} escape '\\' or lower(${projects.description}) like ${likePattern(input.q)} escape '\\')` : undefined,
+    input.owner ? sql`lower(${users.email}) like ${likePattern(input.owner)} escape '\\'` : undefined,
+    input.groupId != null ? eq(projects.groupId, input.groupId) : undefined,
+    input.awaiting ? AWAITING_SITE_DECISION : undefined,
+  )
+  const total = db.select({ n: count() }).from(projects).innerJoin(users, eq(users.id, projects.ownerId)).where(where).get()!.n
   const pages = Math.max(1, Math.ceil(total / PROJECT_PAGE_SIZE))
   const page = Math.min(Math.max(1, input.page), pages)
+  const direction = input.dir === 'asc' ? asc : desc
+  const order = {
+    updated: [direction(projects.updatedAt), direction(projects.id)],
+    name: [direction(sql`lower(${projects.name})`), direction(projects.id)],
+    owner: [direction(users.email), direction(projects.id)],
+    status: [direction(projects.status), direction(projects.id)],
+    group: [direction(sql`coalesce(lower(${groups.name}), '')`), direction(projects.id)],
+  }[input.sort ?? 'updated']
   const rows = db
-    .select({ project: projects, ownerEmail: users.email })
+    .select({ project: projects, ownerEmail: users.email, groupName: groups.name })
     .from(projects)
     .innerJoin(users, eq(users.id, projects.ownerId))
+    .leftJoin(groups, eq(groups.id, projects.groupId))
     .where(where)
-    .orderBy(desc(projects.createdAt), desc(projects.id))
+    .orderBy(...order)
     .limit(PROJECT_PAGE_SIZE)
     .offset((page - 1) * PROJECT_PAGE_SIZE)
     .all()

@@ -231,6 +231,60 @@ describe('GET /projects (list)', () => {
 
 // ─── Create ───────────────────────────────────────────────────────────────────────────────────
 
+describe('GET /projects filters and sorting', () => {
+  it('filters by status, owner, group and "awaiting a site decision" in SQL, sorts by any column, shows the group, and offers deleted projects to admins only', async () => {
+    const w = await world()
+    const other = await w.user('researcher', 'zed@example.org')
+    const ctx = (u: TestUser) => ({ actor: { id: u.user.id, email: u.user.email }, now: w.t.clock.now(), ip: '127.0.0.1' })
+    const group = w.t.db.insert(groups).values({ name: 'Leeds imaging', description: '', createdAt: 0 }).returning().get()
+    const { id: stagedId } = await stagedProject(w)
+    const draft = createProject(w.t.db, { name: 'Alpha draft', description: '', groupId: group.id }, ctx(w.owner))
+    const zed = createProject(w.t.db, { name: 'Zed study', description: '', groupId: null }, ctx(other))
+    const gone = createProject(w.t.db, { name: 'Gone', description: '', groupId: null }, ctx(w.admin))
+    w.t.db.update(projects).set({ deletedAt: w.t.clock.now() }).where(eq(projects.id, gone.id)).run()
+    const admin = await w.as(w.admin)
+    const ids = async (query: string) => listedIds(await (await admin.get(`/projects${query}`)).text())
+
+    expect(await ids('?status=staged')).toEqual([stagedId])
+    expect((await ids('?status=unstaged')).sort()).toEqual([draft.id, zed.id].sort())
+    expect(await ids('?owner=zed@')).toEqual([zed.id])
+    expect(await ids(`?group=${group.id}`)).toEqual([draft.id])
+    expect(await ids('?awaiting=1')).toEqual([stagedId])
+    expect(await ids('?sort=name&dir=asc')).toEqual([draft.id, stagedId, zed.id])
+    expect(await ids('?sort=name&dir=desc')).toEqual([zed.id, stagedId, draft.id])
+    expect(await ids('?sort=owner&dir=asc')).toEqual(expect.arrayContaining([zed.id]))
+    expect((await ids('?sort=owner&dir=desc'))[0]).toBe(zed.id)
+    // deleted: listed (unlinked) for admins, not an option for others; junk values are ignored, never an error
+    const deleted = await (await admin.get('/projects?status=deleted')).text()
+    expect(deleted).toContain('Gone')
+    expect(deleted).toContain('<option value="deleted"')
+    const html = await (await admin.get('/projects?sort=name&dir=asc')).text()
+    expect(html).toContain('<td>Leeds imaging</td>')
+    expect(html).toMatch(/aria-sort="ascending"><a href="\/projects\?sort=name&amp;dir=desc" class="sort">Name/)
+    const owner = await w.as(w.owner)
+    const mine = await (await owner.get('/projects?status=deleted')).text()
+    expect(mine).not.toContain('<option value="deleted"')
+    expect(mine).not.toContain('Gone')
+    expect(listedIds(mine).sort()).toEqual([stagedId, draft.id].sort())
+    expect((await owner.get('/projects?status=%00&group=x&sort=;drop&dir=up&owner=%25')).status).toBe(200)
+  })
+})
+
+describe('the stage button', () => {
+  it('is disabled, saying why, until a cohort query exists', async () => {
+    const w = await world()
+    const owner = await w.as(w.owner)
+    addSite(w, 'Leeds Teaching Hospitals', 'LTH')
+    const id = await newProject(w, owner)
+    const before = await (await owner.get(`/projects/${id}`)).text()
+    expect(before).toMatch(/<button type="submit" disabled="" aria-describedby="stage-help">\s*Stage for approval/)
+    expect(before).toContain('Write the cohort query first')
+    expect((await owner.post(`/projects/${id}/cohort-query`, { query: 'SELECT id FROM patients' })).status).toBe(303)
+    const after = await (await owner.get(`/projects/${id}`)).text()
+    expect(after).toMatch(/<button type="submit" aria-describedby="stage-help">\s*Stage for approval/)
+  })
+})
+
 describe('POST /projects/new (create)', () => {
   it('lets a researcher create a project they own (303, status unstaged, audited project.created)', async () => {
     const w = await world()

@@ -26,6 +26,9 @@ import {
   listCohortQueryVersions,
   listProjectMembers,
   listProjectsForUser,
+  PROJECT_SORTS,
+  PROJECT_STATUS_FILTERS,
+  type ProjectSort,
   listStagedSites,
   removeProjectMember,
   saveCohortQuery,
@@ -35,7 +38,7 @@ import {
   type Ctx,
   type Refusal,
 } from '../models/projects.ts'
-import { ProjectsPage, NewProjectPage } from '../../views/projects.tsx'
+import { ProjectsPage, NewProjectPage, type ProjectListFilters } from '../../views/projects.tsx'
 import { ProjectPage, type ProjectView } from '../../views/project.tsx'
 import { ConfirmPage } from '../../views/components/confirm.tsx'
 import type { Project } from '../db/schema.ts'
@@ -114,10 +117,21 @@ function answerRefusal(c: Context<AppEnv>, loaded: LoadedProject, refusal: Refus
 
 projectRoutes.get('/projects', ...guard, (c) => {
   const actor = c.get('actor')
-  const q = (c.req.query('q') ?? '').trim().slice(0, 100)
-  const list = listProjectsForUser(c.get('deps').db, { userId: actor.id, everything: can(actor, 'projects.manage_all'), q, page: Number(c.req.query('page')) || 1 })
-  return c.html(<ProjectsPage chrome={chrome(c)} list={list} q={q} canCreate={can(actor, 'projects.create')} />)
+  const everything = can(actor, 'projects.manage_all')
+  const filters = parseProjectListFilters(c.req.query(), everything)
+  const list = listProjectsForUser(c.get('deps').db, { userId: actor.id, everything, page: Number(c.req.query('page')) || 1, ...filters, groupId: filters.group === '' ? null : Number(filters.group) })
+  const groups = listGroups(c.get('deps').db).map((g) => ({ id: g.id, name: g.name }))
+  return c.html(<ProjectsPage chrome={chrome(c)} list={list} filters={filters} groups={groups} canSeeDeleted={everything} canCreate={can(actor, 'projects.create')} />)
 })
+
+/** The list's filters from the query string; anything unknown is dropped (never an error). */
+function parseProjectListFilters(query: Record<string, string>, everything: boolean): ProjectListFilters {
+  const text = (v: string | undefined) => (v ?? '').trim().slice(0, 100)
+  const status = (PROJECT_STATUS_FILTERS as readonly string[]).includes(query.status ?? '') && (query.status !== 'deleted' || everything) ? (query.status as ProjectListFilters['status']) : null
+  const group = /^\d{1,9}$/.test(query.group ?? '') ? query.group! : ''
+  const sort = (PROJECT_SORTS as readonly string[]).includes(query.sort ?? '') ? (query.sort as ProjectSort) : 'updated'
+  return { q: text(query.q), owner: text(query.owner), status, group, awaiting: query.awaiting === '1', sort, dir: query.dir === 'asc' ? 'asc' : 'desc' }
+}
 
 /** Groups a new project may be put in: any for admins, else the groups the creator belongs to. */
 function groupsFor(c: Context<AppEnv>) {

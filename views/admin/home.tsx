@@ -68,7 +68,7 @@ export function AdminHomePage(props: { chrome: PageChrome; summary: AdminSummary
             </dd>
             <dt>Projects awaiting site decisions</dt>
             <dd>
-              <CountLink href="/projects" n={projectsAwaitingDecision} what="projects awaiting site decisions" />
+              <CountLink href="/projects?awaiting=1" n={projectsAwaitingDecision} what="projects awaiting site decisions" />
             </dd>
           </dl>
           <a href="/admin/invitations">Invitations</a>

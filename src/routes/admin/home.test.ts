@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createTestEnv, createTestUser, signIn } from '../../test/helpers.ts'
 import { recordAuditEvent } from '../../models/audit.ts'
 import { enqueueEmail } from '../../mail/outbox.ts'
-import { outbox, projects } from '../../db/schema.ts'
+import { outbox, projects, projectSites, sites } from '../../db/schema.ts'
 import { getAdminSummary } from '../../models/dashboard.ts'
 
 const DAY = 86_400_000
@@ -12,9 +12,16 @@ describe('admin dashboard', () => {
     const t = createTestEnv()
     const admin = await createTestUser(t, { role: 'admin' })
     await createTestUser(t, { enrolled: false, mustChangePassword: true })
-    t.db.insert(projects).values([
+    const [staged, , decided] = t.db.insert(projects).values([
       { name: 'Staged', ownerId: admin.user.id, status: 'staged', createdAt: 0, updatedAt: 0 },
       { name: 'Draft', ownerId: admin.user.id, status: 'unstaged', createdAt: 0, updatedAt: 0 },
+      { name: 'Decided', ownerId: admin.user.id, status: 'approved', createdAt: 0, updatedAt: 0 },
+    ]).returning().all()
+    const site = t.db.insert(sites).values({ name: 'Leeds', code: 'LDS', apiKeyHash: 'h', apiKeyPrefix: 'p', createdAt: 0, keyRotatedAt: 0 }).returning().get()
+    // awaiting: a staged site without a decision; an approved project whose sites all decided is not
+    t.db.insert(projectSites).values([
+      { projectId: staged!.id, siteId: site.id, stagedAt: 0 },
+      { projectId: decided!.id, siteId: site.id, stagedAt: 0, decision: 'approved', decidedAt: 0 },
     ]).run()
     enqueueEmail(t.db, { to: 'x@example.org', subject: 's', text: 't', html: 'h' }, 0)
     t.db.update(outbox).set({ status: 'failed' }).run()
@@ -36,7 +43,7 @@ describe('admin dashboard', () => {
     const html = await (await client.get('/admin')).text()
     expect(html).toContain('<svg')
     expect(html).toContain('Successful sign-ins per day, last 30 days: 8 in total') // 7 + this sign-in
-    expect(html).toMatch(/Projects awaiting site decisions<\/dt><dd><a href="\/projects">1</)
+    expect(html).toMatch(/Projects awaiting site decisions<\/dt><dd><a href="\/projects\?awaiting=1">1</)
   })
 
   it('links every count to the list it counts (filtered where the list has the filter) and gives the chart a y-axis with ticks', async () => {
@@ -58,7 +65,7 @@ describe('admin dashboard', () => {
     for (const label of ['Disabled', 'Authenticator not enrolled', 'Must change password', 'Locked out now']) expect(linkOf(label), label).toBe('/admin/users?sort=status&dir=asc')
     expect(linkOf('Invitations outstanding')).toBe('/admin/invitations')
     expect(linkOf('Invitations expired')).toBe('/admin/invitations')
-    expect(linkOf('Projects awaiting site decisions')).toBe('/projects')
+    expect(linkOf('Projects awaiting site decisions')).toBe('/projects?awaiting=1')
     expect(linkOf('Waiting to send')).toBe('/admin/outbox?status=queued')
     expect(linkOf('Sent')).toBe('/admin/outbox?status=sent')
     expect(linkOf('Failed after retries')).toBe('/admin/outbox?status=failed')
