@@ -101,3 +101,26 @@ export function deleteRole(db: Db, role: Role, audit: Omit<AuditInput, 'event' |
 export function getRolesByIds(db: Db, ids: number[]): Role[] {
   return ids.length === 0 ? [] : db.select().from(roles).where(inArray(roles.id, ids)).all()
 }
+
+/** Renames a custom role; users and invitations follow (their foreign keys cascade), project memberships hold it by id. */
+export function renameRole(db: Db, role: Role, name: string, audit: Omit<AuditInput, 'event' | 'targetType' | 'targetId'>): void {
+  if (role.isSystem) throw new Error('system roles cannot be renamed')
+  writeTransaction(db, () => {
+    db.update(roles).set({ name, updatedAt: audit.at }).where(eq(roles.id, role.id)).run()
+    recordAuditEvent(db, { ...audit, event: 'role.renamed', targetType: 'role', targetId: role.id, details: { from: role.name, to: name } })
+  })
+}
+
+export type RoleHolder = { userId: number; email: string; project: { id: number; name: string } | null }
+
+/** Who holds a role (site: the users; project: each membership with its project), first `limit` by email. */
+export function listRoleHolders(db: Db, role: Role, limit = 50): RoleHolder[] {
+  if (role.scope === 'site') {
+    return db.select({ userId: users.id, email: users.email }).from(users).where(eq(users.role, role.name)).orderBy(users.email).limit(limit).all().map((u) => ({ ...u, project: null }))
+  }
+  return db
+    .all<{ userId: number; email: string; projectId: number; projectName: string }>(
+      sql`select u.id as userId, u.email as email, p.id as projectId, p.name as projectName from project_members pm join users u on u.id = pm.user_id join projects p on p.id = pm.project_id where pm.role_id = ${role.id} order by u.email, p.name limit ${limit}`,
+    )
+    .map((r) => ({ userId: r.userId, email: r.email, project: { id: r.projectId, name: r.projectName } }))
+}

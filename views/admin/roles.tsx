@@ -1,6 +1,6 @@
 import { Page, type PageChrome } from '../layouts/page.tsx'
 import { Card, Field, FormError } from '../components/form.tsx'
-import type { RoleWithUsage } from '../../src/models/roles.ts'
+import type { RoleHolder, RoleWithUsage } from '../../src/models/roles.ts'
 import type { GroupSummary } from '../../src/models/groups.ts'
 import type { FieldErrors } from '../../src/http/forms.ts'
 import { PERMISSION_LABELS, PROJECT_PERMISSIONS, REQUIRED_PERMISSIONS, SITE_PERMISSIONS } from '../../src/authz/permissions.ts'
@@ -103,7 +103,16 @@ export function RolesPage(props: { chrome: PageChrome; roles: RoleWithUsage[]; g
   )
 }
 
-export function RolePage(props: { chrome: PageChrome; role: RoleWithUsage; groups: GroupSummary[]; form?: { values: RoleFormValues; errors: FieldErrors } | undefined; error?: string | undefined }) {
+export function RolePage(props: {
+  chrome: PageChrome
+  role: RoleWithUsage
+  holders: RoleHolder[]
+  groups: GroupSummary[]
+  form?: { values: RoleFormValues; errors: FieldErrors } | undefined
+  error?: string | undefined
+  renameError?: string | undefined
+  renameValue?: string | undefined
+}) {
   const { role } = props
   const values = props.form?.values ?? { name: role.name, description: role.description, scope: role.scope, permissions: role.permissions, groupIds: role.groupIds }
   const errors = props.form?.errors ?? {}
@@ -117,8 +126,32 @@ export function RolePage(props: { chrome: PageChrome; role: RoleWithUsage; group
       </h1>
       <FormError message={props.error} />
       <p>
-        Held by {role.holders} {role.scope === 'site' ? (role.holders === 1 ? 'user' : 'users') : role.holders === 1 ? 'project membership' : 'project memberships'}.
+        Held by {role.holders} {role.scope === 'site' ? (role.holders === 1 ? 'user' : 'users') : role.holders === 1 ? 'project membership' : 'project memberships'}
+        {role.holders > props.holders.length ? ` (the first ${props.holders.length} below)` : ''}.
       </p>
+      {props.holders.length > 0 && (
+        <ul class="holders">
+          {props.holders.map((h) => (
+            <li>
+              <a href={`/admin/users/${h.userId}`}>{h.email}</a>
+              {h.project && (
+                <>
+                  {' '}
+                  on <a href={`/projects/${h.project.id}`}>{h.project.name}</a>
+                </>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {!role.isSystem && (
+        <form method="post" action={`/admin/roles/${role.id}/rename`} class="row">
+          <Field name="name" label="Name" value={props.renameValue ?? role.name} required maxlength={40} error={props.renameError} autocomplete="off" />
+          <button type="submit" class="secondary">
+            Rename
+          </button>
+        </form>
+      )}
       {role.isSystem ? (
         <>
           <p>This is a system role: it cannot be edited or deleted.</p>

@@ -481,3 +481,39 @@ describe('non-admins', () => {
     })
   }
 })
+
+describe('renaming a role and its holders', () => {
+  it('renames a custom role (audited); its holders keep it, are listed and linked; a taken name is 422 and a system role 409', async () => {
+    const { t, browser } = await adminSession()
+    const role = t.db.insert(roles).values({ name: 'auditor', scope: 'site', permissions: ['admin.access', 'audit.view'], createdAt: 0, updatedAt: 0 }).returning().get()
+    const holder = await createTestUser(t, { role: 'auditor' as 'admin', email: 'holder@example.org' })
+    const page = await (await browser.get(`/admin/roles/${role.id}`)).text()
+    expect(page).toContain(`<a href="/admin/users/${holder.user.id}">holder@example.org</a>`)
+    expect((await browser.post(`/admin/roles/${role.id}/rename`, { name: 'log reader' })).status).toBe(303)
+    expect(roleNamed(t, 'log reader')?.id).toBe(role.id)
+    expect(t.db.select().from(users).where(eq(users.id, holder.user.id)).get()!.role).toBe('log reader')
+    expect(events(t, 'role.renamed')).toEqual([expect.objectContaining({ targetId: String(role.id), details: { from: 'auditor', to: 'log reader' } })])
+    // the holder still signs in with the role's permissions
+    const theirs = await signIn(t, holder)
+    expect((await theirs.get('/admin/audit')).status).toBe(200)
+
+    const taken = await browser.post(`/admin/roles/${role.id}/rename`, { name: 'ADMIN' })
+    expect(taken.status).toBe(422)
+    expect(await taken.text()).toContain('A role with this name exists already.')
+    expect((await browser.post(`/admin/roles/${role.id}/rename`, { name: 'bad\nname' })).status).toBe(422)
+    const system = roleNamed(t, 'researcher')!
+    expect((await browser.post(`/admin/roles/${system.id}/rename`, { name: 'scientist' })).status).toBe(409)
+    expect(roleNamed(t, 'researcher')).toBeDefined()
+    expect((await browser.post('/admin/roles/999999/rename', { name: 'x-y' })).status).toBe(404)
+  })
+
+  it('nobody renames a role they hold (the privilege ceiling, as for editing)', async () => {
+    const t = createTestEnv()
+    t.db.insert(roles).values({ name: 'role-manager', scope: 'site', permissions: ['admin.access', 'roles.manage'], createdAt: 0, updatedAt: 0 }).run()
+    const manager = await createTestUser(t, { role: 'role-manager' as 'admin' })
+    const own = roleNamed(t, 'role-manager')!
+    const res = await (await signIn(t, manager)).post(`/admin/roles/${own.id}/rename`, { name: 'supreme' })
+    expect(res.status).toBe(403)
+    expect(roleNamed(t, 'role-manager')).toBeDefined()
+  })
+})

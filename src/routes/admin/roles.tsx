@@ -10,7 +10,7 @@ import { setFlash } from '../../http/flash.ts'
 import { forbiddenPage, notFoundPage } from '../../http/errors.tsx'
 import { RolesPage, RolePage, type RoleFormValues } from '../../../views/admin/roles.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
-import { countRoleHolders, createRole, deleteRole, getRoleById, listRolesWithUsage, normalizePermissions, updateRole } from '../../models/roles.ts'
+import { countRoleHolders, createRole, deleteRole, getRoleById, listRoleHolders, listRolesWithUsage, normalizePermissions, renameRole, updateRole } from '../../models/roles.ts'
 import { listGroups } from '../../models/groups.ts'
 import { isProjectPermission, isSitePermission } from '../../authz/permissions.ts'
 import { projectMembers, roles, type Role } from '../../db/schema.ts'
@@ -72,8 +72,7 @@ adminRoles.post('/admin/roles', ...guard, async (c) => {
   const { db } = c.get('deps')
   const form = await readForm(c)
   const { values, errors } = readRoleForm(c, form, form.get('scope'))
-  if (!/^[A-Za-z0-9][A-Za-z0-9 _-]{1,39}$/.test(values.name)) errors.name = '2 to 40 letters, digits, spaces, “_” or “-”, starting with a letter or digit.'
-  else if (values.name.toLowerCase() === 'viewer' || db.select().from(roles).where(sql`${roles.name} = ${values.name} collate nocase`).get()) errors.name = 'A role with this name exists already.'
+  errors.name = roleNameError(c, values.name)
   if (hasErrors(errors)) return renderRoles(c, { values, errors }, 422)
   const denial = denyRoleChange(c.get('actor'), values, normalizePermissions(values.scope, values.permissions), false)
   if (denial) return forbiddenPage(c, denial)
@@ -82,15 +81,23 @@ adminRoles.post('/admin/roles', ...guard, async (c) => {
   return redirectTo(c, '/admin/roles')
 })
 
+/** Why a new name cannot be a role's (null: it can). Names are unique regardless of case; `viewer` is taken by the alias. */
+function roleNameError(c: Context<AppEnv>, name: string, except?: Role): string | undefined {
+  if (!/^[A-Za-z0-9][A-Za-z0-9 _-]{1,39}$/.test(name)) return '2 to 40 letters, digits, spaces, “_” or “-”, starting with a letter or digit.'
+  const taken = c.get('deps').db.select().from(roles).where(sql`${roles.name} = ${name} collate nocase`).get()
+  if (name.toLowerCase() === 'viewer' || (taken && taken.id !== except?.id)) return 'A role with this name exists already.'
+  return undefined
+}
+
 function loadRole(c: Context<AppEnv>): Role | null {
   const id = idParam(c.req.param('id'))
   return id === null ? null : getRoleById(c.get('deps').db, id)
 }
 
-function renderRole(c: Context<AppEnv>, role: Role, extra: { form?: { values: RoleFormValues; errors: FieldErrors }; error?: string } = {}, status: 200 | 409 | 422 = 200) {
+function renderRole(c: Context<AppEnv>, role: Role, extra: { form?: { values: RoleFormValues; errors: FieldErrors }; error?: string; renameError?: string; renameValue?: string } = {}, status: 200 | 409 | 422 = 200) {
   const { db } = c.get('deps')
   const usage = listRolesWithUsage(db).find((r) => r.id === role.id)!
-  return c.html(<RolePage chrome={chrome(c)} role={usage} groups={listGroups(db)} form={extra.form} error={extra.error} />, status)
+  return c.html(<RolePage chrome={chrome(c)} role={usage} holders={listRoleHolders(db, role)} groups={listGroups(db)} form={extra.form} error={extra.error} renameError={extra.renameError} renameValue={extra.renameValue} />, status)
 }
 
 adminRoles.get('/admin/roles/:id', ...guard, (c) => {
@@ -110,6 +117,21 @@ adminRoles.post('/admin/roles/:id', ...guard, async (c) => {
   if (denial) return forbiddenPage(c, denial)
   updateRole(c.get('deps').db, role, values, auditBase(c))
   setFlash(c, 'success', `Role “${role.name}” saved; it applies to everyone who holds it from their next request.`)
+  return redirectTo(c, `/admin/roles/${role.id}`)
+})
+
+adminRoles.post('/admin/roles/:id/rename', ...guard, async (c) => {
+  const role = loadRole(c)
+  if (!role) return notFoundPage(c)
+  if (role.isSystem) return renderRole(c, role, { error: `“${role.name}” is a system role: it cannot be renamed.` }, 409)
+  const denied = denyRoleChange(c.get('actor'), role, role.permissions, actorHolds(c, role))
+  if (denied) return forbiddenPage(c, denied)
+  const name = (await readForm(c)).get('name').trim()
+  if (name === role.name) return redirectTo(c, `/admin/roles/${role.id}`)
+  const error = roleNameError(c, name, role)
+  if (error) return renderRole(c, role, { renameError: error, renameValue: name }, 422)
+  renameRole(c.get('deps').db, role, name, auditBase(c))
+  setFlash(c, 'success', `Role “${role.name}” renamed to “${name}”.`)
   return redirectTo(c, `/admin/roles/${role.id}`)
 })
 
