@@ -41,6 +41,17 @@ function GroupBoxes(props: { groups: GroupSummary[]; checked: number[]; error?: 
   )
 }
 
+/** The permission boxes of the chosen scope (and the group limit for a project role): a fragment of the new-role form. */
+export function ScopePermissions(props: { groups: GroupSummary[]; values: RoleFormValues; errors: FieldErrors }) {
+  const { values, errors } = props
+  return (
+    <div id="scope-permissions" class="stack">
+      <PermissionBoxes scope={values.scope} checked={values.permissions} error={errors.permissions} />
+      {values.scope === 'project' ? <GroupBoxes groups={props.groups} checked={values.groupIds} error={errors.group_ids} /> : <FormError message={errors.group_ids} />}
+    </div>
+  )
+}
+
 export function RolesPage(props: { chrome: PageChrome; roles: RoleWithUsage[]; groups: GroupSummary[]; form?: { values: RoleFormValues; errors: FieldErrors } | undefined }) {
   const values = props.form?.values ?? { name: '', description: '', scope: 'project', permissions: [], groupIds: [] }
   const errors = props.form?.errors ?? {}
@@ -85,17 +96,17 @@ export function RolesPage(props: { chrome: PageChrome; roles: RoleWithUsage[]; g
           <fieldset>
             <legend>Scope</legend>
             <label class="check">
-              <input type="radio" name="scope" value="project" checked={values.scope === 'project'} /> Project role (given to members of a project)
+              <input type="radio" name="scope" value="project" checked={values.scope === 'project'} hx-get="/admin/roles?scope=project" hx-trigger="change" hx-target="#scope-permissions" hx-swap="outerHTML" /> Project role (given to members of a project)
             </label>
             <label class="check">
-              <input type="radio" name="scope" value="site" checked={values.scope === 'site'} /> Site role (one per user)
+              <input type="radio" name="scope" value="site" checked={values.scope === 'site'} hx-get="/admin/roles?scope=site" hx-trigger="change" hx-target="#scope-permissions" hx-swap="outerHTML" /> Site role (one per user)
             </label>
             {errors.scope && <p class="error">{errors.scope}</p>}
+            <button type="submit" formmethod="get" formaction="/admin/roles" class="secondary">
+              Show this scope's permissions
+            </button>
           </fieldset>
-          <p class="muted">Tick permissions of the chosen scope; the other scope's boxes are ignored.</p>
-          <PermissionBoxes scope="project" checked={values.scope === 'project' ? values.permissions : []} error={values.scope === 'project' ? errors.permissions : undefined} />
-          <GroupBoxes groups={props.groups} checked={values.groupIds} error={errors.group_ids} />
-          <PermissionBoxes scope="site" checked={values.scope === 'site' ? values.permissions : []} error={values.scope === 'site' ? errors.permissions : undefined} />
+          <ScopePermissions groups={props.groups} values={values} errors={errors} />
           <button type="submit">Create role</button>
         </form>
       </Card>

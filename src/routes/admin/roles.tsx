@@ -4,11 +4,11 @@ import type { AppEnv } from '../../http/context.ts'
 import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
 import { chrome } from '../../http/page.ts'
-import { redirectTo } from '../../http/htmx.ts'
+import { isHtmx, redirectTo } from '../../http/htmx.ts'
 import { readForm, checkTextFields, hasErrors, type FieldErrors, type FormData, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { forbiddenPage, notFoundPage } from '../../http/errors.tsx'
-import { RolesPage, RolePage, type RoleFormValues } from '../../../views/admin/roles.tsx'
+import { RolesPage, RolePage, ScopePermissions, type RoleFormValues } from '../../../views/admin/roles.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { countRoleHolders, createRole, deleteRole, getRoleById, listRoleHolders, listRolesWithUsage, normalizePermissions, renameRole, updateRole } from '../../models/roles.ts'
 import { listGroups } from '../../models/groups.ts'
@@ -66,7 +66,16 @@ function renderRoles(c: Context<AppEnv>, form?: { values: RoleFormValues; errors
   return c.html(<RolesPage chrome={chrome(c)} roles={listRolesWithUsage(db)} groups={listGroups(db)} form={form} />, status)
 }
 
-adminRoles.get('/admin/roles', ...guard, (c) => renderRoles(c))
+// The new-role form shows one scope's permissions: ?scope= picks it (a plain GET without JavaScript,
+// the boxes alone as a fragment for htmx), keeping what was typed.
+adminRoles.get('/admin/roles', ...guard, (c) => {
+  const scope = c.req.query('scope')
+  c.header('Vary', 'HX-Request')
+  if (scope !== 'site' && scope !== 'project') return renderRoles(c)
+  const values: RoleFormValues = { name: (c.req.query('name') ?? '').slice(0, 40), description: (c.req.query('description') ?? '').slice(0, 250), scope, permissions: [], groupIds: [] }
+  if (isHtmx(c)) return c.html(<ScopePermissions groups={listGroups(c.get('deps').db)} values={values} errors={{}} />)
+  return renderRoles(c, { values, errors: {} })
+})
 
 adminRoles.post('/admin/roles', ...guard, async (c) => {
   const { db } = c.get('deps')
