@@ -178,3 +178,25 @@ function projectNamesByUser(db: Db, userIds: number[]): Map<number, string[]> {
   for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row.name])
   return byUser
 }
+
+export type UserExportRow = Omit<UserTableRow, 'projects' | 'moreProjects'> & { projects: string[] }
+
+/**
+ * Every user the table's filter and sort select (SPEC §3.6), in chunks of `chunk`, for the CSV
+ * export: the ordered ids are read once, then each chunk's rows and project names by id, so no
+ * statement stays open between chunks (the export is streamed and awaits a slow client).
+ */
+export function* iterateUsersForExport(db: Db, query: Pick<UserTableQuery, 'q' | 'sort' | 'dir'>, p: StatusPolicy, chunk = 1000): Generator<UserExportRow[]> {
+  const full: UserTableQuery = { ...query, page: 1 }
+  const ids = db.all<{ id: number }>(sql`select u.id from users u left join sign_in_throttles t on t.email = u.email where ${filter(full.q)} order by ${orderBy(full, p)}`).map((r) => r.id)
+  for (let i = 0; i < ids.length; i += chunk) {
+    const slice = ids.slice(i, i + chunk)
+    const byId = new Map(db.all<RawRow>(sql`select ${COLUMNS} from users u left join sign_in_throttles t on t.email = u.email where u.id in (${sql.join(slice.map((id) => sql`${id}`), sql`, `)})`).map((r) => [r.id, r]))
+    const projects = projectNamesByUser(db, slice)
+    yield slice.flatMap((id) => {
+      const r = byId.get(id)
+      if (!r) return []
+      return [{ id: r.id, firstName: r.first_name, lastName: r.last_name, username: r.username, email: r.email, organization: r.organization, role: r.role, lastSignInAt: r.last_sign_in_at, statuses: statusesOf(r, p), projects: projects.get(r.id) ?? [] }]
+    })
+  }
+}

@@ -89,11 +89,17 @@ export function UsersPage(props: { chrome: PageChrome; table: UserTablePage; inv
 export function UserTable(props: { table: UserTablePage; invitations: InvitationRow[] }) {
   const { rows, total, page, pages, query } = props.table
   return (
-    <section id="user-table" aria-live="polite">
+    <section id="user-table">
       <p class="muted">
-        {total === 1 ? '1 user' : `${total.toLocaleString('en-GB')} users`}
-        {query.q ? ` matching “${query.q}”` : ''}
-        {pages > 1 ? ` · page ${page} of ${pages}` : ''}
+        <span aria-live="polite">
+          {total === 1 ? '1 user' : `${total.toLocaleString('en-GB')} users`}
+          {query.q ? ` matching “${query.q}”` : ''}
+          {pages > 1 ? ` · page ${page} of ${pages}` : ''}
+        </span>
+        {' · '}
+        <a href={`/admin/users.csv?${new URLSearchParams({ ...(query.q ? { q: query.q } : {}), sort: query.sort, dir: query.dir })}`} download>
+          Download as CSV
+        </a>
       </p>
       <TableScroll label="Users">
         <table class="users">

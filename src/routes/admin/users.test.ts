@@ -207,6 +207,39 @@ describe('user actions and their guards', () => {
   })
 })
 
+describe('GET /admin/users.csv', () => {
+  it('exports every user the current filter and sort select (all pages), with formula cells defused; users.manage only', async () => {
+    const t = createTestEnv()
+    const { client } = await adminSession(t)
+    for (let i = 0; i < 60; i++) await createTestUser(t, { email: `bulk${String(i).padStart(2, '0')}@example.org` })
+    const evil = await createTestUser(t, { email: 'evil@example.org' })
+    t.db.update(users).set({ firstName: '=HYPERLINK("http://x")', lastName: '+1', organization: 'Acme, "Ltd"' }).where(eq(users.id, evil.user.id)).run()
+    const all = await client.get('/admin/users.csv?sort=email&dir=asc')
+    expect(all.status).toBe(200)
+    expect(all.headers.get('Content-Type')).toContain('text/csv')
+    expect(all.headers.get('Content-Disposition')).toMatch(/attachment; filename="gatehouse-users-\d{4}-\d{2}-\d{2}\.csv"/)
+    const lines = (await all.text()).trim().split('\n')
+    expect(lines[0]).toBe('id,first_name,last_name,username,email,organization,role,projects,last_sign_in,status')
+    expect(lines).toHaveLength(1 + 62) // 60 + evil + the admin: more than one page of the table (50)
+    const emails = lines.slice(1).map((l) => l.match(/[\w.+-]+@example\.org/)![0])
+    expect(emails).toEqual([...emails].sort())
+    const evilLine = lines.find((l) => l.includes('evil@example.org'))!
+    expect(evilLine).toContain(`"'=HYPERLINK(""http://x"")"`)
+    expect(evilLine).toContain("'+1")
+    expect(evilLine).toContain(`"Acme, ""Ltd"""`)
+    const filtered = (await (await client.get('/admin/users.csv?q=bulk0')).text()).trim().split('\n')
+    expect(filtered).toHaveLength(1 + 10)
+    const researcher = await createTestUser(t, { role: 'researcher' })
+    expect((await (await signIn(t, researcher)).get('/admin/users.csv')).status).toBe(403)
+    expect((await t.client().get('/admin/users.csv')).status).toBe(303)
+    // the table links to the export of what it shows, and only its count is announced live
+    const page = await (await client.get('/admin/users?q=bulk0&sort=email&dir=desc')).text()
+    expect(page).toContain('href="/admin/users.csv?q=bulk0&amp;sort=email&amp;dir=desc"')
+    expect(page).not.toContain('<section id="user-table" aria-live')
+    expect(page).toMatch(/<span aria-live="polite">/)
+  })
+})
+
 describe('the user table', () => {
   it('filters across name, username, email and organisation, sorts by any column, paginates by 50, and shows statuses', async () => {
     const t = createTestEnv()
