@@ -105,10 +105,12 @@ async function startServersAndSignIn(data: PreparedData, servers: ServerChild[],
       logDir: data.dataDir,
       readyPath: '/healthz',
       // the flags npm start uses, then any extra ones for a diagnosis
-      nodeFlags: ['--max-semi-space-size=4', ...(process.env.BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])],
+      // plus the memory probe (lib/memory-probe.mjs: a 25-ms sampler, for the split of the peak RSS)
+      nodeFlags: ['--max-semi-space-size=4', '--import', join(REPO_ROOT, 'bench', 'lib', 'memory-probe.mjs'), ...(process.env.BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])],
       env: {
         MALLOC_ARENA_MAX: '2', // as npm start and the Dockerfile set it
         DATA_DIR: data.dataDir,
+        BENCH_MEMORY_FILE: join(data.dataDir, 'memory.jsonl'),
         HOST: '127.0.0.1',
         BASE_URL: baseUrl,
         // The per-IP limiter and the lockout would stop one client signing in hundreds of users.
