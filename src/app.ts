@@ -5,6 +5,7 @@ import { PROJECT_ROOT } from './paths.ts'
 import type { AppDeps, AppEnv } from './http/context.ts'
 import { clientIp, formBodyLimit, originCheck, securityHeaders } from './http/security.ts'
 import { loadSession } from './auth/middleware.ts'
+import { writeGate } from './http/write-gate.ts'
 import { notFoundPage, serverErrorPage } from './http/errors.tsx'
 import { health } from './routes/health.tsx'
 import { login } from './routes/login.tsx'
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/favicon.ico', (c) => c.redirect('/public/favicon.svg', 301))
   app.use('*', originCheck(deps.config))
   app.use('*', formBodyLimit(uploadPaths))
+  app.use('*', writeGate)
   app.use('*', loadSession)
 
   app.route('/', health)

@@ -6,6 +6,7 @@
 // wait without blocking this thread).
 import { Worker } from 'node:worker_threads'
 import type { JobProgress, RunApplyContext } from './runs.ts'
+import { noteWriterElsewhere } from '../http/write-gate.ts'
 
 /** Messages from the worker. */
 export type ApplyWorkerMessage = { type: 'progress'; progress: JobProgress } | { type: 'error'; message: string } | { type: 'done' }
@@ -23,7 +24,8 @@ export function applyInWorker(file: string, runId: number, ctx: RunApplyContext,
   const fromSource = import.meta.url.endsWith('.ts')
   const url = new URL(`./apply-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url)
   const workerData: ApplyWorkerData = { file, runId, ctx }
-  return new Promise((resolve) => {
+  const release = noteWriterElsewhere()
+  return new Promise<void>((resolve) => {
     let finished = false
     const lost = (error: unknown) => {
       if (finished) return
@@ -53,5 +55,5 @@ export function applyInWorker(file: string, runId: number, ctx: RunApplyContext,
     })
     worker.once('error', (error) => lost(error))
     worker.once('exit', (code) => lost(new Error(`the import apply worker stopped (exit code ${code}) before it finished`)))
-  })
+  }).finally(release)
 }
