@@ -26,7 +26,7 @@ const PROBE_CONNECTIONS = 64
  * event-loop turn, so probes on fresh connections would measure the accept queue instead.
  * Beyond these, a probe opens a new connection rather than wait for one (no client queueing).
  */
-async function openProbeAgent(ctx: BenchContext) {
+export async function openProbeAgent(ctx: BenchContext) {
   const agent = ctx.gatehouse.target.agent(100_000)
   await Promise.all(Array.from({ length: PROBE_CONNECTIONS }, () => ctx.gatehouse.target.request(agent, { path: '/healthz' })))
   return agent
@@ -37,7 +37,7 @@ async function openProbeAgent(ctx: BenchContext) {
  * ones have answered (open loop: a slow server cannot slow the probing down and hide its own
  * latency), alternating GET /login and GET / of a signed-in user, on connections of their own.
  */
-function startProbe(ctx: BenchContext, agent: http.Agent) {
+export function startProbe(ctx: BenchContext, agent: http.Agent) {
   const { target } = ctx.gatehouse
   const pages = [
     { name: 'GET /login', path: '/login', headers: {} as Record<string, string> },

@@ -64,8 +64,11 @@ export function writeLockHeldElsewhere(db: Db): boolean {
   return false
 }
 
-/** Resolves once no other connection holds the write lock, or after maxMs (the busy_timeout then takes over). */
-export async function awaitWriteLock(db: Db, maxMs = 5_000): Promise<void> {
+/** How long a request waits here at most (then its own busy_timeout takes over, or SQLITE_BUSY). */
+const MAX_WAIT_MS = 60_000
+
+/** Resolves once no other connection holds the write lock, or after maxMs. */
+export async function awaitWriteLock(db: Db, maxMs = MAX_WAIT_MS): Promise<void> {
   const until = performance.now() + maxMs
   while (performance.now() < until && writeLockHeldElsewhere(db)) await new Promise((resolve) => setTimeout(resolve, POLL_MS))
 }
@@ -94,13 +97,16 @@ export function writerElsewhereNoted(): boolean {
 /** Runs fn (a synchronous step that may write) without the busy wait; meeting a held lock, waits for it and runs fn again. */
 export async function withoutBlocking<T>(db: Db, fn: () => T): Promise<T> {
   if (db.$client.memory) return fn()
-  try {
-    return withoutBusyWait(db, fn)
-  } catch (error) {
-    if (!isBusyError(error)) throw error
+  const until = performance.now() + MAX_WAIT_MS
+  for (;;) {
+    try {
+      return withoutBusyWait(db, fn)
+    } catch (error) {
+      // Never the busy wait of the connection (it would stop the thread): SQLITE_BUSY after MAX_WAIT_MS.
+      if (!isBusyError(error) || performance.now() >= until) throw error
+    }
+    await awaitWriteLock(db, until - performance.now())
   }
-  await awaitWriteLock(db)
-  return fn()
 }
 
 /** Requests that may write (POST, PUT, PATCH, DELETE) wait here while another connection writes. */
