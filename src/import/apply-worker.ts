@@ -8,10 +8,13 @@ import { applyPlannedRun } from './runs.ts'
 import type { ApplyWorkerData, ApplyWorkerMessage } from './apply-in-worker.ts'
 
 // Below the event loop: on Linux a thread has its own nice value (the YAML worker this one starts
-// inherits it), so the import takes the CPU the pages leave and never the other way round.
+// inherits it). At nice 10 the scheduler gives the event loop about nine times the import's share
+// when both want a core, so pages keep answering; 19 would let any other busy process on the host
+// starve the import (a 10,000-entry apply stalled past 90 s on a crowded machine).
+const WORKER_NICE = 10
 try {
   const tid = Number(/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'))?.[1])
-  if (Number.isInteger(tid)) setPriority(tid, 19)
+  if (Number.isInteger(tid)) setPriority(tid, WORKER_NICE)
 } catch {
   // not Linux, or not allowed: the import then shares the CPU evenly
 }
