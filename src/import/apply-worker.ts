@@ -26,6 +26,14 @@ try {
   // The key arrives as a Uint8Array (structured clone); the apply derives invitation links from a Buffer.
   const ctx = { ...input.ctx, key: Buffer.from(input.ctx.key) }
   await applyPlannedRun(db, input.runId, ctx, (progress) => post({ type: 'progress', progress }), (error) => post({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }))
+  // The transaction left tens of megabytes in the WAL. Checkpoint them here: otherwise the event
+  // loop's next write would (SQLite's automatic checkpoint runs in the committing connection),
+  // copying and syncing them while every page waits. Writers wait meanwhile (the write gate).
+  try {
+    db.$client.pragma('wal_checkpoint(TRUNCATE)')
+  } catch {
+    // busy: SQLite's automatic checkpoint does it later
+  }
   post({ type: 'done' })
 } finally {
   db.$client.close()
