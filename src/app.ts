@@ -7,6 +7,7 @@ import { clientIp, formBodyLimit, noStore, originCheck, securityHeaders } from '
 import { loadSession } from './auth/middleware.ts'
 import { handleUnexpectedError, notFoundPage } from './http/errors.tsx'
 import { refuseMalformedForms } from './http/multipart.ts'
+import { writeGate } from './http/write-gate.ts'
 import { health } from './routes/health.tsx'
 import { login } from './routes/login.tsx'
 import { mfa } from './routes/mfa.tsx'
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('*', originCheck(deps.config))
   app.use('*', formBodyLimit(uploadPaths))
   app.use('*', refuseMalformedForms(uploadPaths))
+  app.use('*', writeGate)
   app.use('*', loadSession)
 
   app.route('/', health)

@@ -5,6 +5,7 @@ import { validateSessionToken } from './session.ts'
 import { nextSignInStep, STEP_PAGES, type SignInStep } from './sign-in-chain.ts'
 import { redirectTo } from '../http/htmx.ts'
 import { resolveActor } from '../models/roles.ts'
+import { withoutBlocking, writerElsewhereNoted } from '../http/write-gate.ts'
 
 export function sessionCookieName(c: Context<AppEnv>): string {
   return c.get('deps').config.secureCookies ? '__Host-session' : 'session'
@@ -31,10 +32,11 @@ export const loadSession: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set('auth', null)
   if (token) {
     const { db, clock, config } = c.get('deps')
-    const auth = validateSessionToken(db, token, clock.now(), {
-      idleMs: config.sessionIdleMinutes * 60_000,
-      absoluteMs: config.sessionMaxHours * 3_600_000,
-    })
+    // The check may write (the session's activity, an expired session's end): never in a busy wait
+    // that would stop every page while an import applies (http/write-gate.ts).
+    const policy = { idleMs: config.sessionIdleMinutes * 60_000, absoluteMs: config.sessionMaxHours * 3_600_000 }
+    const check = () => validateSessionToken(db, token, clock.now(), policy)
+    const auth = writerElsewhereNoted() ? await withoutBlocking(db, check) : check()
     if (auth) c.set('auth', auth)
     else clearSessionCookie(c)
   }

@@ -11,20 +11,34 @@ export const PASSWORD_MAX_LENGTH = 256
 // Note: at most (cores − 1) hashes run at once, so one core always stays free for the event
 // loop and the pages of everyone else; each hash also holds 19 MiB, so this caps memory too.
 // Further sign-ins queue here (their wait is part of their own response time, nobody else's).
-const HASH_CONCURRENCY = Math.max(1, Number(process.env.HASH_CONCURRENCY) || availableParallelism() - 1)
-let running = 0
-const waiting: (() => void)[] = []
+export const HASH_CONCURRENCY = Math.max(1, Number(process.env.HASH_CONCURRENCY) || availableParallelism() - 1)
 
-async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
-  if (running >= HASH_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve))
-  running++
-  try {
-    return await work()
-  } finally {
-    running--
-    waiting.shift()?.()
+/**
+ * A FIFO queue that runs at most `limit` tasks at once; each caller gets its own task's result
+ * (or error). `highWater` is the most that ever ran at once.
+ */
+export function concurrencyLimit(limit: number) {
+  let running = 0
+  const waiting: (() => void)[] = []
+  const stats = { highWater: 0, get running() { return running }, get waiting() { return waiting.length } }
+  async function run<T>(work: () => Promise<T>): Promise<T> {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve))
+    running++
+    stats.highWater = Math.max(stats.highWater, running)
+    try {
+      return await work()
+    } finally {
+      running--
+      waiting.shift()?.()
+    }
   }
+  return { run, stats }
 }
+
+const hashSlots = concurrencyLimit(HASH_CONCURRENCY)
+const withHashSlot = hashSlots.run
+/** The hash queue's counters (tests, diagnosis). */
+export const hashQueue = hashSlots.stats
 
 export function hashPassword(password: string): Promise<string> {
   return withHashSlot(() => hash(password, ARGON2_OPTIONS))

@@ -1,4 +1,4 @@
-import { GROUP_ROLE_PERMISSIONS, PERMISSION_LABELS, PROJECT_PERMISSIONS, READ_ONLY_PERMISSIONS, isProjectPermission, isSitePermission, type Permission, type ProjectPermission, type SitePermission } from './permissions.ts'
+import { GROUP_ROLE_PERMISSIONS, PERMISSION_LABELS, PROJECT_PERMISSIONS, READ_ONLY_PERMISSIONS, SITE_PERMISSIONS, isProjectPermission, isSitePermission, type Permission, type ProjectPermission, type SitePermission } from './permissions.ts'
 
 // The one place that decides who may do what. Handlers ask it before acting, views receive its
 // answers as booleans. It is pure: callers load the facts (see models/access.ts) and pass them in.
@@ -122,6 +122,11 @@ export function explainProjectAccess(actor: Actor, access: ProjectAccess): Decis
 }
 
 // ---- The privilege ceiling (SPEC §2.2): nobody grants more than they hold. ----
+
+/** Holds every site permission (so every project permission too): nothing a grant holds can exceed them. */
+export function holdsEverySitePermission(actor: Actor): boolean {
+  return SITE_PERMISSIONS.every((p) => actor.sitePermissions.includes(p))
+}
 // One rule for every path that hands out permissions (register, role change, invitations, copy
 // permissions, roles create/edit, group roles, project roles, the import run by a user) and for
 // every action on an account (role change, disable, enable, reset password or MFA, unlock).

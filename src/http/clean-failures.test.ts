@@ -19,7 +19,8 @@ function fileEnv(env: Record<string, string> = {}): TestEnv & { logged: Record<s
   db.$client.pragma('busy_timeout = 50') // the server waits 5 s; the test does not need to
   const logged: Record<string, unknown>[] = []
   const clock = new FakeClock()
-  const deps: AppDeps = { config, db, clock, log: { info() {}, error: (r) => logged.push(r) }, ipLimiter: new TokenBucketLimiter(config.ipBurst, config.ipRefillPerSecond) }
+  // The write gate waits for a held lock without blocking (60 s in the server), then the busy timeout: both short here.
+  const deps: AppDeps = { config, db, clock, log: { info() {}, error: (r) => logged.push(r) }, ipLimiter: new TokenBucketLimiter(config.ipBurst, config.ipRefillPerSecond), writeWaitMs: 100 }
   const app = createApp(deps)
   return { deps, db, clock, config, app, client: (ip = '203.0.113.7') => new TestClient(app, ip), logged, file }
 }

@@ -18,6 +18,8 @@ export type AppDeps = {
   lifecycle?: { shuttingDown: boolean }
   /** Called after a commit that queued email, to deliver it promptly. */
   onEmailQueued?: () => void
+  /** How long a writing request waits, without blocking, for another connection's write lock (default 60 s; see http/write-gate.ts). */
+  writeWaitMs?: number
 }
 
 export type SignedIn = { user: User; session: Session }

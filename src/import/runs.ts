@@ -3,11 +3,15 @@
 // result stays viewable afterwards. In the admin area, planning and applying run as jobs in this
 // process: planning yields to the event loop and reports progress; applying is one transaction.
 
-import { desc, eq, inArray } from 'drizzle-orm'
+import { and, desc, eq, inArray, sql } from 'drizzle-orm'
 import { importRuns, type ImportRun } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
 import { planImportAsync, type ImportReport, type NotifyMode, type PlannedImport, type PlanProgress } from './plan.ts'
-import { applyImport, type ApplyContext, type ImportCounts } from './apply.ts'
+import { denyImportPlan, applyImport, type ApplyContext, type ImportCounts } from './apply.ts'
+import { applyInWorker } from './apply-in-worker.ts'
+import { resolveActor } from '../models/roles.ts'
+import { holdsEverySitePermission } from '../authz/policy.ts'
+import { getUserById } from '../models/users.ts'
 
 export type StoredReport = ImportReport & { counts?: ImportCounts }
 
@@ -22,6 +26,22 @@ export type ImportFiles = {
 
 export function getImportRun(db: Db, id: number): ImportRun | null {
   return db.select().from(importRuns).where(eq(importRuns.id, id)).get() ?? null
+}
+
+export type ImportRunState = { id: number; status: ImportRun['status']; ok: boolean | null }
+
+/**
+ * A run's status and whether its report is ok (null: no report yet), without reading its files
+ * and report: for a 10,000-entry run those are megabytes to parse, a stall of every page each time
+ * (the apply, the progress polled every second).
+ */
+export function getImportRunState(db: Db, id: number): ImportRunState | null {
+  const row = db
+    .select({ id: importRuns.id, status: importRuns.status, ok: sql<number | null>`json_extract(${importRuns.report}, '$.ok')` })
+    .from(importRuns)
+    .where(eq(importRuns.id, id))
+    .get()
+  return row ? { id: row.id, status: row.status, ok: row.ok === null ? null : Boolean(row.ok) } : null
 }
 
 /** The latest runs, without their files and reports (the list on /admin/import). */
@@ -119,6 +139,51 @@ export function startPlanning(db: Db, files: ImportFiles, input: { notify: Notif
   return run.id
 }
 
+export type RunApplyContext = Omit<ApplyContext, 'notify' | 'runId'>
+
+/**
+ * The apply job of a run claimed as 'applying' (startApplying): plans again from the stored files,
+ * then applies in one transaction with the run's new status; any failure rolls the transaction back
+ * and marks the run failed. Runs in this thread (':memory:') or in the apply worker (apply-worker.ts).
+ */
+export async function applyPlannedRun(db: Db, runId: number, ctx: RunApplyContext, onProgress: (p: JobProgress) => void, onError: (error: unknown) => void): Promise<void> {
+  try {
+    const run = getImportRun(db, runId)
+    if (!run || run.status !== 'applying') return
+    const input = { usersYaml: run.usersYaml, authYaml: run.authYaml, domainsYaml: run.domainsYaml, notify: run.notify, now: ctx.now, actorId: ctx.actor.id }
+    const { report: fresh, entries } = await planImportAsync(db, input, onProgress)
+    if (!fresh.ok) {
+      db.update(importRuns).set({ status: 'planned', report: fresh }).where(eq(importRuns.id, runId)).run()
+      return
+    }
+    onProgress({ phase: 'applying', done: 0, total: fresh.actions.length })
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    writeTransaction(db, () => {
+      // The privilege ceiling on the plan being applied (the page checked the one it showed): the
+      // acting user, as they are now, must hold everything it hands out (SPEC §2.2).
+      const actor = getUserById(db, ctx.actor.id)
+      const denial = actor === null ? null : holdsEverySitePermission(resolveActor(db, actor)) ? null : denyImportPlan(db, resolveActor(db, actor), fresh)
+      if (actor === null || denial) {
+        db.update(importRuns).set({ status: 'failed', failure: actor === null ? 'The acting user no longer exists; nothing was applied.' : `Not applied: ${denial!.rule} (missing permission ${denial!.permission}).` }).where(eq(importRuns.id, runId)).run()
+        return
+      }
+      const applied = applyImport(db, fresh, { ...ctx, notify: run.notify, runId })
+      db.update(importRuns).set({ status: 'applied', report: applied, appliedAt: ctx.now, appliedBy: ctx.actor.id, entries }).where(eq(importRuns.id, runId)).run()
+    })
+  } catch (error) {
+    onError(error)
+    markApplyFailed(db, runId)
+  }
+}
+
+/** Marks a run still 'applying' as failed (its transaction rolled back: nothing was applied). */
+export function markApplyFailed(db: Db, runId: number): void {
+  db.update(importRuns)
+    .set({ status: 'failed', failure: 'Applying failed with an unexpected error (see the server log); nothing was applied.' })
+    .where(and(eq(importRuns.id, runId), eq(importRuns.status, 'applying')))
+    .run()
+}
+
 export type StartApplyOutcome = 'started' | 'not planned' | 'has errors'
 
 /**
@@ -126,30 +191,16 @@ export type StartApplyOutcome = 'started' | 'not planned' | 'has errors'
  * then applies in one transaction with its audit event. A second click finds the run no longer
  * 'planned' and does nothing.
  */
-export function startApplying(db: Db, runId: number, ctx: Omit<ApplyContext, 'notify' | 'runId'> & { onError: (error: unknown) => void }): StartApplyOutcome {
-  const run = getImportRun(db, runId)
+export function startApplying(db: Db, runId: number, ctx: RunApplyContext & { onError: (error: unknown) => void }): StartApplyOutcome {
+  const run = getImportRunState(db, runId)
   if (!run || run.status !== 'planned') return 'not planned'
-  if (!reportOf(run)?.ok) return 'has errors'
+  if (!run.ok) return 'has errors'
   const claimed = db.update(importRuns).set({ status: 'applying' }).where(eq(importRuns.id, runId)).run().changes
   if (claimed === 0) return 'not planned'
-  track(runId, async () => {
-    try {
-      const input = { usersYaml: run.usersYaml, authYaml: run.authYaml, domainsYaml: run.domainsYaml, notify: run.notify, now: ctx.now, actorId: ctx.actor.id }
-      const { report: fresh, entries } = await planImportAsync(db, input, (p) => progress.set(runId, p))
-      if (!fresh.ok) {
-        db.update(importRuns).set({ status: 'planned', report: fresh }).where(eq(importRuns.id, runId)).run()
-        return
-      }
-      progress.set(runId, { phase: 'applying', done: 0, total: fresh.actions.length })
-      await new Promise<void>((resolve) => setImmediate(resolve))
-      writeTransaction(db, () => {
-        const applied = applyImport(db, fresh, { ...ctx, notify: run.notify, runId })
-        db.update(importRuns).set({ status: 'applied', report: applied, appliedAt: ctx.now, appliedBy: ctx.actor.id, entries }).where(eq(importRuns.id, runId)).run()
-      })
-    } catch (error) {
-      ctx.onError(error)
-      db.update(importRuns).set({ status: 'failed', failure: 'Applying failed with an unexpected error (see the server log); nothing was applied.' }).where(eq(importRuns.id, runId)).run()
-    }
-  }, ctx.onError)
+  const { onError, ...applyCtx } = ctx
+  const onProgress = (p: JobProgress) => progress.set(runId, p)
+  // A file database is applied by a worker thread on its own connection, so this event loop goes on
+  // answering pages while the transaction runs (apply-worker.ts); ':memory:' (tests) only here.
+  track(runId, () => (db.$client.memory ? applyPlannedRun(db, runId, applyCtx, onProgress, onError) : applyInWorker(db.$client.name, runId, applyCtx, { onProgress, onError, onLost: () => markApplyFailed(db, runId) })), onError)
   return 'started'
 }

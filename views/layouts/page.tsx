@@ -12,24 +12,65 @@ export type AdminNavLink = { href: string; label: string; current: boolean }
 
 export type PageChrome = { viewer: Viewer | null; flash: Flash | null; banner: Banner | null; deploymentMode: boolean; adminNav?: AdminNavLink[] | null }
 
+// The parts of every page that never change, rendered once at start-up: hono/jsx would otherwise
+// build and render each of these elements again on every request.
+const DOCTYPE = raw('<!doctype html>')
+const HEAD_META = raw(String(
+  <>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+  </>,
+))
+const HEAD_ASSETS = raw(String(
+  <>
+    <link rel="stylesheet" href="/public/app.css" />
+    <link rel="icon" href="/public/favicon.svg" type="image/svg+xml" />
+    <script src="/public/htmx.min.js" defer></script>
+  </>,
+))
+const SKIP_LINK = raw(String(
+  <a class="skip" href="#main">
+    Skip to content
+  </a>,
+))
+const DEPLOYMENT_MODE_BANNER = raw(String(
+  <div class="banner banner-warning" role="status">
+    Deployment mode is on: projects, cohort queries, models, uploads and training are paused. Sign-in and administration keep working.
+  </div>,
+))
+const BRAND = raw(String(
+  <a class="brand" href="/">
+    Gatehouse
+  </a>,
+))
+const NAV_LINKS = raw(String(
+  <>
+    <a href="/">Home</a>
+    <a href="/projects">Projects</a>
+  </>,
+))
+const ADMIN_LINK = raw(String(<a href="/admin">Admin</a>))
+const SIGN_OUT = raw(String(
+  <form method="post" action="/logout" class="inline">
+    <button type="submit" class="link">
+      Sign out
+    </button>
+  </form>,
+))
+
 export function Page(props: { title: string; chrome: PageChrome; children: Child; narrow?: boolean }) {
   const { viewer, flash, banner, deploymentMode, adminNav } = props.chrome
   return (
     <>
-      {raw('<!doctype html>')}
+      {DOCTYPE}
       <html lang="en">
         <head>
-          <meta charset="utf-8" />
-          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          {HEAD_META}
           <title>{`${props.title} · Gatehouse`}</title>
-          <link rel="stylesheet" href="/public/app.css" />
-          <link rel="icon" href="/public/favicon.svg" type="image/svg+xml" />
-          <script src="/public/htmx.min.js" defer></script>
+          {HEAD_ASSETS}
         </head>
         <body>
-          <a class="skip" href="#main">
-            Skip to content
-          </a>
+          {SKIP_LINK}
           {banner && (
             <div class={`banner banner-${banner.level}`} role={banner.level === 'critical' ? 'alert' : 'status'}>
               {banner.message}
@@ -43,28 +84,17 @@ export function Page(props: { title: string; chrome: PageChrome; children: Child
               )}
             </div>
           )}
-          {deploymentMode && (
-            <div class="banner banner-warning" role="status">
-              Deployment mode is on: projects, cohort queries, models, uploads and training are paused. Sign-in and administration keep working.
-            </div>
-          )}
+          {deploymentMode && DEPLOYMENT_MODE_BANNER}
           <header class="site">
-            <a class="brand" href="/">
-              Gatehouse
-            </a>
+            {BRAND}
             {viewer && (
               <nav aria-label="Main">
-                <a href="/">Home</a>
-                <a href="/projects">Projects</a>
-                {viewer.canAdminister && <a href="/admin">Admin</a>}
+                {NAV_LINKS}
+                {viewer.canAdminister && ADMIN_LINK}
                 <span class="who" title={viewer.email}>
                   {viewer.name}
                 </span>
-                <form method="post" action="/logout" class="inline">
-                  <button type="submit" class="link">
-                    Sign out
-                  </button>
-                </form>
+                {SIGN_OUT}
               </nav>
             )}
           </header>

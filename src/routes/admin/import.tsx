@@ -9,13 +9,14 @@ import { readForm, idParam } from '../../http/forms.ts'
 import { setFlash } from '../../http/flash.ts'
 import { forbiddenPage, notFoundPage, payloadTooLargePage, renderErrorPage } from '../../http/errors.tsx'
 import { denyImportPlan } from '../../import/apply.ts'
+import { holdsEverySitePermission } from '../../authz/policy.ts'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { ImportPage, ImportProgress, ImportRunPage, REPORT_PAGE_SIZE, type ImportFormErrors, type ReportQuery, type ReportSection } from '../../../views/admin/import.tsx'
 import { NOTIFY_MODES } from '../../db/schema.ts'
 import { getConsortiumStructure } from '../../models/consortium.ts'
 import { getUserById } from '../../models/users.ts'
 import { followUpsLastRun, listDueFollowUps } from '../../import/follow-ups.ts'
-import { getImportRun, jobProgress, listImportRuns, publicReport, reportOf, startApplying, startPlanning, type ImportFiles } from '../../import/runs.ts'
+import { getImportRun, getImportRunState, jobProgress, listImportRuns, publicReport, reportOf, startApplying, startPlanning, type ImportFiles } from '../../import/runs.ts'
 import type { NotifyMode } from '../../import/plan.ts'
 
 // The consortium import in the admin area (SPEC §6, §7 `GET,POST /admin/import`): upload the files
@@ -142,7 +143,8 @@ adminImport.get('/admin/import/:id', ...guard, (c) => {
 
 /** The progress fragment (htmx polls it); once the job is done, the browser goes to the result. */
 adminImport.get('/admin/import/:id/progress', ...guard, (c) => {
-  const run = loadRun(c)
+  const id = idParam(c.req.param('id'))
+  const run = id === null ? null : getImportRunState(c.get('deps').db, id)
   if (!run) return notFoundPage(c)
   if (run.status === 'planning' || run.status === 'applying') return c.html(<ImportProgress runId={run.id} status={run.status} progress={jobProgress(run.id)} />)
   return isHtmx(c) ? redirectTo(c, `/admin/import/${run.id}`) : c.redirect(`/admin/import/${run.id}`, 303)
@@ -157,18 +159,28 @@ adminImport.get('/admin/import/:id/report.json', ...guard, (c) => {
 })
 
 adminImport.post('/admin/import/:id/apply', ...guard, async (c) => {
-  const run = loadRun(c)
-  if (!run) return notFoundPage(c)
+  // Only the run's status here: its report and files (megabytes for a large import) are read for the confirmation page alone.
+  const id = idParam(c.req.param('id'))
+  const state = id === null ? null : getImportRunState(c.get('deps').db, id)
+  if (!state) return notFoundPage(c)
   const form = await readForm(c)
-  const report = reportOf(run)
-  if (run.status !== 'planned' || !report) {
-    setFlash(c, 'info', run.status === 'applied' ? 'This import has already been applied.' : 'This import cannot be applied now.')
-    return redirectTo(c, `/admin/import/${run.id}`)
+  if (state.status !== 'planned' || state.ok === null) {
+    setFlash(c, 'info', state.status === 'applied' ? 'This import has already been applied.' : 'This import cannot be applied now.')
+    return redirectTo(c, `/admin/import/${state.id}`)
   }
-  if (!report.ok) return renderErrorPage(c, 409, 'Not applied', 'The files have errors, so nothing can be applied. Fix them and upload the files again.')
-  const ceiling = denyImportPlan(c.get('deps').db, c.get('actor'), report)
-  if (ceiling) return forbiddenPage(c, ceiling)
+  if (!state.ok) return renderErrorPage(c, 409, 'Not applied', 'The files have errors, so nothing can be applied. Fix them and upload the files again.')
+  // The privilege ceiling (SPEC §2.2) on the plan shown; the apply checks it again on the plan it makes.
+  // Someone who holds every permission cannot exceed it: their run's report is not even read here.
+  if (!holdsEverySitePermission(c.get('actor'))) {
+    const run = loadRun(c)
+    const report = run ? reportOf(run) : null
+    const ceiling = report ? denyImportPlan(c.get('deps').db, c.get('actor'), report) : null
+    if (ceiling) return forbiddenPage(c, ceiling)
+  }
   if (form.get('confirm') !== 'yes') {
+    const run = loadRun(c)
+    const report = run ? reportOf(run) : null
+    if (!run || !report) return notFoundPage(c)
     const n = (kind: string) => report.actions.filter((a) => a.action === kind && !a.on_accept).length
     return c.html(
       <ConfirmPage
@@ -181,6 +193,7 @@ adminImport.post('/admin/import/:id/apply', ...guard, async (c) => {
       />,
     )
   }
+  const run = state
   const { db, clock, config, log } = c.get('deps')
   const actor = c.get('actor')
   const outcome = startApplying(db, run.id, {

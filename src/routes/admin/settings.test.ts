@@ -410,3 +410,28 @@ describe('settings access', () => {
     expect(anonymous.headers.get('Location')).toBe('/login')
   })
 })
+
+describe('the cached settings (read on every page, cached in-process)', () => {
+  it('a deployment-mode switch and a banner change through the admin page apply on the very next request, and switching back does too', async () => {
+    const t = createTestEnv()
+    const { client } = await adminSession(t)
+    const anonymous = t.client('198.51.100.21')
+    const before = await (await client.get('/')).text()
+    expect(before).not.toContain(DEPLOYMENT_NOTICE)
+    expect(bannerOf(before)).toBeNull()
+
+    expect((await client.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: 'on', confirm: 'yes', ...banner({ banner_enabled: 'on', banner_message: 'Back at 18:00' }) })).status).toBe(303)
+    for (const [who, path] of [[client, '/'], [anonymous, '/login']] as const) {
+      const html = await (await who.get(path)).text()
+      expect(html, path).toContain(DEPLOYMENT_NOTICE)
+      expect(bannerOf(html), path).toContain('Back at 18:00')
+    }
+
+    expect((await client.post('/admin/settings', { deployment_mode_field: '1', deployment_mode: '', ...banner({ banner_message: 'Back at 18:00' }) })).status).toBe(303)
+    for (const [who, path] of [[client, '/'], [anonymous, '/login']] as const) {
+      const html = await (await who.get(path)).text()
+      expect(html, path).not.toContain(DEPLOYMENT_NOTICE)
+      expect(bannerOf(html), path).toBeNull()
+    }
+  })
+})
