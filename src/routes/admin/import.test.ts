@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm'
 import { BASE_URL, createTestEnv, createTestUser, emailsTo, signIn, type TestClient, type TestEnv } from '../../test/helpers.ts'
 import { auditEvents, importRuns, invitations, outbox, projectMembers, roles, users } from '../../db/schema.ts'
 import { applyConsortiumStructure } from '../../models/consortium.ts'
-import { getImportRun, markInterruptedRuns, settleImportJobs } from '../../import/runs.ts'
+import { applyPlannedRun, getImportRun, markInterruptedRuns, settleImportJobs } from '../../import/runs.ts'
 import type { ImportReport } from '../../import/plan.ts'
 
 // The admin consortium import (SPEC §6, §7 `GET,POST /admin/import`): upload → plan in the
@@ -869,5 +869,20 @@ describe('the privilege ceiling on an import from the admin page (SPEC §2.2)', 
     await settleImportJobs()
     expect(t.db.select().from(invitations).all()).toHaveLength(0)
     expect(getImportRun(t.db, id)!.status).toBe('planned')
+  })
+  it('the apply checks the ceiling again on the plan it applies: a run claimed for applying by someone who lacks a permission it hands out fails, nothing applied', async () => {
+    const { t } = await adminSession()
+    t.db.insert(roles).values({ name: 'user-manager', scope: 'site', permissions: ['admin.access', 'users.manage'], createdAt: 0, updatedAt: 0 }).run()
+    const um = await createTestUser(t, { email: 'um@example.org', role: 'user-manager' as 'admin' })
+    const id = await planned(await signIn(t, um), { users: ANN })
+    // as if the page's check had passed (a race with a role change): the run is claimed and applied
+    t.db.update(importRuns).set({ status: 'applying' }).where(eq(importRuns.id, id)).run()
+    const errors: unknown[] = []
+    await applyPlannedRun(t.db, id, { actor: { id: um.user.id, email: um.user.email }, now: t.clock.now(), ip: '127.0.0.1', baseUrl: BASE_URL, key: t.config.encryptionKey, ttlMs: 48 * 3_600_000, inviter: 'Gatehouse import' }, () => {}, (e) => errors.push(e))
+    expect(errors).toEqual([])
+    const run = getImportRun(t.db, id)!
+    expect(run.status).toBe('failed')
+    expect(run.failure).toMatch(/Not applied: .*missing permission projects\.(contribute|create)/)
+    expect(t.db.select().from(invitations).all()).toHaveLength(0)
   })
 })
