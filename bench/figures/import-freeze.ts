@@ -13,7 +13,7 @@ import Database from 'better-sqlite3'
 import { hashPassword } from '../../src/auth/password.ts'
 import { runBuiltCli } from '../lib/cli-child.ts'
 import { generateImportFixture } from '../lib/import-fixture.ts'
-import { signIn, TotpUserPool } from '../lib/signin.ts'
+import { sharedTotpPool, signIn } from '../lib/signin.ts'
 import { max, percentile, round, sleep } from '../lib/stats.ts'
 import { cpuSeconds } from '../lib/proc.ts'
 import { openProbeAgent, startProbe } from './sign-ins.ts'
@@ -57,8 +57,8 @@ export const importFreeze: FigureProducer = {
 
     const { target, pid } = ctx.gatehouse
     const agent = target.agent(2)
-    const grant = await new TotpUserPool([ctx.data.admin]).acquire()
-    const cookie = await signIn(target, agent, ctx.data.admin, grant.step)
+    const grant = await sharedTotpPool(ctx.data.admin).acquire()
+    const cookie = await signIn(target, agent, ctx.data.admin, grant.step).finally(grant.release)
     const headers = { Cookie: `session=${cookie}`, Origin: target.origin }
     const form = multipart([
       { name: 'users', filename: 'users.yaml', value: fixture.usersYaml },

@@ -105,3 +105,15 @@ export async function signIn(target: HttpTarget, agent: http.Agent, user: BenchU
   expect(mfa.status === 303 && mfa.headers.location === '/', `POST /login/mfa for ${user.email} (step ${step}): ${mfa.status} ${mfa.headers.location ?? ''}`)
   return cookieFrom(mfa, 'session') ?? cookie
 }
+
+const poolsByEmail = new Map<string, TotpUserPool>()
+
+/**
+ * One pool per user for the whole run: figures that sign the same user in (the admin) share its
+ * used time steps, so a later figure never replays a code an earlier one used in the same 30 s.
+ */
+export function sharedTotpPool(user: ConstructorParameters<typeof TotpUserPool>[0][number]): TotpUserPool {
+  let pool = poolsByEmail.get(user.email)
+  if (!pool) poolsByEmail.set(user.email, (pool = new TotpUserPool([user])))
+  return pool
+}
