@@ -19,6 +19,8 @@ export type ProjectView = {
   projectRoles: string[]
   can: { edit: boolean; stage: boolean; delete: boolean; manageMembers: boolean; unstage: boolean; approve: boolean }
   values: Record<string, string>
+  /** The members form's checked roles ('' = the default for their site role); absent: the default. */
+  memberRoles?: string[]
   errors: FieldErrors
   error?: string | undefined
   models: Child
@@ -28,6 +30,7 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
   const v = props.view
   const p = v.project
   const locked = p.status !== 'unstaged'
+  const checked = (role: string) => (v.memberRoles ?? ['']).includes(role)
   return (
     <Page title={p.name} chrome={props.chrome}>
       <p>
@@ -220,8 +223,8 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
                 <td>{m.email}</td>
                 <td>{m.name || '—'}</td>
                 <td>
-                  {m.roleName}
-                  {m.siteRole === 'observer' && m.roleName !== 'read-only' ? ' (read-only: observer)' : ''}
+                  {m.roles.join(', ')}
+                  {m.siteRole === 'observer' && m.roles.some((r) => r !== 'read-only') ? ' (read-only: observer)' : ''}
                 </td>
                 {v.can.manageMembers && (
                   <td>
@@ -245,18 +248,20 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
         {v.can.manageMembers && (
           <form method="post" action={`/projects/${p.id}/members`} class="stack">
             <Field name="email" label="Add a member by email" type="email" value={v.values.email ?? ''} required error={v.errors.email} autocomplete="off" />
-            <div class={v.errors.role ? 'field invalid' : 'field'}>
-              <label for="f-role">Project role</label>
-              <select id="f-role" name="role">
-                <option value="">Default for their site role (researcher: contributor, observer: read-only)</option>
-                {v.projectRoles.map((r) => (
-                  <option value={r} selected={v.values.role === r}>
-                    {r}
-                  </option>
-                ))}
-              </select>
+            <fieldset class={v.errors.role ? 'field invalid' : 'field'}>
+              <legend>Project roles (the member gets every permission of each; adding someone who is a member already adds the roles they lack)</legend>
+              <label>
+                <input type="checkbox" name="role" value="" checked={checked('')} id="f-role-default" />
+                Default for their site role (researcher: contributor, observer: read-only)
+              </label>
+              {v.projectRoles.map((r) => (
+                <label>
+                  <input type="checkbox" name="role" value={r} checked={checked(r)} />
+                  {r}
+                </label>
+              ))}
               {v.errors.role && <p class="error">{v.errors.role}</p>}
-            </div>
+            </fieldset>
             <button type="submit">Add member</button>
           </form>
         )}

@@ -71,7 +71,7 @@ const SOMEONE_ELSE = 999_999
 type RelationCase = {
   label: string
   owner: boolean
-  membership: { roleName: string; permissions: readonly string[] } | null
+  membership: { roles: { name: string; permissions: readonly string[] }[] } | null
   groupRole: 'group_admin' | 'member' | null
   /** What the SPEC says this relation grants, before the site-role ceiling and the state rules. */
   grants: ReadonlySet<ProjectPermission>
@@ -84,7 +84,7 @@ const RELATIONS: RelationCase[] = [
   {
     label: 'member with project role "contributor"',
     owner: false,
-    membership: { roleName: 'contributor', permissions: projectRolePermissions('contributor') },
+    membership: { roles: [{ name: 'contributor', permissions: projectRolePermissions('contributor') }] },
     groupRole: null,
     grants: new Set(['project.view', 'models.create', 'models.upload', 'models.train', 'results.view', 'results.download']),
   },
@@ -92,14 +92,14 @@ const RELATIONS: RelationCase[] = [
   {
     label: 'member with project role "read-only"',
     owner: false,
-    membership: { roleName: 'read-only', permissions: projectRolePermissions('read-only') },
+    membership: { roles: [{ name: 'read-only', permissions: projectRolePermissions('read-only') }] },
     groupRole: null,
     grants: new Set(['project.view', 'results.view', 'results.download']),
   },
   {
     label: 'member with custom project role "data-steward" [project.view, results.delete, files.delete]',
     owner: false,
-    membership: { roleName: 'data-steward', permissions: projectRolePermissions('data-steward') },
+    membership: { roles: [{ name: 'data-steward', permissions: projectRolePermissions('data-steward') }] },
     groupRole: null,
     grants: new Set(['project.view', 'results.delete', 'files.delete']),
   },
@@ -110,7 +110,7 @@ const RELATIONS: RelationCase[] = [
   {
     label: 'read-only member who is also group_admin',
     owner: false,
-    membership: { roleName: 'read-only', permissions: projectRolePermissions('read-only') },
+    membership: { roles: [{ name: 'read-only', permissions: projectRolePermissions('read-only') }] },
     groupRole: 'group_admin',
     grants: new Set(['project.view', 'results.view', 'results.download', 'project.delete', 'members.manage']),
   },
@@ -297,23 +297,59 @@ describe('decideSite: actor × every site permission (SPEC §2.1, §2.2)', () =>
 describe('project roles limited to groups', () => {
   const actor = { id: 2, role: 'researcher', disabledAt: null, sitePermissions: ['projects.create', 'projects.contribute'] }
   const project = { id: 1, ownerId: 1, groupId: 7, status: 'approved', deletedAt: null }
-  const membership = { roleName: 'centre-uploader', permissions: ['project.view', 'models.create'] }
+  const role = { name: 'centre-uploader', permissions: ['project.view', 'models.create'] }
 
   it('grants the role in a project of a listed group', () => {
-    expect(decideProject(actor, 'models.create', { project, groupRole: null, membership: { ...membership, limitedToGroupIds: [7, 8] } }).allowed).toBe(true)
+    expect(decideProject(actor, 'models.create', { project, groupRole: null, membership: { roles: [{ ...role, limitedToGroupIds: [7, 8] }] } }).allowed).toBe(true)
   })
 
   it('grants nothing through the role in a project of another group, or of no group, and says why', () => {
-    const other = decideProject(actor, 'models.create', { project, groupRole: null, membership: { ...membership, limitedToGroupIds: [8] } })
+    const other = decideProject(actor, 'models.create', { project, groupRole: null, membership: { roles: [{ ...role, limitedToGroupIds: [8] }] } })
     expect(other.allowed).toBe(false)
     expect(other.rule).toContain('limited to other groups')
-    expect(decideProject(actor, 'project.view', { project: { ...project, groupId: null }, groupRole: null, membership: { ...membership, limitedToGroupIds: [8] } }).allowed).toBe(false)
+    expect(decideProject(actor, 'project.view', { project: { ...project, groupId: null }, groupRole: null, membership: { roles: [{ ...role, limitedToGroupIds: [8] }] } }).allowed).toBe(false)
+  })
+})
+
+describe('project roles as sets (SPEC §2.3)', () => {
+  const actor = { id: 2, role: 'researcher', disabledAt: null, sitePermissions: ['projects.create', 'projects.contribute'] }
+  const project = { id: 1, ownerId: 1, groupId: 7, status: 'approved', deletedAt: null }
+  const viewer = { name: 'viewer', permissions: ['project.view', 'results.view'] }
+  const uploader = { name: 'uploader', permissions: ['project.view', 'models.create', 'models.upload'] }
+
+  it('a membership with two roles grants the union of both sets, and the rule names the role that grants each', () => {
+    const access: ProjectAccess = { project, groupRole: null, membership: { roles: [viewer, uploader] } }
+    const granted = explainProjectAccess(actor, access).filter((d) => d.allowed)
+    expect(granted.map((d) => d.permission).sort()).toEqual(['models.create', 'models.upload', 'project.view', 'results.view'])
+    expect(decideProject(actor, 'results.view', access).rule).toBe('project role “viewer” grants it')
+    expect(decideProject(actor, 'models.upload', access).rule).toBe('project role “uploader” grants it')
+    const refused = decideProject(actor, 'project.edit', access)
+    expect(refused.allowed).toBe(false)
+    expect(refused.rule).toBe('project roles “viewer”, “uploader” do not grant it')
+  })
+
+  it('a role limited to other groups grants nothing here, while the membership’s other role still grants its own', () => {
+    const access: ProjectAccess = { project, groupRole: null, membership: { roles: [viewer, { ...uploader, limitedToGroupIds: [8] }] } }
+    expect(decideProject(actor, 'results.view', access)).toMatchObject({ allowed: true, rule: 'project role “viewer” grants it' })
+    expect(decideProject(actor, 'project.view', access)).toMatchObject({ allowed: true, rule: 'project role “viewer” grants it' })
+    const upload = decideProject(actor, 'models.upload', access)
+    expect(upload.allowed).toBe(false)
+    expect(upload.rule).toBe('project role “viewer” does not grant it; project role “uploader” is limited to other groups than this project\'s')
+    // the same membership in a project of group 8: both roles apply
+    expect(decideProject(actor, 'models.upload', { ...access, project: { ...project, groupId: 8 } })).toMatchObject({ allowed: true, rule: 'project role “uploader” grants it' })
+  })
+
+  it('the site role stays a ceiling over the union: an observer with two roles only reads', () => {
+    const observer = { id: 2, role: 'observer', disabledAt: null, sitePermissions: [] }
+    const access: ProjectAccess = { project, groupRole: null, membership: { roles: [viewer, uploader] } }
+    expect(decideProject(observer, 'results.view', access).allowed).toBe(true)
+    expect(decideProject(observer, 'models.upload', access).allowed).toBe(false)
   })
 })
 
 describe('permissions on one model', () => {
   const researcher = { id: 2, role: 'researcher', disabledAt: null, sitePermissions: ['projects.create', 'projects.contribute'] }
-  const access = { project: { id: 1, ownerId: 1, groupId: null, status: 'approved', deletedAt: null }, groupRole: null, membership: { roleName: 'contributor', permissions: ['project.view', 'models.create', 'models.upload', 'models.train', 'results.view', 'results.download'] } }
+  const access = { project: { id: 1, ownerId: 1, groupId: null, status: 'approved', deletedAt: null }, groupRole: null, membership: { roles: [{ name: 'contributor', permissions: ['project.view', 'models.create', 'models.upload', 'models.train', 'results.view', 'results.download'] }] } }
 
   it('lets a contributor act on their own model', () => {
     expect(decideOnModel(researcher, 'models.upload', access, { ownerId: 2 }).allowed).toBe(true)

@@ -9,10 +9,13 @@ export type Actor = { id: number; role: string; disabledAt: number | null; siteP
 /** What the policy needs to know of a project and of the actor's relation to it. */
 export type ProjectAccess = {
   project: { id: number; ownerId: number; groupId: number | null; status: string; deletedAt: number | null }
-  /** limitedToGroupIds: the role's group limit (empty or absent: any project). */
-  membership: { roleName: string; permissions: readonly string[]; limitedToGroupIds?: readonly number[] } | null
+  /** The membership's project roles (one or more); it grants their union, each role within its own group limit. */
+  membership: { roles: readonly MemberRole[] } | null
   groupRole: 'group_admin' | 'member' | null
 }
+
+/** One project role of a membership. limitedToGroupIds: the role's group limit (empty or absent: any project). */
+export type MemberRole = { name: string; permissions: readonly string[]; limitedToGroupIds?: readonly number[] }
 
 /**
  * kind 'permission': the actor lacks it (403, or 404 when they cannot even view);
@@ -31,9 +34,22 @@ export function decideSite(actor: Actor | null, permission: SitePermission): Dec
     : refuse(permission, `site role “${actor.role}” does not grant it`)
 }
 
-function roleAppliesHere(access: ProjectAccess): boolean {
-  const limits = access.membership?.limitedToGroupIds ?? []
-  return limits.length === 0 || (access.project.groupId !== null && limits.includes(access.project.groupId))
+function roleAppliesHere(role: MemberRole, project: ProjectAccess['project']): boolean {
+  const limits = role.limitedToGroupIds ?? []
+  return limits.length === 0 || (project.groupId !== null && limits.includes(project.groupId))
+}
+
+const quoted = (roles: readonly MemberRole[]) => roles.map((r) => `“${r.name}”`).join(', ')
+const roleWord = (roles: readonly MemberRole[]) => (roles.length === 1 ? 'project role' : 'project roles')
+
+/** Why the membership's roles grant `permission` nowhere here: none of the applicable ones has it, and those limited to other groups. */
+function membershipRefusal(roles: readonly MemberRole[], project: ProjectAccess['project']): string {
+  const applicable = roles.filter((r) => roleAppliesHere(r, project))
+  const limited = roles.filter((r) => !roleAppliesHere(r, project))
+  const parts: string[] = []
+  if (applicable.length > 0) parts.push(`${roleWord(applicable)} ${quoted(applicable)} ${applicable.length === 1 ? 'does' : 'do'} not grant it`)
+  if (limited.length > 0) parts.push(`${roleWord(limited)} ${quoted(limited)} ${limited.length === 1 ? 'is' : 'are'} limited to other groups than this project's`)
+  return parts.length > 0 ? parts.join('; ') : 'the membership holds no project role'
 }
 
 /** Project actions the project's state forbids, whoever asks. */
@@ -52,18 +68,18 @@ export function decideProject(actor: Actor | null, permission: ProjectPermission
   if (actor.disabledAt !== null) return refuse(permission, 'the account is disabled')
   if (access.project.deletedAt !== null) return refuse(permission, 'the project has been deleted')
 
+  const memberRoles = access.membership?.roles ?? []
+  const grantingRole = memberRoles.find((r) => r.permissions.includes(permission) && roleAppliesHere(r, access.project))
   let grant: string | null = null
   if (actor.sitePermissions.includes('projects.manage_all')) grant = `site role “${actor.role}” has every permission on every project`
   else if (permission === 'project.delete' && actor.sitePermissions.includes('projects.delete_any')) grant = `site role “${actor.role}” may delete any project`
   else if (access.project.ownerId === actor.id) grant = 'the owner has every permission on their project'
-  else if (access.membership?.permissions.includes(permission) && roleAppliesHere(access)) grant = `project role “${access.membership.roleName}” grants it`
+  else if (grantingRole) grant = `project role “${grantingRole.name}” grants it`
   else if (access.groupRole && GROUP_ROLE_PERMISSIONS[access.groupRole].includes(permission)) grant = `group role “${access.groupRole}” in the project's group grants it`
 
   if (grant === null) {
     const why = access.membership
-      ? roleAppliesHere(access)
-        ? `project role “${access.membership.roleName}” does not grant it`
-        : `project role “${access.membership.roleName}” is limited to other groups than this project's`
+      ? membershipRefusal(memberRoles, access.project)
       : access.groupRole
         ? `group role “${access.groupRole}” does not grant it, and the user is not a project member`
         : 'the user is neither the owner nor a member of the project'

@@ -398,7 +398,7 @@ export const tasks = sqliteTable(
   (t) => [index('tasks_site_status_idx').on(t.siteId, t.status), index('tasks_project_idx').on(t.projectId)],
 )
 
-/** Project user access: one project role per user and project. */
+/** Project user access: a membership (project, user) holds one or more project roles, one row each; it grants their union. */
 export const projectMembers = sqliteTable(
   'project_members',
   {
@@ -413,7 +413,7 @@ export const projectMembers = sqliteTable(
       .references(() => roles.id),
     createdAt: integer('created_at').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.projectId, t.userId] }), index('project_members_user_idx').on(t.userId), index('project_members_role_idx').on(t.roleId)],
+  (t) => [primaryKey({ columns: [t.projectId, t.userId, t.roleId] }), index('project_members_user_idx').on(t.userId), index('project_members_role_idx').on(t.roleId)],
 )
 
 export const INVITATION_STATUSES = ['sent', 'link visited', 'accepted', 'revoked'] as const

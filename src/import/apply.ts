@@ -93,7 +93,7 @@ export function applyImport(db: Db, plan: ImportReport, ctx: ApplyContext): Impo
           for (const g of onAccept.get(a.account) ?? []) {
             const project = resolve(g.project!)
             const rid = roleId(g.role!)
-            if (project && rid !== null && !projectGrants.some((p) => p.projectId === project.id)) projectGrants.push({ projectId: project.id, roleId: rid })
+            if (project && rid !== null && !projectGrants.some((p) => p.projectId === project.id && p.roleId === rid)) projectGrants.push({ projectId: project.id, roleId: rid })
           }
           const contactEmail = a.email.toLowerCase() === a.account ? null : a.email.toLowerCase()
           createInvitation(

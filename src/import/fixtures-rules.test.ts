@@ -72,7 +72,9 @@ describe('directory/valid.yaml: one entry per kind of action', () => {
     expect(report.actions).toEqual([
       { entry: 0, email: 'new.person@alpha.edu', action: 'invite', account: 'new@alpha.edu', organization: 'Alpha ADRC', first_name: 'New', last_name: 'Person' },
       grant(0, 'new.person@alpha.edu', 'new@alpha.edu', 'alpha/metadata', 'read-only'),
+      // approve-data → contributor and view-reports → read-only on accepted: the union, one grant per role (SPEC §6.3)
       grant(0, 'new.person@alpha.edu', 'new@alpha.edu', 'alpha/accepted', 'contributor'),
+      grant(0, 'new.person@alpha.edu', 'new@alpha.edu', 'alpha/accepted', 'read-only'),
       grant(0, 'new.person@alpha.edu', 'new@alpha.edu', 'alpha/ingest-form', 'contributor'),
       grant(0, 'new.person@alpha.edu', 'new@alpha.edu', 'nacc/metadata', 'read-only'),
       { entry: 1, email: 'existing@beta.edu', action: 'grant', account: 'existing@beta.edu', project: 'beta/metadata', role: 'read-only' },
@@ -96,6 +98,7 @@ describe('directory/valid.yaml: one entry per kind of action', () => {
     expect(JSON.parse(db.$client.prepare('select project_grants from invitations').pluck().get() as string)).toEqual([
       { projectId: projectId('alpha/metadata'), roleId: roleId('read-only') },
       { projectId: projectId('alpha/accepted'), roleId: roleId('contributor') },
+      { projectId: projectId('alpha/accepted'), roleId: roleId('read-only') },
       { projectId: projectId('alpha/ingest-form'), roleId: roleId('contributor') },
       { projectId: projectId('nacc/metadata'), roleId: roleId('read-only') },
     ])
@@ -186,6 +189,7 @@ describe('exact vs generic label (auth/exact-generic.yaml)', () => {
     expect(report.errors).toEqual([])
     expect(report.actions.filter((a) => a.action === 'grant').map((a) => [a.entry, a.project, a.role])).toEqual([
       [0, 'alpha/accepted', 'contributor'],
+      [0, 'alpha/accepted', 'read-only'],
       [0, 'alpha/ingest-form', 'contributor'],
       [0, 'nacc/metadata', 'read-only'],
       // approve-data is mapped only by the generic `accepted`: not merged into accepted-dvcid.

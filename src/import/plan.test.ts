@@ -48,8 +48,10 @@ function addUser(email: string, disabled = false): number {
 function projectId(key: string): number {
   return n('select p.id from projects p join groups g on g.id = p.group_id where g.name || \'/\' || p.label = ?', key)
 }
+/** The membership's roles, joined with '+' in name order (undefined: no membership). */
 function roleOf(userId: number, key: string): string | undefined {
-  return db.$client.prepare('select r.name from project_members pm join roles r on r.id = pm.role_id where pm.user_id = ? and pm.project_id = ?').pluck().get(userId, projectId(key)) as string | undefined
+  const names = db.$client.prepare('select r.name from project_members pm join roles r on r.id = pm.role_id where pm.user_id = ? and pm.project_id = ? order by r.name').pluck().all(userId, projectId(key)) as string[]
+  return names.length === 0 ? undefined : names.join('+')
 }
 
 beforeEach(() => {
@@ -67,8 +69,9 @@ describe('planImport / applyImport', () => {
     expect(plan.actions).toEqual([
       { entry: 0, email: 'ann.smith@alpha.edu', action: 'invite', account: 'ann@alpha.edu', organization: 'Alpha ADRC', first_name: 'Ann', last_name: 'Smith' },
       { entry: 0, email: 'ann.smith@alpha.edu', action: 'grant', account: 'ann@alpha.edu', project: 'alpha/metadata', role: 'read-only', on_accept: true },
-      // approve-data → contributor and view-reports → read-only: one role per project, the one with most permissions.
+      // approve-data → contributor and view-reports → read-only: the union, one grant per role (SPEC §6.3).
       { entry: 0, email: 'ann.smith@alpha.edu', action: 'grant', account: 'ann@alpha.edu', project: 'alpha/accepted', role: 'contributor', on_accept: true },
+      { entry: 0, email: 'ann.smith@alpha.edu', action: 'grant', account: 'ann@alpha.edu', project: 'alpha/accepted', role: 'read-only', on_accept: true },
       { entry: 0, email: 'ann.smith@alpha.edu', action: 'grant', account: 'ann@alpha.edu', project: 'alpha/ingest-form', role: 'contributor', on_accept: true },
       { entry: 0, email: 'ann.smith@alpha.edu', action: 'grant', account: 'ann@alpha.edu', project: 'nacc/metadata', role: 'read-only', on_accept: true },
     ])
@@ -78,7 +81,7 @@ describe('planImport / applyImport', () => {
     const inv = db.$client.prepare('select email, role, organization, project_grants from invitations').all() as { email: string; project_grants: string }[]
     expect(inv).toHaveLength(1)
     expect(inv[0]).toMatchObject({ email: 'ann@alpha.edu', role: 'researcher', organization: 'Alpha ADRC' })
-    expect(JSON.parse(inv[0]!.project_grants)).toHaveLength(4)
+    expect(JSON.parse(inv[0]!.project_grants)).toHaveLength(5)
     expect(n("select count(*) from outbox where recipient = 'ann@alpha.edu'")).toBe(1)
     expect(n("select count(*) from audit_events where event = 'import.applied'")).toBe(1)
 
@@ -91,18 +94,19 @@ describe('planImport / applyImport', () => {
     expect(n("select count(*) from audit_events where event = 'import.applied'")).toBe(1)
   })
 
-  it('grants an existing account only its missing roles, never changing an existing one', () => {
+  it('grants an existing account only its missing roles, never removing an existing one', () => {
     const ann = addUser('ann@alpha.edu')
     const readOnly = n("select id from roles where name = 'read-only'")
     db.$client.prepare('insert into project_members (project_id, user_id, role_id, created_at) values (?, ?, ?, 0)').run(projectId('alpha/accepted'), ann, readOnly)
     const plan = planImport(db, { usersYaml: person('ANN@alpha.edu'), authYaml: AUTH, now: T0 })
     expect(plan.actions.map((a) => [a.action, a.project, a.role])).toEqual([
       ['grant', 'alpha/metadata', 'read-only'],
+      ['grant', 'alpha/accepted', 'contributor'],
       ['grant', 'alpha/ingest-form', 'contributor'],
       ['grant', 'nacc/metadata', 'read-only'],
     ])
-    expect(applyImport(db, plan, ctx()).counts.granted).toBe(3)
-    expect(roleOf(ann, 'alpha/accepted')).toBe('read-only')
+    expect(applyImport(db, plan, ctx()).counts.granted).toBe(4)
+    expect(roleOf(ann, 'alpha/accepted')).toBe('contributor+read-only')
     expect(roleOf(ann, 'alpha/ingest-form')).toBe('contributor')
     expect(roleOf(ann, 'nacc/metadata')).toBe('read-only')
     expect(n('select count(*) from outbox')).toBe(0)
@@ -112,6 +116,19 @@ describe('planImport / applyImport', () => {
     expect(again.actions).toEqual([])
     applyImport(db, again, ctx())
     expect(n('select count(*) from audit_events')).toBe(audits)
+  })
+
+  it('a second run with a changed map adds the new role and keeps the old one (import only ever adds roles)', () => {
+    const ann = addUser('ann@alpha.edu')
+    const first = planImport(db, { usersYaml: person('ann@alpha.edu'), authYaml: 'ingest-form:\n  submit-form: read-only\n', now: T0 })
+    expect(first.actions.map((a) => [a.project, a.role])).toEqual([['alpha/ingest-form', 'read-only'], ['nacc/metadata', 'read-only']])
+    applyImport(db, first, ctx())
+    expect(roleOf(ann, 'alpha/ingest-form')).toBe('read-only')
+    const second = planImport(db, { usersYaml: person('ann@alpha.edu'), authYaml: 'ingest-form:\n  submit-form: contributor\n', now: T0 })
+    expect(second.actions.map((a) => [a.action, a.project, a.role])).toEqual([['grant', 'alpha/ingest-form', 'contributor']])
+    expect(applyImport(db, second, ctx()).counts.granted).toBe(1)
+    expect(roleOf(ann, 'alpha/ingest-form')).toBe('contributor+read-only')
+    expect(planImport(db, { usersYaml: person('ann@alpha.edu'), authYaml: 'ingest-form:\n  submit-form: contributor\n', now: T0 }).actions).toEqual([])
   })
 
   it('re-enables a disabled account', () => {

@@ -2,10 +2,9 @@
 // the stored accounts, invitations and project memberships, as the report of SPEC §6.6. Reads
 // only; applying is src/import/apply.ts.
 //
-// One project role per user and project (project_members' primary key): when an entry's
-// authorizations map to several roles on one project, the role with the most permissions is
-// granted (ties: the first name in alphabetical order). An existing membership is never changed
-// (import only adds).
+// A membership is a set of project roles (SPEC §2.3, §6.3): when an entry's authorizations map
+// to several roles on one project, every one of them is granted (one grant action per role, in
+// name order). Import only ever adds roles: a role a member holds is never removed or changed.
 
 import { eq } from 'drizzle-orm'
 import { roles, NOTIFY_MODES, type Invitation, type User } from '../db/schema.ts'
@@ -84,12 +83,6 @@ export function projectRoles(db: Db): ProjectRole[] {
     .sort((a, b) => a.name.localeCompare(b.name))
 }
 
-/** The one role granted when several apply: most permissions, then the first name alphabetically. */
-export function chooseRole(names: string[], all: ProjectRole[]): string {
-  const perms = (n: string) => all.find((r) => r.name === n)?.permissions.length ?? 0
-  return [...names].sort((a, b) => perms(b) - perms(a) || (a < b ? -1 : a > b ? 1 : 0))[0]!
-}
-
 export type NotifyMode = (typeof NOTIFY_MODES)[number]
 
 export type PlanInput = {
@@ -159,7 +152,8 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
   const adminGroup = getAdminGroup(db)
   const projectIds = labelledProjectIds(db)
   const adminMeta = adminGroup ? (projectIds.get(`${adminGroup.name}/metadata`) ?? null) : null
-  const membership = db.$client.prepare('select 1 from project_members where project_id = ? and user_id = ?').pluck()
+  const holds = db.$client.prepare('select 1 from project_members where project_id = ? and user_id = ? and role_id = ?').pluck()
+  const roleIds = new Map(allRoles.map((r) => [r.name, r.id]))
   const people = domains ? new PeopleIndex(db, domains.config) : null
   const total = dir.entries.length
   // Sign-in addresses claimed by active entries, and the enabled admins left after the disables planned so far.
@@ -195,8 +189,11 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
     if (entry.authEmail === null) continue
     const account = entry.authEmail.toLowerCase()
 
-    // The wanted memberships: one role per project.
+    // The wanted project roles: every role of the entry on each project (the union).
     const wanted: { projectId: number; key: string; role: string }[] = []
+    const want = (projectId: number, key: string, role: string) => {
+      if (!wanted.some((w) => w.projectId === projectId && w.role === role)) wanted.push({ projectId, key, role })
+    }
     if (entry.group !== null) {
       for (const [label, names] of rolesForEntry(auth.map, entry, structure)) {
         const projectId = projectIds.get(`${entry.group}/${label}`)
@@ -204,9 +201,9 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
           warnings.push({ ...base, code: 'project_missing', message: `Project ${entry.group}/${label} does not exist (import the structure first): not granted` })
           continue
         }
-        wanted.push({ projectId, key: `${entry.group}/${label}`, role: chooseRole(names, allRoles) })
+        for (const role of [...new Set(names)].sort()) want(projectId, `${entry.group}/${label}`, role)
       }
-      if (adminGroup && adminMeta !== null) wanted.push({ projectId: adminMeta, key: `${adminGroup.name}/metadata`, role: ADMIN_METADATA_ROLE })
+      if (adminGroup && adminMeta !== null) want(adminMeta, `${adminGroup.name}/metadata`, ADMIN_METADATA_ROLE)
       else if (adminGroup) warnings.push({ ...base, code: 'project_missing', message: `Project ${adminGroup.name}/metadata does not exist (import the structure first): not granted` })
     }
 
@@ -218,7 +215,7 @@ function* planSteps(db: Db, input: PlanInput): Generator<PlanProgress, PlannedIm
       }
       if (user.disabledAt !== null) actions.push({ ...base, action: 'enable', account: user.email })
       for (const w of wanted) {
-        if (!membership.get(w.projectId, user.id)) actions.push({ ...base, action: 'grant', account: user.email, project: w.key, role: w.role })
+        if (!holds.get(w.projectId, user.id, roleIds.get(w.role) ?? null)) actions.push({ ...base, action: 'grant', account: user.email, project: w.key, role: w.role })
       }
       people?.addEntry(entry)
       continue

@@ -1,23 +1,27 @@
-import { and, eq, isNull } from 'drizzle-orm'
-import { groupMembers, projectMembers, projects, roles, type GroupRole, type Project } from '../db/schema.ts'
+import { and, eq, inArray, isNull } from 'drizzle-orm'
+import { groupMembers, projectMembers, projects, roleGroups, roles, type GroupRole, type Project } from '../db/schema.ts'
 import type { Db } from '../db/client.ts'
 import { denyActOnAccount, denyGrant, denyGrantGroupRole, denyGrantOnProject, type Actor, type Denial, type ProjectAccess } from '../authz/policy.ts'
-import { getRoleGroupIds } from './roles.ts'
 
 /** Loads what the policy needs to decide on user × project; null when the project does not exist or is deleted. */
 export function getProjectAccess(db: Db, userId: number, projectId: number): (ProjectAccess & { project: Project }) | null {
   const project = db.select().from(projects).where(and(eq(projects.id, projectId), isNull(projects.deletedAt))).get()
   if (!project) return null
-  const membership = db
-    .select({ roleId: roles.id, roleName: roles.name, permissions: roles.permissions })
+  const memberRoles = db
+    .select({ roleId: roles.id, name: roles.name, permissions: roles.permissions })
     .from(projectMembers)
     .innerJoin(roles, eq(roles.id, projectMembers.roleId))
     .where(and(eq(projectMembers.projectId, projectId), eq(projectMembers.userId, userId)))
-    .get()
+    .orderBy(roles.name)
+    .all()
+  const limits = new Map<number, number[]>()
+  if (memberRoles.length > 0) {
+    for (const row of db.select().from(roleGroups).where(inArray(roleGroups.roleId, memberRoles.map((r) => r.roleId))).all()) limits.set(row.roleId, [...(limits.get(row.roleId) ?? []), row.groupId])
+  }
   const group = project.groupId === null ? undefined : db.select({ role: groupMembers.role }).from(groupMembers).where(and(eq(groupMembers.groupId, project.groupId), eq(groupMembers.userId, userId))).get()
   return {
     project,
-    membership: membership ? { roleName: membership.roleName, permissions: membership.permissions, limitedToGroupIds: getRoleGroupIds(db, membership.roleId) } : null,
+    membership: memberRoles.length > 0 ? { roles: memberRoles.map((r) => ({ name: r.name, permissions: r.permissions, limitedToGroupIds: limits.get(r.roleId) ?? [] })) } : null,
     groupRole: group?.role ?? null,
   }
 }

@@ -412,7 +412,7 @@ describe('createProject, deleteProject and members', () => {
     expect(audits(f, 'project.deleted')).toHaveLength(1)
   })
 
-  it('allows one membership per user and project; removing a non-member is a no-op without audit; both commit with their audit event', async () => {
+  it('a membership is a set of roles: adding adds only the missing ones (422 when none is missing); removing a non-member is a no-op without audit; both commit with their audit event', async () => {
     const f = await fixture()
     const project = createProject(f.t.db, { name: 'A', description: '', groupId: null }, f.ctx())
     const member = await createTestUser(f.t, { role: 'researcher', email: 'member@example.org' })
@@ -425,16 +425,18 @@ describe('createProject, deleteProject and members', () => {
     f.t.db.$client.exec('DROP TRIGGER fail_audit')
 
     expect(addProjectMember(f.t.db, project, member.user, contributor, f.ctx())).toEqual({ ok: true })
-    expect(addProjectMember(f.t.db, project, member.user, readOnly, f.ctx())).toEqual({ ok: false, status: 422, field: 'email', reason: 'This person is a member already.' })
-    expect(f.t.db.select().from(projectMembers).all().map((m) => m.roleId)).toEqual([contributor.id])
+    expect(addProjectMember(f.t.db, project, member.user, contributor, f.ctx())).toEqual({ ok: false, status: 422, field: 'role', reason: 'This person holds these project roles already.' })
+    expect(addProjectMember(f.t.db, project, member.user, [contributor, readOnly], f.ctx())).toEqual({ ok: true })
+    expect(f.t.db.select().from(projectMembers).all().map((m) => m.roleId).sort()).toEqual([contributor.id, readOnly.id].sort())
     expect(audits(f, 'project.member_added')).toHaveLength(1)
+    expect(audits(f, 'project.member_roles_added').map((e) => JSON.parse(e.details) as unknown)).toEqual([expect.objectContaining({ roles: ['read-only'] })])
 
     expect(removeProjectMember(f.t.db, project, f.admin.user.id, f.ctx())).toBe(false)
     expect(audits(f, 'project.member_removed')).toHaveLength(0)
 
     failAudit(f, 'project.member_removed')
     expect(() => removeProjectMember(f.t.db, project, member.user.id, f.ctx())).toThrow(/audit write failed/)
-    expect(f.t.db.select().from(projectMembers).all()).toHaveLength(1)
+    expect(f.t.db.select().from(projectMembers).all()).toHaveLength(2)
     f.t.db.$client.exec('DROP TRIGGER fail_audit')
     expect(removeProjectMember(f.t.db, project, member.user.id, f.ctx())).toBe(true)
     expect(f.t.db.select().from(projectMembers).all()).toEqual([])

@@ -265,25 +265,38 @@ export function getApprovedSiteIds(db: Db, projectId: number): number[] {
   return db.select({ id: projectSites.siteId }).from(projectSites).where(and(eq(projectSites.projectId, projectId), eq(projectSites.decision, 'approved'))).all().map((r) => r.id)
 }
 
-export type ProjectMemberRow = { userId: number; email: string; name: string; roleName: string; siteRole: string }
+/** A member and their project roles (names, sorted). */
+export type ProjectMemberRow = { userId: number; email: string; name: string; roles: string[]; siteRole: string }
 
 export function listProjectMembers(db: Db, projectId: number): ProjectMemberRow[] {
-  return db
+  const rows = db
     .select({ userId: users.id, email: users.email, name: sql<string>`trim(${users.firstName} || ' ' || ${users.lastName})`, roleName: roles.name, siteRole: users.role })
     .from(projectMembers)
     .innerJoin(users, eq(users.id, projectMembers.userId))
     .innerJoin(roles, eq(roles.id, projectMembers.roleId))
     .where(eq(projectMembers.projectId, projectId))
-    .orderBy(asc(users.email))
+    .orderBy(asc(users.email), asc(users.id), asc(roles.name))
     .all()
+  const members: ProjectMemberRow[] = []
+  for (const { roleName, ...r } of rows) {
+    const last = members.at(-1)
+    if (last?.userId === r.userId) last.roles.push(roleName)
+    else members.push({ ...r, roles: [roleName] })
+  }
+  return members
 }
 
-/** One membership per user and project. */
-export function addProjectMember(db: Db, project: Project, user: { id: number; email: string }, role: { id: number; name: string }, ctx: Ctx): Outcome {
+/**
+ * Gives the user these project roles on the project, adding to any they hold already (a membership
+ * is a set of roles; nothing is removed). 422 when they hold every one of them already.
+ */
+export function addProjectMember(db: Db, project: Project, user: { id: number; email: string }, roleSet: { id: number; name: string } | readonly { id: number; name: string }[], ctx: Ctx): Outcome {
+  const wanted = Array.isArray(roleSet) ? roleSet : [roleSet as { id: number; name: string }]
   return writeTransaction(db, () => {
-    const inserted = db.insert(projectMembers).values({ projectId: project.id, userId: user.id, roleId: role.id, createdAt: ctx.now }).onConflictDoNothing().run().changes
-    if (inserted === 0) return { ok: false, status: 422, field: 'email', reason: 'This person is a member already.' }
-    audit(db, ctx, 'project.member_added', project, { user_id: user.id, email: user.email, role: role.name })
+    const wasMember = db.select({ one: sql`1` }).from(projectMembers).where(and(eq(projectMembers.projectId, project.id), eq(projectMembers.userId, user.id))).get() !== undefined
+    const added = wanted.filter((role) => db.insert(projectMembers).values({ projectId: project.id, userId: user.id, roleId: role.id, createdAt: ctx.now }).onConflictDoNothing().run().changes > 0).map((r) => r.name)
+    if (added.length === 0) return { ok: false, status: 422, field: 'role', reason: 'This person holds these project roles already.' }
+    audit(db, ctx, wasMember ? 'project.member_roles_added' : 'project.member_added', project, { user_id: user.id, email: user.email, roles: added })
     return { ok: true }
   })
 }

@@ -132,14 +132,21 @@ export function copyPermissionsFromUser(db: Db, target: User, source: User, ctx:
 
 export type UserMemberships = {
   groups: { id: number; name: string; role: string }[]
-  projects: { id: number; name: string; role: string; owner: boolean; status: string }[]
+  /** roles: the membership's project roles by name (empty for an owner who is no member); role: them joined, or 'owner'. */
+  projects: { id: number; name: string; role: string; roles: string[]; owner: boolean; status: string }[]
 }
 
 export function getUserMemberships(db: Db, userId: number): UserMemberships {
   const groupRows = db.all<{ id: number; name: string; role: string }>(sql`select g.id, g.name, gm.role from group_members gm join groups g on g.id = gm.group_id where gm.user_id = ${userId} order by g.name`)
-  const projectRows = db.all<{ id: number; name: string; role: string; owner: number; status: string }>(sql`
-    select p.id, p.name, coalesce(r.name, 'owner') as role, p.owner_id = ${userId} as owner, p.status
+  const projectRows = db.all<{ id: number; name: string; roles: string | null; owner: number; status: string }>(sql`
+    select p.id, p.name, group_concat(r.name, char(31)) as roles, p.owner_id = ${userId} as owner, p.status
     from projects p left join project_members pm on pm.project_id = p.id and pm.user_id = ${userId} left join roles r on r.id = pm.role_id
-    where p.deleted_at is null and (p.owner_id = ${userId} or pm.user_id is not null) order by p.name`)
-  return { groups: groupRows, projects: projectRows.map((p) => ({ ...p, owner: p.owner === 1 })) }
+    where p.deleted_at is null and (p.owner_id = ${userId} or pm.user_id is not null) group by p.id order by p.name`)
+  return {
+    groups: groupRows,
+    projects: projectRows.map(({ roles: list, ...p }) => {
+      const roles = list === null ? [] : list.split('\u001f').sort()
+      return { ...p, owner: p.owner === 1, roles, role: roles.length === 0 ? 'owner' : roles.join(', ') }
+    }),
+  }
 }

@@ -72,7 +72,7 @@ function orderBy(query: UserTableQuery, p: StatusPolicy): SQL {
     case 'last_sign_in':
       return sql`u.last_sign_in_at ${dir}, u.id ${dir}`
     case 'projects':
-      return sql`((select count(*) from project_members pm join projects p on p.id = pm.project_id and p.deleted_at is null where pm.user_id = u.id)
+      return sql`((select count(distinct pm.project_id) from project_members pm join projects p on p.id = pm.project_id and p.deleted_at is null where pm.user_id = u.id)
         + (select count(*) from projects p where p.owner_id = u.id and p.deleted_at is null)) ${dir}, u.id ${dir}`
     case 'status':
       return sql`${statusRank(p)} ${dir}, u.id ${dir}`

@@ -97,6 +97,18 @@ function membership(w: World, projectId: number, userId: number) {
     .get()
 }
 
+/** Every project role of the membership, by name, sorted. */
+function memberRoles(w: World, projectId: number, userId: number): string[] {
+  return w.t.db
+    .select({ role: roles.name })
+    .from(projectMembers)
+    .innerJoin(roles, eq(roles.id, projectMembers.roleId))
+    .where(and(eq(projectMembers.projectId, projectId), eq(projectMembers.userId, userId)))
+    .all()
+    .map((r) => r.role)
+    .sort()
+}
+
 function listedIds(html: string): number[] {
   return [...html.matchAll(/<a href="\/projects\/(\d+)">/g)].map((m) => Number(m[1]))
 }
@@ -1021,8 +1033,8 @@ describe('POST /projects/:id/members', () => {
     expect(membership(w, id, researcher.user.id)).toEqual({ role: 'contributor' })
     expect(membership(w, id, observer.user.id)).toEqual({ role: 'read-only' })
     expect(audits(w, 'project.member_added', id).map((e) => e.details)).toEqual([
-      expect.objectContaining({ user_id: researcher.user.id, email: 'res@example.org', role: 'contributor' }),
-      expect.objectContaining({ user_id: observer.user.id, email: 'obs@example.org', role: 'read-only' }),
+      expect.objectContaining({ user_id: researcher.user.id, email: 'res@example.org', roles: ['contributor'] }),
+      expect.objectContaining({ user_id: observer.user.id, email: 'obs@example.org', roles: ['read-only'] }),
     ])
     const page = await (await owner.get(`/projects/${id}`)).text()
     expect(page).toMatch(/<td>obs@example.org<\/td><td>[^<]*<\/td><td>read-only</)
@@ -1059,16 +1071,64 @@ describe('POST /projects/:id/members', () => {
     expect(audits(w, 'project.member_added')).toHaveLength(0)
   })
 
-  it('allows one membership per user and project: a second add is 422 and keeps the first role', async () => {
+  it('adds a member with two roles (role repeated), lists both, and the member gets the union of both', async () => {
+    const w = await world()
+    const owner = await w.as(w.owner)
+    const id = await newProject(w, owner)
+    w.t.db.insert(roles).values({ name: 'steward-lite', scope: 'project', permissions: ['project.view', 'members.manage'], createdAt: 0, updatedAt: 0 }).run()
+    const researcher = await w.user('researcher', 'res@example.org')
+    const res = await owner.post(`/projects/${id}/members`, { email: researcher.user.email, role: ['read-only', 'steward-lite'] })
+    expect(res.status).toBe(303)
+    expect(memberRoles(w, id, researcher.user.id)).toEqual(['read-only', 'steward-lite'])
+    expect(audits(w, 'project.member_added', id).map((e) => e.details)).toEqual([expect.objectContaining({ user_id: researcher.user.id, roles: ['read-only', 'steward-lite'] })])
+    const page = await (await owner.get(`/projects/${id}`)).text()
+    expect(page).toMatch(/<td>res@example.org<\/td><td>[^<]*<\/td><td>read-only, steward-lite</)
+    // the union: members.manage from one role, results.view from the other
+    const theirs = await w.as(researcher)
+    const other = await w.user('researcher', 'other@example.org')
+    expect((await theirs.post(`/projects/${id}/members`, { email: other.user.email, role: 'read-only' })).status).toBe(303)
+    expect(memberRoles(w, id, other.user.id)).toEqual(['read-only'])
+  })
+
+  it('the form offers each project role as a checkbox, the default for their site role checked', async () => {
+    const w = await world()
+    const owner = await w.as(w.owner)
+    const id = await newProject(w, owner)
+    const html = await (await owner.get(`/projects/${id}`)).text()
+    expect(html).toMatch(/<input type="checkbox" name="role" value="" checked="" id="f-role-default"\/>/)
+    for (const r of ['contributor', 'read-only']) expect(html).toContain(`<input type="checkbox" name="role" value="${r}"`)
+    const none = await owner.post(`/projects/${id}/members`, { email: (await w.user('researcher', 'res@example.org')).user.email })
+    expect(none.status).toBe(303)
+  })
+
+  it('adding someone who is a member already adds only the missing roles and keeps the others; the same roles again is 422', async () => {
     const w = await world()
     const owner = await w.as(w.owner)
     const id = await newProject(w, owner)
     const researcher = await w.user('researcher', 'res@example.org')
     await addMember(w, id, researcher)
-    const res = await owner.post(`/projects/${id}/members`, { email: researcher.user.email, role: 'read-only' })
-    expect(res.status).toBe(422)
-    expect(await res.text()).toContain('This person is a member already.')
-    expect(membership(w, id, researcher.user.id)).toEqual({ role: 'contributor' })
+    const res = await owner.post(`/projects/${id}/members`, { email: researcher.user.email, role: ['read-only', 'contributor'] })
+    expect(res.status).toBe(303)
+    expect(memberRoles(w, id, researcher.user.id)).toEqual(['contributor', 'read-only'])
+    expect(audits(w, 'project.member_added')).toHaveLength(1)
+    expect(audits(w, 'project.member_roles_added', id).map((e) => e.details)).toEqual([expect.objectContaining({ user_id: researcher.user.id, roles: ['read-only'] })])
+    const again = await owner.post(`/projects/${id}/members`, { email: researcher.user.email, role: 'read-only' })
+    expect(again.status).toBe(422)
+    expect(await again.text()).toContain('This person holds these project roles already.')
+    expect(memberRoles(w, id, researcher.user.id)).toEqual(['contributor', 'read-only'])
+    // removing the member removes the membership with all its roles
+    expect((await owner.post(`/projects/${id}/members/${researcher.user.id}/remove`, { confirm: 'yes' })).status).toBe(303)
+    expect(memberRoles(w, id, researcher.user.id)).toEqual([])
+  })
+
+  it('two parallel adds of the same member with different roles end with both roles and one member_added', async () => {
+    const w = await world()
+    const owner = await w.as(w.owner)
+    const id = await newProject(w, owner)
+    const researcher = await w.user('researcher', 'res@example.org')
+    const answers = await Promise.all(['contributor', 'read-only', 'contributor', 'read-only'].map((role) => owner.post(`/projects/${id}/members`, { email: researcher.user.email, role })))
+    expect(answers.map((r) => r.status).sort()).toEqual([303, 303, 422, 422])
+    expect(memberRoles(w, id, researcher.user.id)).toEqual(['contributor', 'read-only'])
     expect(audits(w, 'project.member_added')).toHaveLength(1)
   })
 
@@ -1086,6 +1146,22 @@ describe('POST /projects/:id/members', () => {
       expect(await res.text()).toContain('Choose a project role.')
     }
     expect(w.t.db.select().from(projectMembers).all()).toHaveLength(0)
+  })
+
+  it('refuses the whole set (adding nothing) when one of the roles is limited to other groups, naming it', async () => {
+    const w = await world()
+    const owner = await w.as(w.owner)
+    const id = await newProject(w, owner)
+    const group = w.t.db.insert(groups).values({ name: 'York Centre', createdAt: 0 }).returning().get()
+    const role = w.t.db.insert(roles).values({ name: 'york-analyst', scope: 'project', permissions: ['project.view'], createdAt: 0, updatedAt: 0 }).returning().get()
+    w.t.db.insert(roleGroups).values({ roleId: role.id, groupId: group.id }).run()
+    const researcher = await w.user('researcher', 'res@example.org')
+    const res = await owner.post(`/projects/${id}/members`, { email: researcher.user.email, role: ['read-only', 'york-analyst'] })
+    expect(res.status).toBe(422)
+    const html = await res.text()
+    expect(html).toContain('The role “york-analyst” is limited to other groups')
+    expect(html).toMatch(/<input type="checkbox" name="role" value="york-analyst" checked=""/)
+    expect(memberRoles(w, id, researcher.user.id)).toEqual([])
   })
 
   it('refuses a project role limited to other groups than the project’s', async () => {

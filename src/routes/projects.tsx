@@ -12,6 +12,7 @@ import { can, decideProject, deny, denyOnProject, type Denial } from '../authz/p
 import { defaultProjectRoleFor, type ProjectPermission } from '../authz/permissions.ts'
 import { denyProjectGrants, getProjectAccess } from '../models/access.ts'
 import { getRoleByName, getRoleGroupIds, listRoles, resolveActor } from '../models/roles.ts'
+import type { Role } from '../db/schema.ts'
 import { getUserByEmail, getUserById } from '../models/users.ts'
 import { listGroups } from '../models/groups.ts'
 import { getUserMemberships } from '../models/user-admin.ts'
@@ -241,24 +242,32 @@ projectRoutes.post('/projects/:id/members', ...guard, async (c) => {
   if (denial) return refuse(c, denial)
   const { db } = c.get('deps')
   const form = await readForm(c)
-  const values = { email: form.get('email'), role: form.get('role') }
+  const values = { email: form.get('email') }
+  // role repeated (checkboxes); '' is "the default for their site role", also when none is checked
+  const asked = form.getAll('role')
+  const memberRoles = asked.length === 0 ? [''] : asked
+  const again = (errors: FieldErrors) => renderProject(c, loaded, { values, memberRoles, errors }, 422)
   const email = normalizeEmail(values.email)
   const user = email ? getUserByEmail(db, email) : null
   // Note: an unknown address and a disabled account get the same answer, so adding members does not reveal who has an account.
-  if (!user || user.disabledAt !== null) return renderProject(c, loaded, { values, errors: { email: 'No active Gatehouse account can be added with this address. Ask an admin to invite the person.' } }, 422)
-  const roleName = values.role || defaultProjectRoleFor(resolveActor(db, user).sitePermissions)
-  const role = getRoleByName(db, roleName)
-  if (!role || role.scope !== 'project') return renderProject(c, loaded, { values, errors: { role: 'Choose a project role.' } }, 422)
-  const limits = getRoleGroupIds(db, role.id)
-  if (limits.length > 0 && (loaded.project.groupId === null || !limits.includes(loaded.project.groupId))) {
-    return renderProject(c, loaded, { values, errors: { role: `The role “${role.name}” is limited to other groups than this project's.` } }, 422)
+  if (!user || user.disabledAt !== null) return again({ email: 'No active Gatehouse account can be added with this address. Ask an admin to invite the person.' })
+  const names = [...new Set(memberRoles.map((name) => name || defaultProjectRoleFor(resolveActor(db, user).sitePermissions)))]
+  const roleSet: Role[] = []
+  for (const name of names) {
+    const role = getRoleByName(db, name)
+    if (!role || role.scope !== 'project') return again({ role: 'Choose a project role.' })
+    const limits = getRoleGroupIds(db, role.id)
+    if (limits.length > 0 && (loaded.project.groupId === null || !limits.includes(loaded.project.groupId))) {
+      return again({ role: `The role “${role.name}” is limited to other groups than this project's.` })
+    }
+    roleSet.push(role)
   }
-  if (user.id === loaded.project.ownerId) return renderProject(c, loaded, { values, errors: { email: 'This is the project owner, who has every permission already.' } }, 422)
-  const ceiling = denyProjectGrants(db, c.get('actor'), [{ projectId: loaded.project.id, roleId: role.id }])
+  if (user.id === loaded.project.ownerId) return again({ email: 'This is the project owner, who has every permission already.' })
+  const ceiling = denyProjectGrants(db, c.get('actor'), roleSet.map((role) => ({ projectId: loaded.project.id, roleId: role.id })))
   if (ceiling) return refuse(c, ceiling)
-  const outcome = addProjectMember(db, loaded.project, user, role, ctxOf(c))
-  if (!outcome.ok) return answerRefusal(c, loaded, outcome, values)
-  setFlash(c, 'success', `${user.email} added as ${role.name}.`)
+  const outcome = addProjectMember(db, loaded.project, user, roleSet, ctxOf(c))
+  if (!outcome.ok) return again({ [outcome.field ?? 'role']: outcome.reason })
+  setFlash(c, 'success', `${user.email} added as ${roleSet.map((r) => r.name).join(', ')}.`)
   return redirectTo(c, `/projects/${loaded.project.id}#members`)
 })
 

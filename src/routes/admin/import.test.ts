@@ -307,16 +307,17 @@ describe('planning, the plan and applying it', () => {
     expect(plan).toContain('Import #1 <span class="badge">Planned, not applied</span>')
     expect(plan).not.toContain('<progress')
     expect(plan).toContain('<h2 id="summary-h">Plan</h2>')
-    expect(plan).toContain('<li><strong>1</strong> invitation (4 project roles granted on acceptance)</li>')
+    expect(plan).toContain('<li><strong>1</strong> invitation (5 project roles granted on acceptance)</li>')
     expect(plan).toContain('<li><strong>3</strong> project roles granted to existing accounts</li>')
     expect(plan).toContain('<li><strong>0</strong> accounts enabled, <strong>0</strong> disabled</li>')
     expect(plan).toContain('<li><strong>0</strong> errors, <strong>0</strong> warnings, <strong>0</strong> flags</li>')
-    expect(plan).toContain('<a href="/admin/import/1?section=actions#report" aria-current="page">Actions (8)</a>')
+    // Ann's approve-data and view-reports give both contributor and read-only on alpha/accepted: the union (SPEC §6.3).
+    expect(plan).toContain('<a href="/admin/import/1?section=actions#report" aria-current="page">Actions (9)</a>')
     const rows = tableRows(plan)
-    expect(rows).toHaveLength(8)
+    expect(rows).toHaveLength(9)
     expect(rows[0]).toBe('<td>0</td><td>ann.smith@alpha.edu</td><td>invite</td><td>ann@alpha.edu</td><td></td><td></td><td></td></tr>')
     expect(rows[1]).toBe('<td>0</td><td>ann.smith@alpha.edu</td><td>grant</td><td>ann@alpha.edu</td><td>alpha/metadata</td><td>read-only</td><td>on acceptance</td></tr>')
-    expect(rows[5]).toBe('<td>1</td><td>bob@alpha.edu</td><td>grant</td><td>bob@alpha.edu</td><td>alpha/metadata</td><td>read-only</td><td></td></tr>')
+    expect(rows[6]).toBe('<td>1</td><td>bob@alpha.edu</td><td>grant</td><td>bob@alpha.edu</td><td>alpha/metadata</td><td>read-only</td><td></td></tr>')
     expect(plan).toContain('<form method="post" action="/admin/import/1/apply"><button type="submit">Apply this import…</button></form>')
     expect(plan).toContain('<a href="/admin/import/1/report.json" download="">Download the report (JSON)</a>')
 
@@ -340,7 +341,7 @@ describe('planning, the plan and applying it', () => {
     const planReport = (await planJson.json()) as ImportReport
     expect(Object.keys(planReport).sort()).toEqual(['actions', 'applied', 'errors', 'flags', 'ok', 'warnings'])
     expect(planReport).toMatchObject({ ok: true, applied: false, errors: [], warnings: [], flags: [] })
-    expect(planReport.actions).toHaveLength(8)
+    expect(planReport.actions).toHaveLength(9)
     expect(planReport.actions[0]).toEqual({ entry: 0, email: 'ann.smith@alpha.edu', action: 'invite', account: 'ann@alpha.edu', organization: 'Alpha ADRC', first_name: 'Ann', last_name: 'Smith' })
 
     // Apply without confirm: the question, nothing else.
@@ -368,7 +369,7 @@ describe('planning, the plan and applying it', () => {
     const invited = t.db.select().from(invitations).all()
     expect(invited).toHaveLength(1)
     expect(invited[0]).toMatchObject({ email: 'ann@alpha.edu', contactEmail: 'ann.smith@alpha.edu', role: 'researcher', organization: 'Alpha ADRC', status: 'sent', followUpMode: 'none', invitedBy: admin.user.id })
-    expect(invited[0]!.projectGrants).toHaveLength(4)
+    expect(invited[0]!.projectGrants).toHaveLength(5)
     const claim = emailsTo(t.db, 'ann@alpha.edu')
     expect(claim).toHaveLength(1)
     expect(claim[0]!.subject).toBe('You are invited to Gatehouse')
@@ -425,7 +426,7 @@ describe('planning, the plan and applying it', () => {
   it('re-plans a stale plan on apply: an account created meanwhile gets grants, not an invitation', async () => {
     const { t, browser } = await adminSession()
     const id = await planned(browser, { users: ANN })
-    expect(await page(browser, `/admin/import/${id}`)).toContain('<li><strong>1</strong> invitation (4 project roles granted on acceptance)</li>')
+    expect(await page(browser, `/admin/import/${id}`)).toContain('<li><strong>1</strong> invitation (5 project roles granted on acceptance)</li>')
 
     const ann = await createTestUser(t, { email: 'ann@alpha.edu' })
     await applied(browser, id)
@@ -433,19 +434,20 @@ describe('planning, the plan and applying it', () => {
     expect(getImportRun(t.db, id)!.status).toBe('applied')
     expect(t.db.select().from(invitations).all()).toEqual([])
     expect(emailsTo(t.db, 'ann@alpha.edu')).toEqual([])
-    expect(t.db.select().from(projectMembers).where(eq(projectMembers.userId, ann.user.id)).all()).toHaveLength(4)
+    expect(t.db.select().from(projectMembers).where(eq(projectMembers.userId, ann.user.id)).all()).toHaveLength(5)
     const result = await page(browser, `/admin/import/${id}`)
     expect(result).toContain('<li><strong>0</strong> invitations (0 project roles granted on acceptance)</li>')
-    expect(result).toContain('<li><strong>4</strong> project roles granted to existing accounts</li>')
-    expect(result).toContain('Changed: 0 invited, 4 granted, 0 enabled, 0 disabled (0 sessions ended), 0 follow-ups sent.')
+    expect(result).toContain('<li><strong>5</strong> project roles granted to existing accounts</li>')
+    expect(result).toContain('Changed: 0 invited, 5 granted, 0 enabled, 0 disabled (0 sessions ended), 0 follow-ups sent.')
     const report = await reportJson(browser, id)
     expect(report.actions.map((a) => [a.action, a.on_accept ?? false])).toEqual([
       ['grant', false],
       ['grant', false],
       ['grant', false],
       ['grant', false],
+      ['grant', false],
     ])
-    expect(JSON.parse(importEvents(t)[0]!.details)).toMatchObject({ invited: 0, granted: 4 })
+    expect(JSON.parse(importEvents(t)[0]!.details)).toMatchObject({ invited: 0, granted: 5 })
   })
 })
 
@@ -518,7 +520,7 @@ describe('files with errors', () => {
 
     // The valid entry's plan is still shown.
     const actions = tableRows(await page(browser, `/admin/import/${id}?section=actions`))
-    expect(actions).toHaveLength(5)
+    expect(actions).toHaveLength(6)
     expect(actions[0]).toContain('<td>invite</td><td>ann@alpha.edu</td>')
 
     for (const fields of [{ confirm: 'yes' }, {}] as Record<string, string>[]) {
@@ -625,7 +627,7 @@ describe('the domain config', () => {
 
     const plan = await page(browser, `/admin/import/${id}`)
     expect(plan).toContain('<dd>users.yaml, auth.yaml, domains.yaml</dd>')
-    expect(plan).toContain('<li><strong>1</strong> invitation (4 project roles granted on acceptance)</li>')
+    expect(plan).toContain('<li><strong>1</strong> invitation (5 project roles granted on acceptance)</li>')
     expect(plan).toContain('<li><strong>0</strong> follow-ups, <strong>2</strong> skipped</li>')
     expect(plan).toContain('<li><strong>0</strong> errors, <strong>0</strong> warnings, <strong>2</strong> flags</li>')
     expect(plan).toContain(`<a href="/admin/import/${id}?section=flags#report">Flags (2)</a>`)
@@ -726,7 +728,7 @@ describe('the run list', () => {
 })
 
 describe('the report table: sections, filters, sorting and pages', () => {
-  /** 30 new people: 30 invitations and 120 grants on acceptance, 150 actions. */
+  /** 30 new people: 30 invitations and 150 grants on acceptance (two roles on alpha/accepted), 180 actions. */
   const MANY = Array.from({ length: 30 }, (_, i) => person({ auth: `person${i}@alpha.edu`, first: `P${i}`, last: 'Many' })).join('')
 
   it('filters by action and by text, sorts, and pages 100 rows at a time', async () => {
@@ -735,17 +737,17 @@ describe('the report table: sections, filters, sorting and pages', () => {
 
     const first = await page(browser, `/admin/import/${id}`)
     expect(tableRows(first)).toHaveLength(100)
-    expect(first).toContain('Page 1 of 2 (150 rows)')
+    expect(first).toContain('Page 1 of 2 (180 rows)')
     expect(first).toContain(`<a href="/admin/import/${id}?section=actions&amp;page=2#report">Next →</a>`)
     expect(first).not.toContain('← Previous')
 
     const second = await page(browser, `/admin/import/${id}?section=actions&page=2`)
     const secondRows = tableRows(second)
-    expect(secondRows).toHaveLength(50)
-    expect(second).toContain('Page 2 of 2 (150 rows)')
+    expect(secondRows).toHaveLength(80)
+    expect(second).toContain('Page 2 of 2 (180 rows)')
     expect(second).toContain(`<a href="/admin/import/${id}?section=actions#report">← Previous</a>`)
-    expect(secondRows[0]).toContain('<td>20</td><td>person20@alpha.edu</td><td>invite</td>')
-    expect(secondRows[49]).toContain('<td>29</td><td>person29@alpha.edu</td><td>grant</td><td>person29@alpha.edu</td><td>nacc/metadata</td>')
+    expect(secondRows[0]).toContain('<td>16</td><td>person16@alpha.edu</td><td>grant</td><td>person16@alpha.edu</td><td>alpha/ingest-form</td>')
+    expect(secondRows[79]).toContain('<td>29</td><td>person29@alpha.edu</td><td>grant</td><td>person29@alpha.edu</td><td>nacc/metadata</td>')
 
     const invites = await page(browser, `/admin/import/${id}?section=actions&action=invite`)
     const inviteRows = tableRows(invites)
@@ -756,16 +758,16 @@ describe('the report table: sections, filters, sorting and pages', () => {
 
     // A page past the end shows the last page.
     const beyond = await page(browser, `/admin/import/${id}?section=actions&page=9`)
-    expect(tableRows(beyond)).toHaveLength(50)
-    expect(beyond).toContain('Page 2 of 2 (150 rows)')
+    expect(tableRows(beyond)).toHaveLength(80)
+    expect(beyond).toContain('Page 2 of 2 (180 rows)')
 
     const grants = tableRows(await page(browser, `/admin/import/${id}?section=actions&action=grant&page=2`))
-    expect(grants).toHaveLength(20)
+    expect(grants).toHaveLength(50)
     expect(grants.every((r) => r.includes('<td>grant</td>'))).toBe(true)
 
     const one = await page(browser, `/admin/import/${id}?section=actions&q=PERSON7%40`)
     const oneRows = tableRows(one)
-    expect(oneRows).toHaveLength(5)
+    expect(oneRows).toHaveLength(6)
     expect(oneRows.every((r) => r.includes('<td>person7@alpha.edu</td>'))).toBe(true)
     expect(one).toContain('value="PERSON7@"')
     expect(tableRows(await page(browser, `/admin/import/${id}?section=actions&q=person7%40&action=invite`))).toEqual([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { and, eq } from 'drizzle-orm'
 import { createTestEnv, createTestUser, signIn, emailsTo, getUser, totpAt, type TestEnv } from '../../test/helpers.ts'
-import { auditEvents, groupMembers, groups, projectMembers, projects, roles, sessions, users } from '../../db/schema.ts'
+import { auditEvents, groupMembers, groups, projectMembers, projects, roleGroups, roles, sessions, users } from '../../db/schema.ts'
 import { recordSignInFailure } from '../../auth/rate-limit.ts'
 import { verifyPasswordHash } from '../../auth/password.ts'
 import { SITE_PERMISSIONS } from '../../authz/permissions.ts'
@@ -325,16 +325,53 @@ describe('copy permissions and explain access', () => {
     ]).run()
     expect((await client.post(`/admin/users/${target.user.id}/copy-permissions`, { source_email: 'SOURCE@example.org' })).status).toBe(303)
     const mine = t.db.select().from(projectMembers).where(eq(projectMembers.userId, target.user.id)).all()
-    expect(mine.map((m) => [m.projectId, m.roleId]).sort()).toEqual([[p1.id, contributor.id], [p2.id, readOnly.id], [p3.id, readOnly.id]].sort())
+    // a membership is a set of roles: on p2 the target keeps read-only and gains the source's contributor
+    expect(mine.map((m) => [m.projectId, m.roleId]).sort()).toEqual([[p1.id, contributor.id], [p2.id, contributor.id], [p2.id, readOnly.id], [p3.id, readOnly.id]].sort())
     expect(t.db.select().from(groupMembers).where(eq(groupMembers.userId, target.user.id)).all()).toHaveLength(1)
     expect((await client.post(`/admin/users/${target.user.id}/copy-permissions`, { source_email: 'nobody@example.org' })).status).toBe(422)
     expect(auditCount(t, 'user.permissions_copied')).toBe(1)
 
     const explain = await (await client.get(`/admin/users/${target.user.id}/explain?project_id=${p2.id}`)).text()
     expect(explain).toContain('project.view')
-    expect(explain).toContain('project role “read-only” grants it')
-    expect(explain).toContain('project role “read-only” does not grant it')
+    expect(explain).toContain('project role “contributor” grants it')
+    expect(explain).toContain('project roles “contributor”, “read-only” do not grant it')
     expect((await client.get(`/admin/users/${target.user.id}/explain?project_id=99999`)).status).toBe(404)
+  })
+
+  it('copies every role of every membership (sets), adds only the missing ones, and explain names the granting role and a group-limited one', async () => {
+    const t = createTestEnv()
+    const { client } = await adminSession(t)
+    const source = await createTestUser(t, { email: 'source@example.org' })
+    const target = await createTestUser(t, { email: 'target@example.org' })
+    const readOnly = t.db.select().from(roles).where(eq(roles.name, 'read-only')).get()!
+    const contributor = t.db.select().from(roles).where(eq(roles.name, 'contributor')).get()!
+    const g = t.db.insert(groups).values({ name: 'Leeds', createdAt: 0 }).returning().get()
+    const york = t.db.insert(groups).values({ name: 'York', createdAt: 0 }).returning().get()
+    const steward = t.db.insert(roles).values({ name: 'steward', scope: 'project', permissions: ['project.view', 'members.manage'], createdAt: 0, updatedAt: 0 }).returning().get()
+    const yorkOnly = t.db.insert(roles).values({ name: 'york-uploader', scope: 'project', permissions: ['project.view', 'models.upload'], createdAt: 0, updatedAt: 0 }).returning().get()
+    t.db.insert(roleGroups).values({ roleId: yorkOnly.id, groupId: york.id }).run()
+    const p = t.db.insert(projects).values({ name: 'One', ownerId: 1, groupId: g.id, status: 'approved', createdAt: 0, updatedAt: 0 }).returning().get()
+    t.db.insert(projectMembers).values([
+      { projectId: p.id, userId: source.user.id, roleId: readOnly.id, createdAt: 0 },
+      { projectId: p.id, userId: source.user.id, roleId: steward.id, createdAt: 0 },
+      { projectId: p.id, userId: source.user.id, roleId: yorkOnly.id, createdAt: 0 },
+      { projectId: p.id, userId: target.user.id, roleId: contributor.id, createdAt: 0 },
+    ]).run()
+    expect((await client.post(`/admin/users/${target.user.id}/copy-permissions`, { source_email: source.user.email })).status).toBe(303)
+    const held = () => t.db.select({ name: roles.name }).from(projectMembers).innerJoin(roles, eq(roles.id, projectMembers.roleId)).where(eq(projectMembers.userId, target.user.id)).all().map((r) => r.name).sort()
+    expect(held()).toEqual(['contributor', 'read-only', 'steward', 'york-uploader'])
+    expect(t.db.select().from(auditEvents).where(eq(auditEvents.event, 'user.permissions_copied')).all().map((e) => JSON.parse(e.details) as unknown)).toEqual([expect.objectContaining({ projects_added: 3 })])
+    // copying again adds nothing and removes nothing
+    expect((await client.post(`/admin/users/${target.user.id}/copy-permissions`, { source_email: source.user.email })).status).toBe(303)
+    expect(held()).toEqual(['contributor', 'read-only', 'steward', 'york-uploader'])
+
+    const explain = await (await client.get(`/admin/users/${target.user.id}/explain?project_id=${p.id}`)).text()
+    expect(explain).toContain('project role “steward” grants it')
+    expect(explain).toContain('project role “contributor” grants it')
+    // models.upload: contributor grants it; project.delete: nobody does, and york-uploader is limited to York
+    expect(explain).toContain('project roles “contributor”, “read-only”, “steward” do not grant it; project role “york-uploader” is limited to other groups than this project&#39;s')
+    const page = await (await client.get(`/admin/users/${target.user.id}`)).text()
+    expect(page).toContain('One — contributor, read-only, steward, york-uploader')
   })
 })
 
