@@ -174,7 +174,7 @@ describe('an admin invites a researcher with a group and a project; the invitee 
     await form.getByLabel('Group (optional)').selectOption({ label: GROUP_NAME })
     await form.getByLabel('Group role').selectOption('member')
     await form.getByLabel(/^Projects to join/).selectOption({ label: PROJECT_NAME })
-    await form.getByLabel('Project role in those projects').selectOption('contributor')
+    await form.getByRole('checkbox', { name: 'contributor', exact: true }).check()
     expect(await form.getByLabel('Group (optional)').inputValue()).toBe(groupId)
     await screenshot(admin, 'admin-invitation-form.png')
 
@@ -190,7 +190,7 @@ describe('an admin invites a researcher with a group and a project; the invitee 
     expect(await admin.getByLabel('Organisation').inputValue()).toBe(ORGANISATION)
     expect(await admin.getByLabel('Group (optional)').inputValue()).toBe(groupId)
     expect((await admin.getByLabel(/^Projects to join/).locator('option:checked').allInnerTexts()).map((t) => t.trim())).toEqual([PROJECT_NAME])
-    expect(await admin.getByLabel('Project role in those projects').inputValue()).toBe('contributor')
+    expect(await admin.getByRole('checkbox', { name: 'contributor', exact: true }).isChecked()).toBe(true)
   })
 
   it('the invitee opens the link from the real email in their own browser context; the admin sees “Invitation link visited”', async () => {

@@ -7,7 +7,7 @@ import type { InvitationStatus } from '../../src/models/invitations.ts'
 import type { FieldErrors } from '../../src/http/forms.ts'
 import { TableScroll } from '../components/table-scroll.tsx'
 
-export type InvitationFormValues = { email: string; role: string; organization: string; groupId: string; groupRole: string; projectIds: string[]; projectRole: string }
+export type InvitationFormValues = { email: string; role: string; organization: string; groupId: string; groupRole: string; projectIds: string[]; projectRoles: string[] }
 
 type Pickers = { siteRoles: string[]; projectRoles: Role[]; groups: GroupSummary[]; projects: { id: number; name: string }[] }
 
@@ -43,7 +43,19 @@ function GrantFields(props: Pickers & { values: InvitationFormValues; errors: Fi
       <Select name="group_id" label="Group (optional)" value={values.groupId} options={[['', '— none —'], ...props.groups.map((g): [string, string] => [String(g.id), g.name])]} error={errors.group_id} />
       <Select name="group_role" label="Group role" value={values.groupRole} options={[['member', 'member'], ['group_admin', 'group admin']]} error={errors.group_role} />
       <Select name="project_ids" label="Projects to join on acceptance (optional)" value="" multiple values={values.projectIds} options={props.projects.map((p): [string, string] => [String(p.id), p.name])} error={errors.project_ids} hint="Ctrl/⌘-click to choose several." />
-      <Select name="project_role" label="Project role in those projects" value={values.projectRole} options={props.projectRoles.map((r): [string, string] => [r.name, r.name])} error={errors.project_role} />
+      <fieldset class={errors.project_role ? 'invalid' : undefined}>
+        <legend>Project roles in those projects (one or more: a member holds their union)</legend>
+        {props.projectRoles.map((r) => (
+          <label class="check">
+            <input type="checkbox" name="project_role" value={r.name} checked={values.projectRoles.includes(r.name)} /> {r.name}
+          </label>
+        ))}
+        {errors.project_role && (
+          <p id="f-project_role-error" class="error">
+            {errors.project_role}
+          </p>
+        )}
+      </fieldset>
     </>
   )
 }

@@ -282,7 +282,7 @@ describe('inviting', () => {
     expect(html).toContain(`<option value="${p2.id}" selected="">Two</option>`)
     expect(html).toContain(`<option value="${leeds.id}" selected="">Leeds</option>`)
     expect(html).toContain('<option value="group_admin" selected="">group admin</option>')
-    expect(html).toContain('<option value="read-only" selected="">read-only</option>')
+    expect(html).toContain('<input type="checkbox" name="project_role" value="read-only" checked=""/> read-only')
     expect(html).toContain('value="Source Org"')
     expect(html).toContain(`value="${INVITEE}"`)
     const none = await (await t.admin.get('/admin/invitations?copy_from=nobody@example.org')).text()
@@ -518,6 +518,24 @@ describe('editing', () => {
     expect(user).toMatchObject({ role: 'observer', organization: 'York Trust' })
     expect(t.db.select().from(groupMembers).where(eq(groupMembers.userId, user.id)).all()).toEqual([expect.objectContaining({ groupId: york.id, role: 'group_admin' })])
     expect(t.db.select().from(projectMembers).where(eq(projectMembers.userId, user.id)).all()).toEqual([expect.objectContaining({ projectId: p2.id, roleId: roleId(t, 'read-only') })])
+  })
+
+  it('carries a set of project roles: the invitation holds each role on each project, and the acceptance grants their union', async () => {
+    const t = await setup()
+    const owner = await createTestUser(t, { email: 'owner@example.org' })
+    const p1 = project(t, 'One', owner.user.id)
+    const steward = t.db.insert(roles).values({ name: 'steward', scope: 'project', permissions: ['project.view', 'members.manage'], createdAt: 0, updatedAt: 0 }).returning().get()
+    const { invitation, token } = await invite(t, { project_ids: [String(p1.id)], project_role: ['contributor', 'steward'] })
+    expect(invitation.projectGrants).toEqual([
+      { projectId: p1.id, roleId: roleId(t, 'contributor') },
+      { projectId: p1.id, roleId: steward.id },
+    ])
+    const page = await (await t.admin.get(`/admin/invitations/${invitation.id}`)).text()
+    expect(page).toContain('value="contributor" checked=""')
+    expect(page).toContain('value="steward" checked=""')
+    const user = await accept(t, token)
+    const held = t.db.select().from(projectMembers).where(eq(projectMembers.userId, user.id)).all().map((m) => m.roleId).sort()
+    expect(held).toEqual([roleId(t, 'contributor'), steward.id].sort())
   })
 
   it('can remove the group and the projects', async () => {

@@ -37,7 +37,7 @@ function pickers(c: Context<AppEnv>) {
   return { siteRoles: listRoles(db, 'site').map((r) => r.name).filter((name) => denyGrantSiteRole(db, c.get('actor'), name) === null), projectRoles: listRoles(db, 'project'), groups: listGroups(db), projects: listProjectsForPicker(db) }
 }
 
-const EMPTY: InvitationFormValues = { email: '', role: 'researcher', organization: '', groupId: '', groupRole: 'member', projectIds: [], projectRole: 'contributor' }
+const EMPTY: InvitationFormValues = { email: '', role: 'researcher', organization: '', groupId: '', groupRole: 'member', projectIds: [], projectRoles: ['contributor'] }
 
 /** The privilege ceiling on everything an invitation carries: its site role, group role and project roles. */
 function denyInvitationGrants(c: Context<AppEnv>, role: string, grants: InvitationGrants): Denial | null {
@@ -60,11 +60,11 @@ function readInvitationForm(c: Context<AppEnv>, form: FormData): { values: Invit
     groupId: form.get('group_id'),
     groupRole: form.get('group_role') || 'member',
     projectIds: form.getAll('project_ids'),
-    projectRole: form.get('project_role') || 'contributor',
+    projectRoles: form.getAll('project_role').length > 0 ? [...new Set(form.getAll('project_role'))] : ['contributor'],
   }
   const role = getRoleByName(db, normalizeRoleName(values.role))
   const group = values.groupId ? getGroupById(db, Number(values.groupId)) : null
-  const projectRole = getRoleByName(db, values.projectRole)
+  const projectRoles = values.projectRoles.map((name) => getRoleByName(db, name))
   const projectIds = [...new Set(values.projectIds.map(Number))]
   const known = projectIds.length === 0 ? [] : db.select({ id: projects.id }).from(projects).where(and(inArray(projects.id, projectIds), isNull(projects.deletedAt))).all()
   const errors: FieldErrors = {
@@ -73,7 +73,7 @@ function readInvitationForm(c: Context<AppEnv>, form: FormData): { values: Invit
     group_id: values.groupId && !group ? 'That group does not exist.' : undefined,
     group_role: (GROUP_ROLES as readonly string[]).includes(values.groupRole) ? undefined : 'Choose member or group admin.',
     project_ids: known.length !== projectIds.length ? 'One of the chosen projects does not exist.' : undefined,
-    project_role: projectIds.length > 0 && projectRole?.scope !== 'project' ? 'Choose a project role.' : undefined,
+    project_role: projectIds.length > 0 && projectRoles.some((r) => r?.scope !== 'project') ? 'Choose a project role (one or more).' : undefined,
   }
   checkTextFields(errors, { organization: values.organization })
   return {
@@ -83,7 +83,7 @@ function readInvitationForm(c: Context<AppEnv>, form: FormData): { values: Invit
     grants: {
       groupId: group?.id ?? null,
       groupRole: group ? (values.groupRole as GroupRole) : null,
-      projectGrants: projectRole ? projectIds.map((projectId) => ({ projectId, roleId: projectRole.id })) : [],
+      projectGrants: projectRoles.every((r) => r?.scope === 'project') ? projectIds.flatMap((projectId) => projectRoles.map((r) => ({ projectId, roleId: r!.id }))) : [],
     },
   }
 }
@@ -105,8 +105,8 @@ adminInvitations.get('/admin/invitations', ...guard, (c) => {
       // Additive: the source's memberships join whatever was already chosen.
       const m = getUserMemberships(db, source.id)
       values.projectIds = [...new Set([...values.projectIds, ...m.projects.filter((p) => !p.owner).map((p) => String(p.id))])]
-      const roles = m.projects.filter((p) => !p.owner).map((p) => p.role)
-      if (roles.length > 0) values.projectRole = roles.sort((a, b) => roles.filter((r) => r === b).length - roles.filter((r) => r === a).length)[0]!
+      const roles = [...new Set(m.projects.filter((p) => !p.owner).flatMap((p) => p.roles))]
+      if (roles.length > 0) values.projectRoles = roles.sort()
       if (m.groups[0]) Object.assign(values, { groupId: String(m.groups[0].id), groupRole: m.groups[0].role })
       values.organization = source.organization
       note = `Pre-filled from ${source.email}: ${values.projectIds.length} projects${m.groups[0] ? `, group ${m.groups[0].name}` : ''}.`
@@ -142,15 +142,15 @@ function loadInvitation(c: Context<AppEnv>): Invitation | null {
 
 function renderOne(c: Context<AppEnv>, invitation: Invitation, extra: { values?: InvitationFormValues; errors?: FieldErrors; error?: string } = {}, status: 200 | 409 | 422 | 429 = 200) {
   const { db, clock } = c.get('deps')
-  const projectRole = invitation.projectGrants[0] ? getRoleById(db, invitation.projectGrants[0].roleId) : null
+  const grantedRoles = [...new Set(invitation.projectGrants.map((g) => g.roleId))].map((id) => getRoleById(db, id)?.name).filter((n): n is string => n !== undefined)
   const values = extra.values ?? {
     email: invitation.email,
     role: invitation.role,
     organization: invitation.organization,
     groupId: invitation.groupId === null ? '' : String(invitation.groupId),
     groupRole: invitation.groupRole ?? 'member',
-    projectIds: invitation.projectGrants.map((g) => String(g.projectId)),
-    projectRole: projectRole?.name ?? 'contributor',
+    projectIds: [...new Set(invitation.projectGrants.map((g) => String(g.projectId)))],
+    projectRoles: grantedRoles.length > 0 ? grantedRoles.sort() : ['contributor'],
   }
   return c.html(<InvitationPage chrome={chrome(c)} invitation={invitation} status={invitationStatus(invitation, clock.now())} values={values} errors={extra.errors ?? {}} error={extra.error} {...pickers(c)} />, status)
 }
