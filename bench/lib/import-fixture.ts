@@ -4,7 +4,7 @@
 // same options give the same files byte for byte. Pure: no database, no files.
 //
 // The expected actions are computed here from the map's rules (SPEC §6.3: the exact label wins,
-// else one `-<study>` suffix is stripped; one role per project, the one with most permissions),
+// else one `-<study>` suffix is stripped; the union of the roles reached on each project),
 // not by the import's own code, so a wrong import fails the figure.
 import { prng } from '../seed-directory.ts'
 
@@ -94,8 +94,6 @@ const UNKNOWN_ADCIDS = [901, 902, 903, 904, 905]
 
 type Auth = `approve-data` | `audit-data` | `view-reports` | `submit-${(typeof DATA_TYPES)[number]}`
 type RoleName = 'contributor' | 'read-only'
-/** Project roles seeded by drizzle/0002_system_roles.sql, with their number of permissions. */
-const ROLE_PERMISSIONS: Record<RoleName, number> = { contributor: 6, 'read-only': 3 }
 
 /** Generic labels (every study) and a few exact study-suffixed ones that replace them for that study. */
 const AUTH_MAP: Record<string, Partial<Record<Auth, RoleName>>> = {
@@ -143,15 +141,15 @@ function labelsOf(study: Study): { base: string; label: string }[] {
 }
 
 /**
- * The role on each of the entry's centre projects that its authorizations reach (SPEC §6.3):
- * the exact label's entry, else the generic one; of several roles, the one with most permissions.
+ * The roles on each of the entry's centre projects that its authorizations reach (SPEC §6.3):
+ * the exact label's entry, else the generic one; their union (each distinct role once per project).
  */
 function centreRoles(study: Study, granted: Auth[]): RoleName[] {
   const out: RoleName[] = []
   for (const { base, label } of labelsOf(study)) {
     const map = AUTH_MAP[label] ?? AUTH_MAP[base]
-    const roles = granted.map((a) => map?.[a]).filter((role): role is RoleName => role !== undefined)
-    if (roles.length > 0) out.push(roles.sort((x, y) => ROLE_PERMISSIONS[y] - ROLE_PERMISSIONS[x])[0]!)
+    const roles = new Set(granted.map((a) => map?.[a]).filter((role): role is RoleName => role !== undefined))
+    out.push(...[...roles].sort())
   }
   return out
 }
