@@ -12,20 +12,12 @@ import type { AppDeps } from '../http/context.ts'
 import { auditEvents, importRuns, invitations, outbox, projectMembers, users } from '../db/schema.ts'
 import { applyConsortiumStructure } from '../models/consortium.ts'
 import { getImportRun, jobProgress, settleImportJobs } from './runs.ts'
+import { AUTH, STRUCTURE } from '../test/small-consortium.ts'
 
 // The admin page's apply on a database file runs in a worker thread with its own connection
 // (apply-in-worker.ts): the same result as in-process, one transaction, and a failure inside the
 // worker rolls everything back and marks the run failed.
 
-const STRUCTURE = { studies: { adrc: 'primary' as const }, dataTypes: ['form'], centres: { 1: { group: 'alpha', studies: ['adrc'] } }, adminGroup: 'nacc' }
-const AUTH = `metadata:
-  view-reports: read-only
-accepted:
-  view-reports: read-only
-  approve-data: contributor
-ingest-form:
-  submit-form: contributor
-`
 function person(auth: string, first: string): string {
   return `- active: true
   adcid: 1

@@ -4,19 +4,10 @@ import type { Db } from '../db/client.ts'
 import { applyConsortiumStructure } from '../models/consortium.ts'
 import { planImport } from './plan.ts'
 import { applyImport, type ApplyContext } from './apply.ts'
+import { AUTH, STRUCTURE } from '../test/small-consortium.ts'
 
 // SPEC §6.4: the import plan and its application, on a real in-memory database.
 
-const STRUCTURE = { studies: { adrc: 'primary' as const }, dataTypes: ['form'], centres: { 1: { group: 'alpha', studies: ['adrc'] } }, adminGroup: 'nacc' }
-
-const AUTH = `metadata:
-  view-reports: read-only
-accepted:
-  view-reports: read-only
-  approve-data: contributor
-ingest-form:
-  submit-form: contributor
-`
 
 function person(authEmail: string, email = authEmail): string {
   return `- active: true

@@ -5,20 +5,11 @@ import { auditEvents, importRuns, invitations, outbox, projectMembers, roles, us
 import { applyConsortiumStructure } from '../../models/consortium.ts'
 import { applyPlannedRun, getImportRun, markInterruptedRuns, settleImportJobs } from '../../import/runs.ts'
 import type { ImportReport } from '../../import/plan.ts'
+import { AUTH, STRUCTURE } from '../../test/small-consortium.ts'
 
 // The admin consortium import (SPEC §6, §7 `GET,POST /admin/import`): upload → plan in the
 // background → the plan → apply after confirmation → the result, on a real in-memory database.
 
-const STRUCTURE = { studies: { adrc: 'primary' as const }, dataTypes: ['form'], centres: { 1: { group: 'alpha', studies: ['adrc'] } }, adminGroup: 'nacc' }
-
-const AUTH = `metadata:
-  view-reports: read-only
-accepted:
-  view-reports: read-only
-  approve-data: contributor
-ingest-form:
-  submit-form: contributor
-`
 
 type Person = { auth: string; email?: string; first?: string; last?: string; approve?: boolean; submit?: string; study?: string; active?: string }
 
