@@ -123,7 +123,7 @@ export function ImportPage(props: {
                     <td>{r.entries}</td>
                     <td>{r.notify}</td>
                     <td>
-                      <span class="badge">{STATUS_LABELS[r.status]}</span>
+                      <span class={`badge run-${r.status}`}>{STATUS_LABELS[r.status]}</span>
                       {r.appliedAt !== null && <DateTime ms={r.appliedAt} />}
                     </td>
                   </tr>
@@ -195,7 +195,7 @@ export function ImportRunPage(props: {
         <a href="/admin/import">← Consortium import</a>
       </p>
       <h1>
-        Import #{run.id} <span class="badge">{STATUS_LABELS[run.status]}</span>
+        Import #{run.id} <span class={`badge run-${run.status}`}>{STATUS_LABELS[run.status]}</span>
       </h1>
       <dl class="facts">
         <dt>Uploaded</dt>

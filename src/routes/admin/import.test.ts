@@ -274,7 +274,7 @@ describe('planning, the plan and applying it', () => {
     expect(getImportRun(t.db, 1)).toMatchObject({ status: 'planning', notify: 'none', createdBy: admin.user.id, usersFilename: 'users.yaml', authFilename: 'auth.yaml', domainsFilename: null, report: null })
 
     const planning = await page(browser, '/admin/import/1')
-    expect(planning).toContain('Import #1 <span class="badge">Planning…</span>')
+    expect(planning).toContain('Import #1 <span class="badge run-planning">Planning…</span>')
     expect(planning).toContain('<div id="import-progress" hx-get="/admin/import/1/progress" hx-trigger="every 1s" hx-swap="outerHTML">')
     expect(planning).toContain('<label for="import-progress-bar">Reading the files…</label><progress id="import-progress-bar"></progress>')
     expect(planning).not.toContain('/admin/import/1/apply')
@@ -295,7 +295,7 @@ describe('planning, the plan and applying it', () => {
     expect(getImportRun(t.db, 1)).toMatchObject({ status: 'planned', entries: 2, appliedAt: null })
 
     const plan = await page(browser, '/admin/import/1')
-    expect(plan).toContain('Import #1 <span class="badge">Planned, not applied</span>')
+    expect(plan).toContain('Import #1 <span class="badge run-planned">Planned, not applied</span>')
     expect(plan).not.toContain('<progress')
     expect(plan).toContain('<h2 id="summary-h">Plan</h2>')
     expect(plan).toContain('<li><strong>1</strong> invitation (5 project roles granted on acceptance)</li>')
@@ -374,7 +374,7 @@ describe('planning, the plan and applying it', () => {
 
     const result = await page(browser, '/admin/import/1')
     expect(result).toContain('Import #1 is being applied.') // the flash, once
-    expect(result).toContain('Import #1 <span class="badge">Applied</span>')
+    expect(result).toContain('Import #1 <span class="badge run-applied">Applied</span>')
     expect(result).toContain('<h2 id="summary-h">Result</h2>')
     expect(result).toContain('Changed: 1 invited, 3 granted, 0 enabled, 0 disabled (0 sessions ended), 0 follow-ups sent.')
     expect(result).toContain('by admin@example.org')
@@ -453,7 +453,7 @@ describe('applying twice at once, and a plan that went bad', () => {
     await stepHeldJob()
     const applying = await page(browser, `/admin/import/${id}`)
     expect(applying).toContain('Import #1 is being applied.')
-    expect(applying).toContain(`Import #${id} <span class="badge">Applying…</span>`)
+    expect(applying).toContain(`Import #${id} <span class="badge run-applying">Applying…</span>`)
     expect(applying).toContain('<label for="import-progress-bar">Checking again before applying: 0 of 1 entries</label>')
     expect(applying).not.toContain('Apply this import')
 
@@ -798,10 +798,10 @@ describe('GET /admin/import', () => {
     expect(rows).toHaveLength(2)
     expect(rows[0]).toContain(`<td><a href="/admin/import/${second}">#${second}</a></td>`)
     expect(rows[0]).toContain('<td>users.yaml</td><td>1</td><td>force</td>')
-    expect(rows[0]).toContain('<span class="badge">Planned, not applied</span>')
+    expect(rows[0]).toContain('<span class="badge run-planned">Planned, not applied</span>')
     expect(rows[1]).toContain(`<td><a href="/admin/import/${first}">#${first}</a></td>`)
     expect(rows[1]).toContain('<td>users.yaml</td><td>2</td><td>none</td>')
-    expect(rows[1]).toContain('<span class="badge">Applied</span>')
+    expect(rows[1]).toContain('<span class="badge run-applied">Applied</span>')
   })
 
   it('warns when no consortium structure is set up', async () => {
@@ -830,7 +830,7 @@ describe('interrupted runs', () => {
     for (const id of [planning, applying]) {
       expect(getImportRun(t.db, id)!.status).toBe('failed')
       const html = await page(browser, `/admin/import/${id}`)
-      expect(html).toContain(`Import #${id} <span class="badge">Failed</span>`)
+      expect(html).toContain(`Import #${id} <span class="badge run-failed">Failed</span>`)
       expect(html).toContain('<p class="flash flash-error">Gatehouse stopped while this ran; nothing was applied. Upload the files again.</p>')
       expect(html).not.toContain('<progress')
       expect(html).not.toContain('Apply this import')
@@ -845,7 +845,7 @@ describe('interrupted runs', () => {
     await settleImportJobs()
     expect(t.db.select().from(invitations).all()).toEqual([])
     expect(markInterruptedRuns(t.db)).toBe(0)
-    expect(await page(browser, '/admin/import')).toContain('<span class="badge">Failed</span>')
+    expect(await page(browser, '/admin/import')).toContain('<span class="badge run-failed">Failed</span>')
   })
 })
 
