@@ -82,6 +82,7 @@ export function InvitationsPage(props: Pickers & { chrome: PageChrome; invitatio
         <thead>
           <tr>
             <th scope="col">Email</th>
+            <th scope="col">Name</th>
             <th scope="col">Role</th>
             <th scope="col">Status</th>
             <th scope="col">Sent</th>
@@ -97,6 +98,7 @@ export function InvitationsPage(props: Pickers & { chrome: PageChrome; invitatio
                 <td>
                   <a href={`/admin/invitations/${i.id}`}>{i.email}</a>
                 </td>
+                <td>{[i.firstName, i.lastName].filter(Boolean).join(' ')}</td>
                 <td>{i.role}</td>
                 <td>
                   <span class="badge">{STATUS_LABEL[status]}</span>
@@ -115,7 +117,7 @@ export function InvitationsPage(props: Pickers & { chrome: PageChrome; invitatio
           })}
           {props.invitations.length === 0 && (
             <tr>
-              <td colspan={6}>No invitations.</td>
+              <td colspan={7}>No invitations.</td>
             </tr>
           )}
         </tbody>

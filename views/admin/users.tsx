@@ -122,8 +122,8 @@ export function UserTable(props: { table: UserTablePage; invitations: Invitation
           <tbody>
             {props.invitations.map((i) => (
               <tr class="invitation">
-                <td></td>
-                <td></td>
+                <td>{i.firstName ?? ''}</td>
+                <td>{i.lastName ?? ''}</td>
                 <td></td>
                 <td>
                   <a href={`/admin/invitations/${i.id}`}>{i.email}</a>

@@ -87,7 +87,7 @@ async function accept(t: Env, token: string, email = INVITEE, username = 'ada_l'
 
 /** The status badge of an invitation on /admin/invitations (null when not listed). */
 function statusOnList(html: string, id: number): string | null {
-  return html.match(new RegExp(`href="/admin/invitations/${id}">[^<]*</a></td><td>[^<]*</td><td><span class="badge">([^<]+)</span>`))?.[1] ?? null
+  return html.match(new RegExp(`href="/admin/invitations/${id}">[^<]*</a></td><td>[^<]*</td><td>[^<]*</td><td><span class="badge">([^<]+)</span>`))?.[1] ?? null
 }
 
 /** The status comment of an invitation row in the /admin/users table (null when not listed). */
@@ -661,5 +661,17 @@ describe('who may manage invitations', () => {
       expect(res.status, what).toBe(404)
     }
     expect(invitationEmails(t)).toHaveLength(1)
+  })
+})
+
+describe('imported invitations show the directory’s names', () => {
+  it('in the invitations list and as invitation rows of the user table', async () => {
+    const t = await setup()
+    const { invitation } = await invite(t)
+    t.db.update(invitations).set({ firstName: 'Grace', lastName: 'Hopper' }).where(eq(invitations.id, invitation.id)).run()
+    const list = await (await t.admin.get('/admin/invitations')).text()
+    expect(list).toMatch(new RegExp(`<a href="/admin/invitations/${invitation.id}">[^<]+</a></td><td>Grace Hopper</td>`))
+    const users = await (await t.admin.get('/admin/users')).text()
+    expect(users).toMatch(/<tr class="invitation"><td>Grace<\/td><td>Hopper<\/td>/)
   })
 })
