@@ -91,14 +91,6 @@ function toEvent(r: Record<string, unknown>): AuditEvent {
   }
 }
 
-/** One CSV field, quoted when needed; a leading = + - @ is defused so spreadsheets do not run it. */
-export function csvField(value: string | number | null): string {
-  if (value === null) return ''
-  let s = String(value)
-  if (/^[=+\-@\t\r]/.test(s)) s = "'" + s
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
-}
-
 /** The name each target type shows (and for a model, its project) in one SELECT per type, combined below. */
 const TARGET_NAMES: Record<string, string> = {
   user: 'select id, email as name, null as project_id from users',

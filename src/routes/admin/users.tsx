@@ -11,8 +11,7 @@ import { forbiddenPage, notFoundPage } from '../../http/errors.tsx'
 import { UsersPage, UserTable, UserPage, ExplainPage } from '../../../views/admin/users.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { iterateUsersForExport, listUsersForTable, parseUserTableQuery } from '../../models/user-table.ts'
-import { csvField } from '../../models/audit-log.ts'
-import { stream } from 'hono/streaming'
+import { streamCsv } from '../../http/csv.ts'
 import { getBlockingInvitation, invitationStatus, listOpenInvitationsMatching } from '../../models/invitations.ts'
 import { getUserByEmail, getUserById, registerUserWithTemporaryPassword } from '../../models/users.ts'
 import { getRoleByName, listRoles, resolveActor } from '../../models/roles.ts'
@@ -84,20 +83,10 @@ adminUsers.get('/admin/users', ...guard, (c) => renderUsersPage(c))
 /** The user table as CSV: the current filter and sort, every page, streamed in chunks (cells defused for spreadsheets). */
 adminUsers.get('/admin/users.csv', ...guard, (c) => {
   const query = parseUserTableQuery(c.req.query())
-  const { db, clock } = c.get('deps')
-  c.header('Content-Type', 'text/csv; charset=utf-8')
-  c.header('Content-Disposition', `attachment; filename="gatehouse-users-${new Date(clock.now()).toISOString().slice(0, 10)}.csv"`)
-  return stream(c, async (out) => {
-    await out.write('id,first_name,last_name,username,email,organization,role,projects,last_sign_in,status\n')
-    for (const chunk of iterateUsersForExport(db, query, statusPolicy(c))) {
-      if (out.aborted) return
-      let text = ''
-      for (const u of chunk) {
-        text += [u.id, u.firstName, u.lastName, u.username, u.email, u.organization, u.role, u.projects.join('; '), u.lastSignInAt === null ? null : new Date(u.lastSignInAt).toISOString(), u.statuses.join('; ')].map(csvField).join(',') + '\n'
-      }
-      await out.write(text)
-    }
-  })
+  const header = ['id', 'first_name', 'last_name', 'username', 'email', 'organization', 'role', 'projects', 'last_sign_in', 'status']
+  return streamCsv(c, 'users', header, iterateUsersForExport(c.get('deps').db, query, statusPolicy(c)), (u) => [
+    u.id, u.firstName, u.lastName, u.username, u.email, u.organization, u.role, u.projects.join('; '), u.lastSignInAt === null ? null : new Date(u.lastSignInAt).toISOString(), u.statuses.join('; '),
+  ])
 })
 
 adminUsers.post('/admin/users', ...guard, async (c) => {
