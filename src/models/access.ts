@@ -74,3 +74,9 @@ export function denyCopyFrom(db: Db, actor: Actor, sourceId: number): Denial | n
   const grants = db.select({ projectId: projectMembers.projectId, roleId: projectMembers.roleId }).from(projectMembers).where(eq(projectMembers.userId, sourceId)).all()
   return denyProjectGrants(db, actor, grants)
 }
+
+/** Whether the actor holds this role: as their site role, or as a project role of one of their memberships. */
+export function actorHoldsRole(db: Db, actor: { id: number; role: string }, role: { id: number; name: string; scope: string }): boolean {
+  if (role.scope === 'site') return role.name === actor.role
+  return db.select({ one: projectMembers.roleId }).from(projectMembers).where(and(eq(projectMembers.userId, actor.id), eq(projectMembers.roleId, role.id))).limit(1).get() !== undefined
+}

@@ -13,9 +13,9 @@ import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { countRoleHolders, createRole, deleteRole, getRoleById, listRoleHolders, listRolesWithUsage, normalizePermissions, renameRole, updateRole } from '../../models/roles.ts'
 import { listGroups } from '../../models/groups.ts'
 import { isProjectPermission, isSitePermission } from '../../authz/permissions.ts'
-import { projectMembers, roles, type Role } from '../../db/schema.ts'
+import { roles, type Role } from '../../db/schema.ts'
 import { denyRoleChange } from '../../authz/policy.ts'
-import { and, eq } from 'drizzle-orm'
+import { actorHoldsRole } from '../../models/access.ts'
 
 export const adminRoles = new Hono<AppEnv>()
 
@@ -53,13 +53,6 @@ function readRoleForm(c: Context<AppEnv>, form: FormData, scope: string): { valu
   }
 }
 
-/** Whether the actor holds this role: as their site role, or as the project role of one of their memberships. */
-function actorHolds(c: Context<AppEnv>, role: { id?: number; name: string; scope: string }): boolean {
-  const actor = c.get('actor')
-  if (role.scope === 'site') return role.name === actor.role
-  if (role.id === undefined) return false
-  return c.get('deps').db.select({ one: projectMembers.roleId }).from(projectMembers).where(and(eq(projectMembers.userId, actor.id), eq(projectMembers.roleId, role.id))).limit(1).get() !== undefined
-}
 
 function renderRoles(c: Context<AppEnv>, form?: { values: RoleFormValues; errors: FieldErrors }, status: 200 | 422 = 200) {
   const { db } = c.get('deps')
@@ -118,7 +111,7 @@ adminRoles.post('/admin/roles/:id', ...guard, async (c) => {
   const role = loadRole(c)
   if (!role) return notFoundPage(c)
   if (role.isSystem) return renderRole(c, role, { error: `“${role.name}” is a system role: it cannot be edited.` }, 409)
-  const denied = denyRoleChange(c.get('actor'), role, role.permissions, actorHolds(c, role))
+  const denied = denyRoleChange(c.get('actor'), role, role.permissions, actorHoldsRole(c.get('deps').db, c.get('actor'), role))
   if (denied) return forbiddenPage(c, denied)
   const { values, errors } = readRoleForm(c, await readForm(c), role.scope)
   if (hasErrors(errors)) return renderRole(c, role, { form: { values: { ...values, name: role.name }, errors } }, 422)
@@ -133,7 +126,7 @@ adminRoles.post('/admin/roles/:id/rename', ...guard, async (c) => {
   const role = loadRole(c)
   if (!role) return notFoundPage(c)
   if (role.isSystem) return renderRole(c, role, { error: `“${role.name}” is a system role: it cannot be renamed.` }, 409)
-  const denied = denyRoleChange(c.get('actor'), role, role.permissions, actorHolds(c, role))
+  const denied = denyRoleChange(c.get('actor'), role, role.permissions, actorHoldsRole(c.get('deps').db, c.get('actor'), role))
   if (denied) return forbiddenPage(c, denied)
   const name = (await readForm(c)).get('name').trim()
   if (name === role.name) return redirectTo(c, `/admin/roles/${role.id}`)
