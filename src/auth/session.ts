@@ -21,7 +21,7 @@ function hashSecret(secret: string): Buffer {
 
 export function createSession(
   db: Db,
-  input: { userId: number; now: number; mfaVerified: boolean; ip: string; userAgent: string },
+  input: { userId: number; now: number; mfaVerified: boolean; ip: string; userAgent: string; authMethod?: string },
 ): { token: string; session: Session } {
   const id = generateToken(15)
   const secret = generateToken(32)
@@ -34,6 +34,7 @@ export function createSession(
     mfaVerified: input.mfaVerified,
     ip: input.ip.slice(0, 64),
     userAgent: input.userAgent.slice(0, 256),
+    authMethod: input.authMethod ?? 'password',
   }
   db.insert(sessions).values(session).run()
   return { token: `${id}.${secret}`, session }

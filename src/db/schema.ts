@@ -35,6 +35,8 @@ export const users = sqliteTable(
     claimedVia: text('claimed_via').notNull().default('local'),
     /** The account's second address (a consortium directory's `email` when it differs from `auth_email`); lower-cased. */
     contactEmail: text('contact_email'),
+    /** Workflow notifications (SPEC §12): staged, decided, withdrawn, lapsed, reminders. Security emails are always sent. */
+    workflowEmails: integer('workflow_emails', { mode: 'boolean' }).notNull().default(true),
     createdAt: integer('created_at').notNull(),
   },
   (t) => [
@@ -59,6 +61,8 @@ export const sessions = sqliteTable(
     mfaVerified: integer('mfa_verified', { mode: 'boolean' }).notNull().default(false),
     ip: text('ip').notNull().default(''),
     userAgent: text('user_agent').notNull().default(''),
+    /** How the session was authenticated: 'password', 'passkey', or 'oidc:<provider name>' (SPEC §10). */
+    authMethod: text('auth_method').notNull().default('password'),
   },
   (t) => [index('sessions_user_idx').on(t.userId)],
 )
