@@ -297,6 +297,9 @@ describe('unknown groups', () => {
       ['POST member', () => browser.post('/admin/groups/9999/members', { email: 'ana@example.org', role: 'group_admin' })],
       ['POST remove', () => browser.post(`/admin/groups/9999/members/${ana.user.id}/remove`, { confirm: 'yes' })],
       ['POST remove unconfirmed', () => browser.post(`/admin/groups/9999/members/${ana.user.id}/remove`)],
+      ['POST delete', () => browser.post('/admin/groups/9999/delete', { confirm: 'yes' })],
+      ['POST delete unconfirmed', () => browser.post('/admin/groups/9999/delete')],
+      ['POST delete abc', () => browser.post('/admin/groups/abc/delete', { confirm: 'yes' })],
     ]
     for (const [what, attempt] of attempts) {
       const res = await attempt()
@@ -316,6 +319,7 @@ describe('non-admins', () => {
       const group = await createGroupViaHttp(browser, t, 'Leeds', 'desc')
       const ana = await createTestUser(t, { email: 'ana@example.org' })
       await browser.post(`/admin/groups/${group.id}/members`, { email: 'ana@example.org', role: 'member' })
+      const empty = await createGroupViaHttp(browser, t, 'Empty')
       const user = await createTestUser(t, { role: siteRole })
       const other = await signIn(t, user)
       const before = { groups: allGroups(t), members: t.db.select().from(groupMembers).all(), events: groupEvents(t).length }
@@ -330,6 +334,8 @@ describe('non-admins', () => {
         ['POST remove', () => other.post(`/admin/groups/${group.id}/members/${ana.user.id}/remove`, { confirm: 'yes' })],
         ['POST remove unconfirmed', () => other.post(`/admin/groups/${group.id}/members/${ana.user.id}/remove`)],
         ['GET unknown id', () => other.get('/admin/groups/9999')],
+        ['POST delete', () => other.post(`/admin/groups/${empty.id}/delete`, { confirm: 'yes' })],
+        ['POST delete unconfirmed', () => other.post(`/admin/groups/${empty.id}/delete`)],
       ]
       for (const [what, attempt] of attempts) {
         const res = await attempt()
@@ -372,5 +378,68 @@ describe('deleting a group', () => {
     expect(groupNamed(t, 'Peopled')).toBeDefined()
     expect(await (await browser.get(`/admin/groups/${withMember.id}`)).text()).not.toContain(`/admin/groups/${withMember.id}/delete`)
     expect((await browser.post('/admin/groups/999999/delete', { confirm: 'yes' })).status).toBe(404)
+  })
+})
+
+/** Each row of the groups table as name → [members, projects]. */
+function listedCounts(html: string): Record<string, [number, number]> {
+  const rows = html.split('<tbody>')[1]!.split('</tbody>')[0]!.split('<tr>').slice(1)
+  return Object.fromEntries(
+    rows.map((r) => {
+      const name = /<a href="\/admin\/groups\/\d+">([^<]+)<\/a>/.exec(r)![1]!
+      const cells = [...r.matchAll(/<td>(\d+)<\/td>/g)].map((m) => Number(m[1]))
+      return [name, [cells[0]!, cells[1]!] as [number, number]]
+    }),
+  )
+}
+
+describe('GET /admin/groups counts', () => {
+  it('shows each group its own members and live projects (the count once bound to the project’s own id)', async () => {
+    const { t, admin, browser } = await adminSession()
+    const ctx = { actor: { id: admin.user.id, email: admin.user.email }, now: t.clock.now(), ip: '127.0.0.1' }
+    const audit = { at: ctx.now, actor: ctx.actor, ip: ctx.ip }
+    createGroup(t.db, { name: 'Quiet', description: '' }, audit)
+    const busy = createGroup(t.db, { name: 'Busy', description: '' }, audit)
+    // Projects get ids 1, 2, 3 …: with the bare "id" the group whose id is 1 or 2 would count one each.
+    for (const name of ['b1', 'b2']) createProject(t.db, { name, description: '', groupId: busy.id }, ctx)
+    createProject(t.db, { name: 'stray', description: '', groupId: null }, ctx)
+    const ana = await createTestUser(t, { email: 'ana@example.org' })
+    t.db.insert(groupMembers).values({ groupId: busy.id, userId: ana.user.id, role: 'member', createdAt: ctx.now }).run()
+
+    const res = await browser.get('/admin/groups')
+    expect(res.status).toBe(200)
+    expect(listedCounts(await res.text())).toEqual({ Busy: [1, 2], Quiet: [0, 0] })
+  })
+})
+
+describe('deleting a group leaves everything as it was when refused', () => {
+  it('409 on a group with a live project, with or without confirmation, and no row or audit event changes', async () => {
+    const { t, admin, browser } = await adminSession()
+    const ctx = { actor: { id: admin.user.id, email: admin.user.email }, now: t.clock.now(), ip: '127.0.0.1' }
+    const group = createGroup(t.db, { name: 'Live', description: '' }, { at: ctx.now, actor: ctx.actor, ip: ctx.ip })
+    createProject(t.db, { name: 'P', description: '', groupId: group.id }, ctx)
+    const before = { groups: allGroups(t), events: t.db.select().from(auditEvents).all().length }
+    for (const fields of [{}, { confirm: 'yes' }]) {
+      const res = await browser.post(`/admin/groups/${group.id}/delete`, fields)
+      expect(res.status).toBe(409)
+      const html = await res.text()
+      expect(html).toContain('“Live” cannot be deleted: it still has 1 project')
+      expect(html).not.toContain('name="confirm" value="yes"')
+    }
+    expect(allGroups(t)).toEqual(before.groups)
+    expect(t.db.select().from(auditEvents).all()).toHaveLength(before.events)
+    expect(events(t, 'group.deleted')).toEqual([])
+  })
+
+  it('after deleting, the list no longer shows the group and a flash says so', async () => {
+    const { t, browser } = await adminSession()
+    const group = await createGroupViaHttp(browser, t, 'Short-lived')
+    const res = await browser.post(`/admin/groups/${group.id}/delete`, { confirm: 'yes' })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('Location')).toBe('/admin/groups')
+    const list = await (await browser.get('/admin/groups')).text()
+    expect(list).toContain('Group “Short-lived” deleted.')
+    expect(list).not.toContain(`href="/admin/groups/${group.id}"`)
+    expect((await browser.get(`/admin/groups/${group.id}`)).status).toBe(404)
   })
 })
