@@ -136,10 +136,14 @@ export function RolePage(props: {
         {role.scope === 'site' ? 'Site' : 'Project'} role “{role.name}”
       </h1>
       <FormError message={props.error} />
-      <p>
-        Held by {role.holders} {role.scope === 'site' ? (role.holders === 1 ? 'user' : 'users') : role.holders === 1 ? 'project membership' : 'project memberships'}
-        {role.holders > props.holders.length ? ` (the first ${props.holders.length} below)` : ''}.
-      </p>
+      {role.holders === 0 ? (
+        <p>Nobody holds this role.</p>
+      ) : (
+        <p>
+          Held by {role.holders} {role.scope === 'site' ? (role.holders === 1 ? 'user' : 'users') : role.holders === 1 ? 'project membership' : 'project memberships'}
+          {role.holders > props.holders.length ? ` (the first ${props.holders.length} below)` : ''}.
+        </p>
+      )}
       {props.holders.length > 0 && (
         <ul class="holders">
           {props.holders.map((h) => (

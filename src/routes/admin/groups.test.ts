@@ -419,7 +419,7 @@ describe('deleting a group leaves everything as it was when refused', () => {
     const group = createGroup(t.db, { name: 'Live', description: '' }, { at: ctx.now, actor: ctx.actor, ip: ctx.ip })
     createProject(t.db, { name: 'P', description: '', groupId: group.id }, ctx)
     const before = { groups: allGroups(t), events: t.db.select().from(auditEvents).all().length }
-    for (const fields of [{}, { confirm: 'yes' }]) {
+    for (const fields of [{}, { confirm: 'yes' }] as Record<string, string>[]) {
       const res = await browser.post(`/admin/groups/${group.id}/delete`, fields)
       expect(res.status).toBe(409)
       const html = await res.text()

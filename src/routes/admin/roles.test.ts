@@ -470,6 +470,8 @@ describe('non-admins', () => {
         ['POST /admin/roles/:id (system)', () => other.post(`/admin/roles/${system.id}`, { description: 'changed', permissions: ['admin.access'] })],
         ['POST /admin/roles/:id/delete', () => other.post(`/admin/roles/${role.id}/delete`, { confirm: 'yes' })],
         ['POST /admin/roles/:id/delete (no confirm)', () => other.post(`/admin/roles/${role.id}/delete`)],
+        ['POST /admin/roles/:id/rename', () => other.post(`/admin/roles/${role.id}/rename`, { name: 'hijacked' })],
+        ['POST /admin/roles/:id/rename (system)', () => other.post(`/admin/roles/${system.id}/rename`, { name: 'hijacked' })],
       ]
       for (const [what, attempt] of attempts) {
         const res = await attempt()
@@ -537,5 +539,99 @@ describe('the new-role form shows one scope', () => {
     expect(html).toContain('value="models.create"')
     expect(html).toContain('Limit to groups')
     expect(html).not.toContain('<html')
+  })
+})
+
+describe('renaming a role: every refusal', () => {
+  it('a name that breaks the create rules is 422 with the message at the field and the typed value kept; nothing changes', async () => {
+    const { t, browser } = await adminSession()
+    const role = await createRoleViaHttp(browser, t, { name: 'runner', description: '', scope: 'project', permissions: ['models.train'] })
+    const before = allRoles(t)
+    const cases: [string, string][] = [
+      ['x', '2 to 40 letters, digits, spaces, “_” or “-”, starting with a letter or digit.'],
+      ['-runner', '2 to 40 letters, digits, spaces, “_” or “-”, starting with a letter or digit.'],
+      ['r'.repeat(41), '2 to 40 letters, digits, spaces, “_” or “-”, starting with a letter or digit.'],
+      ['run<b>ner', '2 to 40 letters, digits, spaces, “_” or “-”, starting with a letter or digit.'],
+      ['Researcher', 'A role with this name exists already.'],
+      ['viewer', 'A role with this name exists already.'],
+    ]
+    for (const [name, message] of cases) {
+      const res = await browser.post(`/admin/roles/${role.id}/rename`, { name })
+      expect(res.status, name).toBe(422)
+      const html = await res.text()
+      expect(html, name).toContain(message)
+      expect(html, name).toMatch(new RegExp(`name="name"[^>]*value="${escapeHtml(name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`))
+      expect(html, name).toContain('aria-invalid="true"')
+    }
+    expect(allRoles(t)).toEqual(before)
+    expect(events(t, 'role.renamed')).toEqual([])
+  })
+
+  it('names are unique regardless of case against another custom role too', async () => {
+    const { t, browser } = await adminSession()
+    const a = await createRoleViaHttp(browser, t, { name: 'runner', description: '', scope: 'project', permissions: ['models.train'] })
+    await createRoleViaHttp(browser, t, { name: 'walker', description: '', scope: 'project', permissions: [] })
+    const res = await browser.post(`/admin/roles/${a.id}/rename`, { name: 'WALKER' })
+    expect(res.status).toBe(422)
+    expect(await res.text()).toContain('A role with this name exists already.')
+    expect(roleNamed(t, 'runner')?.id).toBe(a.id)
+    // only a change of case of its own name is allowed
+    expect((await browser.post(`/admin/roles/${a.id}/rename`, { name: 'Runner' })).status).toBe(303)
+    expect(roleNamed(t, 'Runner')?.id).toBe(a.id)
+    expect(events(t, 'role.renamed')).toEqual([expect.objectContaining({ details: { from: 'runner', to: 'Runner' } })])
+  })
+
+  it('no built-in role can be renamed: 409 saying so, no rename form on its page, nothing changes', async () => {
+    const { t, browser } = await adminSession()
+    const before = allRoles(t)
+    for (const name of SYSTEM_ROLE_NAMES) {
+      const role = roleNamed(t, name)!
+      const res = await browser.post(`/admin/roles/${role.id}/rename`, { name: 'fresh-name' })
+      expect(res.status, name).toBe(409)
+      expect(await res.text(), name).toContain(`“${name}” is a system role: it cannot be renamed.`)
+      expect(await (await browser.get(`/admin/roles/${role.id}`)).text(), name).not.toContain(`action="/admin/roles/${role.id}/rename"`)
+    }
+    expect(allRoles(t)).toEqual(before)
+    expect(events(t, 'role.renamed')).toEqual([])
+  })
+
+  it('a rename is audited with the old and new name, names the actor, and the flash says so', async () => {
+    const { t, admin, browser } = await adminSession()
+    const role = await createRoleViaHttp(browser, t, { name: 'runner', description: '', scope: 'project', permissions: ['models.train'] })
+    const res = await browser.post(`/admin/roles/${role.id}/rename`, { name: '  trainer  ' })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('Location')).toBe(`/admin/roles/${role.id}`)
+    expect(events(t, 'role.renamed')).toEqual([expect.objectContaining({ actorId: admin.user.id, targetType: 'role', targetId: String(role.id), details: { from: 'runner', to: 'trainer' } })])
+    const page = await (await browser.get(`/admin/roles/${role.id}`)).text()
+    expect(page).toContain('Role “runner” renamed to “trainer”.')
+    expect(page).toContain('Project role “trainer”')
+  })
+})
+
+describe('a role’s holders on its page', () => {
+  it('says “Nobody holds this role” when nobody does, and lists each holder linked to their user page otherwise', async () => {
+    const { t, admin, browser } = await adminSession()
+    const site = t.db.insert(roles).values({ name: 'auditor', scope: 'site', permissions: ['admin.access', 'audit.view'], createdAt: 0, updatedAt: 0 }).returning().get()
+    const project = await createRoleViaHttp(browser, t, { name: 'runner', description: '', scope: 'project', permissions: ['models.train'] })
+    for (const role of [site, project]) {
+      const html = await (await browser.get(`/admin/roles/${role.id}`)).text()
+      expect(html, role.name).toContain('Nobody holds this role.')
+      expect(html, role.name).not.toContain('<ul class="holders">')
+    }
+    const bea = await createTestUser(t, { role: 'auditor' as 'admin', email: 'bea@example.org' })
+    const cy = await createTestUser(t, { role: 'auditor' as 'admin', email: 'cy@example.org' })
+    const sitePage = await (await browser.get(`/admin/roles/${site.id}`)).text()
+    expect(sitePage).not.toContain('Nobody holds this role.')
+    expect(sitePage).toContain('Held by 2 users.')
+    expect(sitePage).toContain(`<a href="/admin/users/${bea.user.id}">bea@example.org</a>`)
+    expect(sitePage).toContain(`<a href="/admin/users/${cy.user.id}">cy@example.org</a>`)
+    expect(sitePage).not.toContain(`/admin/users/${admin.user.id}"`)
+
+    const p = t.db.insert(projects).values({ name: 'Trial', ownerId: admin.user.id, createdAt: 0, updatedAt: 0 }).returning().get()
+    t.db.insert(projectMembers).values({ projectId: p.id, userId: bea.user.id, roleId: project.id, createdAt: 0 }).run()
+    const projectPage = await (await browser.get(`/admin/roles/${project.id}`)).text()
+    expect(projectPage).toContain('Held by 1 project membership.')
+    expect(projectPage).toContain(`<a href="/admin/users/${bea.user.id}">bea@example.org</a>`)
+    expect(projectPage).toContain(`<a href="/projects/${p.id}">Trial</a>`)
   })
 })
