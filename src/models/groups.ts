@@ -101,13 +101,15 @@ export function whyGroupIsNotEmpty(db: Db, group: Group): string | null {
   return held.length === 0 ? null : `it still has ${held.join(', ')}`
 }
 
-/** Deletes an empty group (see whyGroupIsNotEmpty) with its audit event; returns the refusal otherwise. */
-export function deleteEmptyGroup(db: Db, group: Group, audit: AuditBase): string | null {
-  return writeTransaction(db, () => {
+export type GroupDeletion = { outcome: 'deleted' } | { outcome: 'gone' } | { outcome: 'refused'; why: string }
+
+/** Deletes an empty group (see whyGroupIsNotEmpty) with its audit event; 'gone' when another request deleted it first. */
+export function deleteEmptyGroup(db: Db, group: Group, audit: AuditBase): GroupDeletion {
+  return writeTransaction(db, (): GroupDeletion => {
     const why = whyGroupIsNotEmpty(db, group)
-    if (why !== null) return why
-    db.delete(groups).where(eq(groups.id, group.id)).run()
+    if (why !== null) return { outcome: 'refused', why }
+    if (db.delete(groups).where(eq(groups.id, group.id)).run().changes === 0) return { outcome: 'gone' }
     recordAuditEvent(db, { ...audit, event: 'group.deleted', targetType: 'group', targetId: group.id, details: { name: group.name } })
-    return null
+    return { outcome: 'deleted' }
   })
 }

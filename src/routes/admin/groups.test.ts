@@ -443,3 +443,14 @@ describe('deleting a group leaves everything as it was when refused', () => {
     expect((await browser.get(`/admin/groups/${group.id}`)).status).toBe(404)
   })
 })
+
+describe('deleting a group twice at once', () => {
+  it('two confirmed deletes in parallel: one deletes (303), the other finds nothing (404); one group.deleted event', async () => {
+    const { t, browser } = await adminSession()
+    const group = await createGroupViaHttp(browser, t, 'Twice')
+    const answers = await Promise.all([1, 2, 3].map(() => browser.post(`/admin/groups/${group.id}/delete`, { confirm: 'yes' })))
+    expect(answers.map((r) => r.status).sort()).toEqual([303, 404, 404])
+    expect(groupNamed(t, 'Twice')).toBeUndefined()
+    expect(events(t, 'group.deleted')).toHaveLength(1)
+  })
+})

@@ -120,8 +120,9 @@ adminGroups.post('/admin/groups/:id/delete', ...guard, async (c) => {
   if ((await readForm(c)).get('confirm') !== 'yes') {
     return c.html(<ConfirmPage chrome={chrome(c)} title={`Delete the group “${group.name}”?`} question="The empty group is removed for good; its audit trail stays." button="Delete group" action={c.req.path} cancel={`/admin/groups/${group.id}`} />)
   }
-  const refused = deleteEmptyGroup(db, group, auditBase(c))
-  if (refused !== null) return renderGroup(c, group, { error: `“${group.name}” cannot be deleted: ${refused}.` }, 409)
+  const deletion = deleteEmptyGroup(db, group, auditBase(c))
+  if (deletion.outcome === 'gone') return notFoundPage(c)
+  if (deletion.outcome === 'refused') return renderGroup(c, group, { error: `“${group.name}” cannot be deleted: ${deletion.why}.` }, 409)
   setFlash(c, 'success', `Group “${group.name}” deleted.`)
   return redirectTo(c, '/admin/groups')
 })
