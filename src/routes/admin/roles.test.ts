@@ -635,3 +635,17 @@ describe('a role’s holders on its page', () => {
     expect(projectPage).toContain(`<a href="/projects/${p.id}">Trial</a>`)
   })
 })
+
+describe('renaming a role twice at once', () => {
+  it('two parallel renames of one role: both audited with the name each one really replaced (a chain, no stale “from”)', async () => {
+    const { t, browser } = await adminSession()
+    const role = await createRoleViaHttp(browser, t, { name: 'runner', description: '', scope: 'project', permissions: ['models.train'] })
+    const answers = await Promise.all(['sprinter', 'jogger'].map((name) => browser.post(`/admin/roles/${role.id}/rename`, { name })))
+    expect(answers.map((r) => r.status)).toEqual([303, 303])
+    const renames = events(t, 'role.renamed').map((e) => e.details as { from: string; to: string })
+    expect(renames).toHaveLength(2)
+    expect(renames[0]!.from).toBe('runner')
+    expect(renames[1]!.from).toBe(renames[0]!.to)
+    expect(t.db.select().from(roles).where(eq(roles.id, role.id)).get()!.name).toBe(renames[1]!.to)
+  })
+})

@@ -123,12 +123,13 @@ adminRoles.post('/admin/roles/:id', ...guard, async (c) => {
 })
 
 adminRoles.post('/admin/roles/:id/rename', ...guard, async (c) => {
+  // The form is read before the role is loaded: from there to the rename nothing awaits, so a parallel rename cannot leave the old name stale.
+  const name = (await readForm(c)).get('name').trim()
   const role = loadRole(c)
   if (!role) return notFoundPage(c)
   if (role.isSystem) return renderRole(c, role, { error: `“${role.name}” is a system role: it cannot be renamed.` }, 409)
   const denied = denyRoleChange(c.get('actor'), role, role.permissions, actorHoldsRole(c.get('deps').db, c.get('actor'), role))
   if (denied) return forbiddenPage(c, denied)
-  const name = (await readForm(c)).get('name').trim()
   if (name === role.name) return redirectTo(c, `/admin/roles/${role.id}`)
   const error = roleNameError(c, name, role)
   if (error) return renderRole(c, role, { renameError: error, renameValue: name }, 422)
