@@ -94,7 +94,13 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
             {v.counts.map((c) => (
               <tr>
                 <td>
-                  {c.site.name} <code>{c.site.code}</code> {c.site.disabledAt !== null && <span class="badge">disabled</span>}
+                  {c.site.name} <code>{c.site.code}</code>
+                  {c.site.disabledAt !== null && (
+                    <>
+                      {' '}
+                      <span class="badge">disabled</span>
+                    </>
+                  )}
                 </td>
                 <td>{c.state === 'error' ? <span class="bad">error: {c.error}</span> : c.shown}</td>
               </tr>

@@ -35,7 +35,13 @@ export function SitesPage(props: { chrome: PageChrome; sites: Site[]; values?: R
             {props.sites.map((s) => (
               <tr>
                 <td>
-                  <a href={`/admin/sites/${s.id}`}>{s.name}</a> {s.disabledAt !== null && <span class="badge">disabled</span>}
+                  <a href={`/admin/sites/${s.id}`}>{s.name}</a>
+                  {s.disabledAt !== null && (
+                    <>
+                      {' '}
+                      <span class="badge">disabled</span>
+                    </>
+                  )}
                 </td>
                 <td>
                   <code>{s.code}</code>
@@ -77,7 +83,13 @@ export function SitePage(props: { chrome: PageChrome; site: Site; values: Record
         <a href="/admin/sites">← Sites</a>
       </p>
       <h1>
-        {site.name} {site.disabledAt !== null && <span class="badge">disabled</span>}
+        {site.name}
+        {site.disabledAt !== null && (
+          <>
+            {' '}
+            <span class="badge">disabled</span>
+          </>
+        )}
       </h1>
       {props.notice && (
         <p class="error" role="alert">
