@@ -135,11 +135,11 @@ describe('POST /admin/sites/:id/disable and /enable', () => {
         controller.enqueue(new TextEncoder().encode(JSON.stringify({ count: 42 })))
         controller.close()
       },
-    })
+    }, { highWaterMark: 0 }) // pulled only when the handler reads the body, after the key was accepted
     const res = await t.app.request(`/api/sites/v1/tasks/${task.id}/result`, {
       method: 'POST',
       body,
-      headers: { Authorization: `Bearer ${leeds.apiKey}`, 'Content-Type': 'application/json' },
+      headers: { Authorization: `Bearer ${leeds.apiKey}`, 'Content-Type': 'application/json', 'Content-Length': String(JSON.stringify({ count: 42 }).length) },
       duplex: 'half',
     } as RequestInit)
     await expectSiteDisabled(res)
