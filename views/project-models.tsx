@@ -8,7 +8,8 @@ import { TableScroll } from './components/table-scroll.tsx'
 // files and training runs, and the forms the viewer may use. The route decides every boolean
 // with the policy; this only shows what it is told.
 
-export type SiteRef = { id: number; name: string; code: string }
+/** `disabled`: an administrator disabled the site, so it is not offered for training. */
+export type SiteRef = { id: number; name: string; code: string; disabled: boolean }
 
 /** A form of this section re-rendered after a refusal (422/409), with the user's values. */
 export type ModelsForm = {
@@ -278,11 +279,17 @@ function ModelCard(props: { view: ModelsSectionView; card: ModelCardView }) {
           <form method="post" action={`${base}/train`} class="stack">
             <fieldset class={train?.errors.site_ids ? 'invalid' : undefined} aria-describedby={train?.errors.site_ids ? `${prefix}-sites-error` : undefined}>
               <legend>Start training of {m.name} at these sites</legend>
-              {card.allowedSites.map((s) => (
-                <label class="check">
-                  <input type="checkbox" name="site_ids" value={String(s.id)} checked={train?.siteIds.includes(s.id)} /> {s.name} <code>{s.code}</code>
-                </label>
-              ))}
+              {card.allowedSites.map((s) =>
+                s.disabled ? (
+                  <p class="muted">
+                    {s.name} <code>{s.code}</code> <span class="badge">disabled</span> — not offered while the site is disabled
+                  </p>
+                ) : (
+                  <label class="check">
+                    <input type="checkbox" name="site_ids" value={String(s.id)} checked={train?.siteIds.includes(s.id)} /> {s.name} <code>{s.code}</code>
+                  </label>
+                ),
+              )}
               {card.allowedSites.length === 0 && <p class="muted">This model has no allowed sites.</p>}
               {train?.errors.site_ids && (
                 <p id={`${prefix}-sites-error`} class="error">

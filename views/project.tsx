@@ -95,6 +95,12 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
               <tr>
                 <td>
                   {c.site.name} <code>{c.site.code}</code>
+                  {c.site.disabledAt !== null && (
+                    <>
+                      {' '}
+                      <span class="badge">disabled</span>
+                    </>
+                  )}
                 </td>
                 <td>{c.state === 'error' ? <span class="bad">error: {c.error}</span> : c.shown}</td>
               </tr>
@@ -134,11 +140,17 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
             <form method="post" action={`/projects/${p.id}/stage`} class="stack">
               <fieldset class={v.errors.site_ids ? 'invalid' : undefined}>
                 <legend>Stage for approval at these sites</legend>
-                {v.counts.map((c) => (
-                  <label class="check">
-                    <input type="checkbox" name="site_ids" value={String(c.site.id)} /> {c.site.name} — {c.shown}
-                  </label>
-                ))}
+                {v.counts.map((c) =>
+                  c.site.disabledAt !== null ? (
+                    <p class="muted">
+                      {c.site.name} <span class="badge">disabled</span> — not offered while the site is disabled
+                    </p>
+                  ) : (
+                    <label class="check">
+                      <input type="checkbox" name="site_ids" value={String(c.site.id)} /> {c.site.name} — {c.shown}
+                    </label>
+                  ),
+                )}
                 {v.errors.site_ids && <p class="error">{v.errors.site_ids}</p>}
               </fieldset>
               <p class="muted" id="stage-help">

@@ -266,6 +266,8 @@ export const sites = sqliteTable('sites', {
   apiKeyPrefix: text('api_key_prefix').notNull(),
   createdAt: integer('created_at').notNull(),
   keyRotatedAt: integer('key_rotated_at').notNull(),
+  /** Set while the site is disabled: its key is refused and no tasks are handed to it; null when active. */
+  disabledAt: integer('disabled_at'),
 })
 
 /** Every save of a project's cohort query is a new version. */

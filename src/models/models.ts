@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray } from 'drizzle-orm'
+import { and, asc, eq, inArray, isNotNull } from 'drizzle-orm'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { files, models, projects, sites, taskEvents, tasks, trainingRuns, users, type Model, type Project, type StoredFile, type TrainingRun } from '../db/schema.ts'
@@ -103,9 +103,9 @@ function siteLabels(db: Db, ids: number[]): string {
 
 /**
  * Starts training at the chosen sites: at least one, every one among the model's allowed sites
- * (otherwise the whole request is refused and the others named), at least one uploaded file, and
- * no training of this model under way. Creates a run (initiated) and a pending training task per
- * site; the model becomes initiated.
+ * (otherwise the whole request is refused and the others named), none disabled, at least one
+ * uploaded file, and no training of this model under way. Creates a run (initiated) and a pending
+ * training task per site; the model becomes initiated.
  */
 export function startTraining(db: Db, model: Model, siteIds: number[], ctx: Ctx): Outcome<TrainingRun[]> {
   return writeTransaction(db, () => {
@@ -123,6 +123,8 @@ export function startTraining(db: Db, model: Model, siteIds: number[], ctx: Ctx)
     if (outside.length > 0) {
       return { ok: false, status: 422, field: 'site_ids', reason: `Not among this model's allowed sites (the sites that had approved the project when it was created): ${siteLabels(db, outside)}. Nothing was started.` }
     }
+    const disabled = db.select({ id: sites.id }).from(sites).where(and(inArray(sites.id, chosen), isNotNull(sites.disabledAt))).all().map((r) => r.id)
+    if (disabled.length > 0) return { ok: false, status: 422, field: 'site_ids', reason: `Disabled, so no training can be started there: ${siteLabels(db, disabled)}. Nothing was started.` }
     const hasFile = db.select({ id: files.id }).from(files).where(eq(files.modelId, model.id)).limit(1).get() !== undefined
     if (!hasFile) return { ok: false, status: 422, reason: 'Upload the model’s files first: the sites train what was uploaded.' }
 

@@ -177,8 +177,8 @@ export function getCohortCounts(db: Db, cohortQueryId: number | null): SiteCount
 }
 
 /**
- * Stages the project on the chosen sites: only from unstaged, at least one site, and each site
- * must have reported a non-zero count for the current cohort query. Locks project and query.
+ * Stages the project on the chosen sites: only from unstaged, at least one site, none disabled,
+ * and each site must have reported a non-zero count for the current cohort query. Locks project and query.
  */
 export function stageProject(db: Db, project: Project, siteIds: number[], ctx: Ctx): Outcome {
   return writeTransaction(db, () => {
@@ -191,6 +191,8 @@ export function stageProject(db: Db, project: Project, siteIds: number[], ctx: C
     const counts = new Map(getCohortCounts(db, query.id).map((c) => [c.site.id, c]))
     const unknown = chosen.filter((id) => !counts.has(id))
     if (unknown.length > 0) return { ok: false, status: 422, field: 'site_ids', reason: `No such site: ${unknown.join(', ')}.` }
+    const disabled = chosen.map((id) => counts.get(id)!.site).filter((site) => site.disabledAt !== null)
+    if (disabled.length > 0) return { ok: false, status: 422, field: 'site_ids', reason: `Disabled, so it cannot be staged: ${disabled.map((site) => site.name).join(', ')}. Nothing was changed.` }
     const notReady = chosen.map((id) => counts.get(id)!).filter((c) => c.state !== 'counted' || !c.count)
     if (notReady.length > 0) {
       return { ok: false, status: 422, field: 'site_ids', reason: `These sites have not reported a non-zero count for the current cohort query (version ${query.version}): ${notReady.map((c) => `${c.site.name} (${c.state === 'counted' ? 'count 0' : c.shown})`).join(', ')}.` }

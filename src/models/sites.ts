@@ -1,4 +1,4 @@
-import { asc, eq, sql } from 'drizzle-orm'
+import { and, asc, eq, isNull, sql } from 'drizzle-orm'
 import { sites, type Site } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
 import { generateToken, hashToken } from '../auth/tokens.ts'
@@ -71,5 +71,29 @@ export function rotateSiteKey(db: Db, site: Site, ctx: SiteCtx): { site: Site; a
     const updated = db.update(sites).set({ apiKeyHash, apiKeyPrefix, keyRotatedAt: ctx.now }).where(eq(sites.id, site.id)).returning().get()
     audit(db, ctx, 'site.key_rotated', site, { old_key_prefix: site.apiKeyPrefix, new_key_prefix: apiKeyPrefix })
     return { site: updated, apiKey }
+  })
+}
+
+/**
+ * Disables an active site: from this commit its key is refused and no tasks are handed to it;
+ * nothing is deleted. 'conflict' when it is disabled already (checked inside the transaction).
+ */
+export function disableSite(db: Db, site: Site, ctx: SiteCtx): Site | 'conflict' {
+  return writeTransaction(db, () => {
+    const updated = db.update(sites).set({ disabledAt: ctx.now }).where(and(eq(sites.id, site.id), isNull(sites.disabledAt))).returning().get()
+    if (!updated) return 'conflict'
+    audit(db, ctx, 'site.disabled', updated, { key_prefix: updated.apiKeyPrefix })
+    return updated
+  })
+}
+
+/** Enables a disabled site: its unchanged key works again. 'conflict' when it is active already. */
+export function enableSite(db: Db, site: Site, ctx: SiteCtx): Site | 'conflict' {
+  return writeTransaction(db, () => {
+    const before = db.select().from(sites).where(eq(sites.id, site.id)).get()
+    if (!before || before.disabledAt === null) return 'conflict'
+    const updated = db.update(sites).set({ disabledAt: null }).where(eq(sites.id, site.id)).returning().get()!
+    audit(db, ctx, 'site.enabled', updated, { disabled_at: before.disabledAt })
+    return updated
   })
 }

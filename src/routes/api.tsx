@@ -1,6 +1,6 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { rm, stat } from 'node:fs/promises'
 import { privateDir } from '../db/file-modes.ts'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import { Readable } from 'node:stream'
@@ -8,7 +8,7 @@ import type { AppEnv } from '../http/context.ts'
 import { routeClass } from '../http/route-class.ts'
 import { MalformedUploadError, UploadTooLargeError, receiveUploadedFile } from '../http/multipart.ts'
 import { generateToken } from '../auth/tokens.ts'
-import { getSiteByApiKey } from '../models/sites.ts'
+import { getSiteByApiKey, getSiteById } from '../models/sites.ts'
 import { claimTask, getClaimedTrainingTask, getTrainingModelFileForSite, listPendingTasksForSite, recordTaskResult, recordTrainingResultFile, type SiteTask } from '../models/tasks.ts'
 import type { Site } from '../db/schema.ts'
 
@@ -19,7 +19,7 @@ type ApiEnv = { Variables: AppEnv['Variables'] & { site: Site } }
 
 export const api = new Hono<ApiEnv>()
 
-/** Finds the site by its bearer key; 401 JSON otherwise. */
+/** Finds the site by its bearer key; 401 JSON otherwise, also for a disabled site's key. */
 const requireSiteKey: MiddlewareHandler<ApiEnv> = async (c, next) => {
   const match = /^Bearer +(\S+) *$/i.exec(c.req.header('Authorization') ?? '')
   const site = match ? getSiteByApiKey(c.get('deps').db, match[1]!) : null
@@ -27,8 +27,23 @@ const requireSiteKey: MiddlewareHandler<ApiEnv> = async (c, next) => {
     c.header('WWW-Authenticate', match ? 'Bearer realm="gatehouse-site-api", error="invalid_token"' : 'Bearer realm="gatehouse-site-api"')
     return c.json({ error: match ? 'Unknown or revoked site key.' : 'Send the site key as "Authorization: Bearer <key>".' }, 401)
   }
+  if (site.disabledAt !== null) return siteDisabled(c)
   c.set('site', site)
   await next()
+}
+
+/** A disabled site's key is refused like an unknown key, with a code so its operators know why. */
+function siteDisabled(c: Context<ApiEnv>) {
+  c.header('WWW-Authenticate', 'Bearer realm="gatehouse-site-api", error="invalid_token"')
+  return c.json({ error: 'This site is disabled: its key is refused until an administrator enables it again.', code: 'site_disabled' }, 401)
+}
+
+/**
+ * True when the site was disabled while its request body was arriving. Checked right before the
+ * write, with no await in between, so a disable that committed first always wins.
+ */
+function disabledMeanwhile(c: Context<ApiEnv>): boolean {
+  return getSiteById(c.get('deps').db, c.get('site').id)?.disabledAt !== null
 }
 
 const guard = [requireSiteKey, routeClass('site-api')] as const
@@ -93,6 +108,7 @@ api.post('/api/sites/v1/tasks/:id/result', ...guard, async (c) => {
     return c.json({ error: 'The body must be a JSON object.', issues: [{ path: '', message: error instanceof Error ? error.message : 'Invalid JSON' }] }, 422)
   }
   const { db, clock } = c.get('deps')
+  if (disabledMeanwhile(c)) return siteDisabled(c)
   const outcome = recordTaskResult(db, c.get('site'), id, body, clock.now())
   if (!outcome.ok) return c.json(outcome.issues ? { error: outcome.error, issues: outcome.issues } : { error: outcome.error }, outcome.status)
   const t = outcome.task
@@ -117,6 +133,10 @@ api.post('/api/sites/v1/tasks/:id/files', ...guard, async (c) => {
     if (error instanceof UploadTooLargeError) return c.json({ error: `The file is larger than the ${config.uploadMaxMb} MB allowed.` }, 413)
     if (error instanceof MalformedUploadError) return c.json({ error: error.message, issues: [{ path: 'file', message: error.message }] }, 422)
     throw error
+  }
+  if (disabledMeanwhile(c)) {
+    await rm(join(config.dataDir, storagePath), { force: true })
+    return siteDisabled(c)
   }
   const file = recordTrainingResultFile(db, site, held.task, { ...received, storagePath }, clock.now())
   return c.json({ file: { id: file.id, run_id: held.task.trainingRunId, filename: file.filename, size: file.size, sha256: file.sha256, created_at: iso(file.createdAt) } }, 201)

@@ -71,7 +71,7 @@ export function projectModelsSection(c: Context<AppEnv>, loaded: LoadedProject):
   const may = (p: ProjectPermission) => decideProject(actor, p, loaded.access).allowed
   const mayOnModel = (model: Model, p: ProjectPermission) => decideOnModel(actor, p, loaded.access, model).allowed
   const rows = listProjectModels(db, loaded.project.id)
-  const sites = new Map(rows.length > 0 ? listSites(db).map((s) => [s.id, { id: s.id, name: s.name, code: s.code }]) : [])
+  const sites = new Map(rows.length > 0 ? listSites(db).map((s) => [s.id, { id: s.id, name: s.name, code: s.code, disabled: s.disabledAt !== null }]) : [])
   const view = {
     projectId: loaded.project.id,
     projectStatus: loaded.project.status,
@@ -80,7 +80,7 @@ export function projectModelsSection(c: Context<AppEnv>, loaded: LoadedProject):
     form: refusedForms.get(c) ?? null,
     models: rows.map((row) => ({
       ...row,
-      allowedSites: row.model.allowedSiteIds.map((id) => sites.get(id) ?? { id, name: `site #${id}`, code: '' }),
+      allowedSites: row.model.allowedSiteIds.map((id) => sites.get(id) ?? { id, name: `site #${id}`, code: '', disabled: false }),
       trainingUnderWay: row.runs.some((r) => r.run.status === 'initiated' || r.run.status === 'running'),
       can: {
         edit: row.model.status === 'pending' && mayOnModel(row.model, 'models.create'),

@@ -36,6 +36,12 @@ export function SitesPage(props: { chrome: PageChrome; sites: Site[]; values?: R
               <tr>
                 <td>
                   <a href={`/admin/sites/${s.id}`}>{s.name}</a>
+                  {s.disabledAt !== null && (
+                    <>
+                      {' '}
+                      <span class="badge">disabled</span>
+                    </>
+                  )}
                 </td>
                 <td>
                   <code>{s.code}</code>
@@ -69,15 +75,38 @@ export function SitesPage(props: { chrome: PageChrome; sites: Site[]; values?: R
   )
 }
 
-export function SitePage(props: { chrome: PageChrome; site: Site; values: Record<string, string>; errors: FieldErrors }) {
+export function SitePage(props: { chrome: PageChrome; site: Site; values: Record<string, string>; errors: FieldErrors; notice?: string }) {
   const { site, values, errors } = props
   return (
     <Page title={site.name} chrome={props.chrome}>
       <p>
         <a href="/admin/sites">← Sites</a>
       </p>
-      <h1>{site.name}</h1>
+      <h1>
+        {site.name}
+        {site.disabledAt !== null && (
+          <>
+            {' '}
+            <span class="badge">disabled</span>
+          </>
+        )}
+      </h1>
+      {props.notice && (
+        <p class="error" role="alert">
+          {props.notice}
+        </p>
+      )}
       <dl class="facts">
+        <dt>Status</dt>
+        <dd>
+          {site.disabledAt === null ? (
+            'Active'
+          ) : (
+            <>
+              Disabled since <DateTime ms={site.disabledAt} />: its key is refused and no tasks are handed to it
+            </>
+          )}
+        </dd>
         <dt>Code</dt>
         <dd>
           <code>{site.code}</code>
@@ -109,6 +138,23 @@ export function SitePage(props: { chrome: PageChrome; site: Site; values: Record
           </button>
         </form>
       </Card>
+      {site.disabledAt === null ? (
+        <Card title="Disable site">
+          <p>A disabled site's key is refused and no tasks are handed to it; it is not offered for staging or training. Nothing is deleted, and it can be enabled again with the same key.</p>
+          <form method="post" action={`/admin/sites/${site.id}/disable`}>
+            <button type="submit" class="danger">
+              Disable site…
+            </button>
+          </form>
+        </Card>
+      ) : (
+        <Card title="Enable site">
+          <p>Enabling accepts the site's current key again; tasks queued while it was disabled are handed out.</p>
+          <form method="post" action={`/admin/sites/${site.id}/enable`}>
+            <button type="submit">Enable site</button>
+          </form>
+        </Card>
+      )}
     </Page>
   )
 }
@@ -121,9 +167,14 @@ export function SiteKeyPage(props: { chrome: PageChrome; site: Site; apiKey: str
       <h1>{props.reason === 'created' ? `Site “${site.name}” created` : `New API key for ${site.name}`}</h1>
       <Card title="API key">
         <p role="status">Copy this key now and give it to the site's operators over a safe channel. It is shown only once: Gatehouse keeps only a hash of it.</p>
-        <p>
+        <p class="row">
           <code id="site-api-key">{props.apiKey}</code>
+          <button type="button" class="copy-button" data-copy-target="site-api-key" hidden>
+            Copy key
+          </button>
+          <span class="copy-status" aria-live="polite"></span>
         </p>
+        <script src="/public/copy-key.js" defer></script>
         {props.reason === 'rotated' && <p>The previous key no longer works.</p>}
         <p>
           The site sends it as <code>{'Authorization: Bearer <key>'}</code> to <code>/api/sites/v1</code>.

@@ -9,7 +9,7 @@ import { setFlash } from '../../http/flash.ts'
 import { notFoundPage } from '../../http/errors.tsx'
 import { SitesPage, SitePage, SiteKeyPage } from '../../../views/admin/sites.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
-import { createSite, getSiteByCode, getSiteById, listSitesByName, rotateSiteKey, updateSite, SITE_CODE_PATTERN, SITE_NAME_MAX_LENGTH, type SiteCtx } from '../../models/sites.ts'
+import { createSite, disableSite, enableSite, getSiteByCode, getSiteById, listSitesByName, rotateSiteKey, updateSite, SITE_CODE_PATTERN, SITE_NAME_MAX_LENGTH, type SiteCtx } from '../../models/sites.ts'
 import type { Site } from '../../db/schema.ts'
 
 export const adminSites = new Hono<AppEnv>()
@@ -102,4 +102,35 @@ adminSites.post('/admin/sites/:id/rotate-key', ...guard, async (c) => {
   }
   const { site: rotated, apiKey } = rotateSiteKey(c.get('deps').db, site, ctxOf(c))
   return showKeyOnce(c, rotated, apiKey, 'rotated')
+})
+
+/** Disabling refuses the key and hands out no tasks; nothing is deleted, and enabling undoes it. */
+adminSites.post('/admin/sites/:id/disable', ...guard, async (c) => {
+  const site = loadSite(c)
+  if (!site) return notFoundPage(c)
+  if (site.disabledAt !== null) return c.html(<SitePage chrome={chrome(c)} site={site} values={{}} errors={{}} notice="The site is disabled already." />, 409)
+  if ((await readForm(c)).get('confirm') !== 'yes') {
+    return c.html(
+      <ConfirmPage
+        chrome={chrome(c)}
+        title={`Disable ${site.name}?`}
+        question={`Its API key (${site.apiKeyPrefix}…) is refused from now on and no tasks are handed to it; it is not offered for staging or training. Nothing is deleted: its tasks wait, and enabling the site again restores the same key.`}
+        button="Disable site"
+        action={c.req.path}
+        cancel={`/admin/sites/${site.id}`}
+      />,
+    )
+  }
+  if (disableSite(c.get('deps').db, site, ctxOf(c)) === 'conflict') return c.html(<SitePage chrome={chrome(c)} site={site} values={{}} errors={{}} notice="The site is disabled already." />, 409)
+  setFlash(c, 'success', `${site.name} disabled: its key is refused until it is enabled again.`)
+  return redirectTo(c, `/admin/sites/${site.id}`)
+})
+
+adminSites.post('/admin/sites/:id/enable', ...guard, (c) => {
+  const site = loadSite(c)
+  if (!site) return notFoundPage(c)
+  const enabled = enableSite(c.get('deps').db, site, ctxOf(c))
+  if (enabled === 'conflict') return c.html(<SitePage chrome={chrome(c)} site={getSiteById(c.get('deps').db, site.id) ?? site} values={{}} errors={{}} notice="The site is not disabled." />, 409)
+  setFlash(c, 'success', `${site.name} enabled: its key works again.`)
+  return redirectTo(c, `/admin/sites/${site.id}`)
 })
