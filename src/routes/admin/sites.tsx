@@ -11,6 +11,7 @@ import { SitesPage, SitePage, SiteKeyPage } from '../../../views/admin/sites.tsx
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { createSite, getSiteByCode, getSiteById, listSitesByName, rotateSiteKey, updateSite, SITE_CODE_PATTERN, SITE_NAME_MAX_LENGTH, type SiteCtx } from '../../models/sites.ts'
 import type { Site } from '../../db/schema.ts'
+import { listApproversForSite } from '../../models/site-approvers.ts'
 
 export const adminSites = new Hono<AppEnv>()
 
@@ -68,7 +69,7 @@ function loadSite(c: Context<AppEnv>): Site | null {
 
 adminSites.get('/admin/sites/:id', ...guard, (c) => {
   const site = loadSite(c)
-  return site ? c.html(<SitePage chrome={chrome(c)} site={site} values={{}} errors={{}} />) : notFoundPage(c)
+  return site ? c.html(<SitePage chrome={chrome(c)} site={site} values={{}} errors={{}} approvers={listApproversForSite(c.get('deps').db, site.id)} />) : notFoundPage(c)
 })
 
 /** Name and contact email; the code never changes. */
@@ -79,7 +80,7 @@ adminSites.post('/admin/sites/:id', ...guard, async (c) => {
   const values = { name: form.get('name').trim(), contact_email: form.get('contact_email').trim() }
   const { errors, contactEmail } = checkSiteFields(values)
   checkTextFields(errors, values)
-  if (hasErrors(errors)) return c.html(<SitePage chrome={chrome(c)} site={site} values={values} errors={errors} />, 422)
+  if (hasErrors(errors)) return c.html(<SitePage chrome={chrome(c)} site={site} values={values} errors={errors} approvers={listApproversForSite(c.get('deps').db, site.id)} />, 422)
   updateSite(c.get('deps').db, site, { name: values.name, contactEmail }, ctxOf(c))
   setFlash(c, 'success', 'Site saved.')
   return redirectTo(c, `/admin/sites/${site.id}`)
