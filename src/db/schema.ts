@@ -270,6 +270,24 @@ export const sites = sqliteTable('sites', {
   disabledAt: integer('disabled_at'),
 })
 
+/** The users who decide for a site (SPEC §4.1); any site role; a user may approve for several sites. */
+export const siteApprovers = sqliteTable(
+  'site_approvers',
+  {
+    siteId: integer('site_id')
+      .notNull()
+      .references(() => sites.id),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id),
+    appointedBy: integer('appointed_by')
+      .notNull()
+      .references(() => users.id),
+    appointedAt: integer('appointed_at').notNull(),
+  },
+  (t) => [uniqueIndex('site_approvers_site_user').on(t.siteId, t.userId), index('site_approvers_user_idx').on(t.userId)],
+)
+
 /** Every save of a project's cohort query is a new version. */
 export const cohortQueries = sqliteTable(
   'cohort_queries',
@@ -529,6 +547,7 @@ export type Project = typeof projects.$inferSelect
 export type Invitation = typeof invitations.$inferSelect
 export type ImportRun = typeof importRuns.$inferSelect
 export type Site = typeof sites.$inferSelect
+export type SiteApprover = typeof siteApprovers.$inferSelect
 export type CohortQuery = typeof cohortQueries.$inferSelect
 export type Model = typeof models.$inferSelect
 export type TrainingRun = typeof trainingRuns.$inferSelect

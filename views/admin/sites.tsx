@@ -3,6 +3,7 @@ import { Card, Field } from '../components/form.tsx'
 import { DateTime } from '../components/time.tsx'
 import type { Site } from '../../src/db/schema.ts'
 import type { FieldErrors } from '../../src/http/forms.ts'
+import type { SiteApproverRow } from '../../src/models/site-approvers.ts'
 import { TableScroll } from '../components/table-scroll.tsx'
 
 const CODE_HINT = '2 to 20 characters: letters, digits, “_” and “-”. It cannot be changed later.'
@@ -75,7 +76,16 @@ export function SitesPage(props: { chrome: PageChrome; sites: Site[]; values?: R
   )
 }
 
-export function SitePage(props: { chrome: PageChrome; site: Site; values: Record<string, string>; errors: FieldErrors; notice?: string }) {
+export function SitePage(props: {
+  chrome: PageChrome
+  site: Site
+  values: Record<string, string>
+  errors: FieldErrors
+  approvers: SiteApproverRow[]
+  approverValues?: Record<string, string>
+  approverErrors?: FieldErrors
+  notice?: string
+}) {
   const { site, values, errors } = props
   return (
     <Page title={site.name} chrome={props.chrome}>
@@ -130,6 +140,7 @@ export function SitePage(props: { chrome: PageChrome; site: Site; values: Record
           <button type="submit">Save</button>
         </form>
       </Card>
+      <SiteApproversCard site={site} approvers={props.approvers} values={props.approverValues ?? {}} errors={props.approverErrors ?? {}} />
       <Card title="API key">
         <p>Rotating replaces the key: the current one stops working at once, and the new one is shown once.</p>
         <form method="post" action={`/admin/sites/${site.id}/rotate-key`}>
@@ -156,6 +167,67 @@ export function SitePage(props: { chrome: PageChrome; site: Site; values: Record
         </Card>
       )}
     </Page>
+  )
+}
+
+/** The users who decide for the site (SPEC §4.1), and the form that appoints one by email. */
+export function SiteApproversCard(props: { site: Site; approvers: SiteApproverRow[]; values: Record<string, string>; errors: FieldErrors }) {
+  const { site, approvers } = props
+  return (
+    <Card title="Approvers">
+      <p>
+        While a site has approvers, only they decide on projects staged at it; admins cannot decide for it. Any account may be an approver, of several sites; nobody can
+        appoint themselves. {site.contactEmail ? `Each change is emailed to ${site.contactEmail}.` : 'Set a contact email to have each change emailed to the site.'}
+      </p>
+      <TableScroll label="Approvers">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Email</th>
+              <th scope="col">Appointed</th>
+              <th scope="col">By</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {approvers.map((a) => (
+              <tr>
+                <td>
+                  <a href={`/admin/users/${a.userId}`}>{a.name}</a>
+                  {a.disabled && ' (disabled)'}
+                </td>
+                <td>{a.email}</td>
+                <td>
+                  <DateTime ms={a.appointedAt} />
+                </td>
+                <td>
+                  <a href={`/admin/users/${a.appointedById}`}>{a.appointedByName}</a>
+                </td>
+                <td>
+                  <form method="post" action={`/admin/sites/${site.id}/approvers/${a.userId}/remove`}>
+                    <button type="submit" class="danger" aria-label={`Remove ${a.name} as approver…`}>
+                      Remove…
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+            {approvers.length === 0 && (
+              <tr>
+                <td colspan={5}>No approvers: admins decide for this site.</td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </TableScroll>
+      <form method="post" action={`/admin/sites/${site.id}/approvers`} class="stack">
+        <Field name="email" label="Appoint an approver (email of an existing account)" type="email" value={props.values.email ?? ''} required error={props.errors.email} autocomplete="off" />
+        <button type="submit">Appoint approver</button>
+      </form>
+    </Card>
   )
 }
 

@@ -11,6 +11,7 @@ import { SitesPage, SitePage, SiteKeyPage } from '../../../views/admin/sites.tsx
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { createSite, disableSite, enableSite, getSiteByCode, getSiteById, listSitesByName, rotateSiteKey, updateSite, SITE_CODE_PATTERN, SITE_NAME_MAX_LENGTH, type SiteCtx } from '../../models/sites.ts'
 import type { Site } from '../../db/schema.ts'
+import { listApproversForSite } from '../../models/site-approvers.ts'
 
 export const adminSites = new Hono<AppEnv>()
 
@@ -68,7 +69,7 @@ function loadSite(c: Context<AppEnv>): Site | null {
 
 adminSites.get('/admin/sites/:id', ...guard, (c) => {
   const site = loadSite(c)
-  return site ? c.html(<SitePage chrome={chrome(c)} site={site} values={{}} errors={{}} />) : notFoundPage(c)
+  return site ? c.html(<SitePage chrome={chrome(c)} site={site} values={{}} errors={{}} approvers={listApproversForSite(c.get('deps').db, site.id)} />) : notFoundPage(c)
 })
 
 /** Name and contact email; the code never changes. */
@@ -79,7 +80,7 @@ adminSites.post('/admin/sites/:id', ...guard, async (c) => {
   const values = { name: form.get('name').trim(), contact_email: form.get('contact_email').trim() }
   const { errors, contactEmail } = checkSiteFields(values)
   checkTextFields(errors, values)
-  if (hasErrors(errors)) return c.html(<SitePage chrome={chrome(c)} site={site} values={values} errors={errors} />, 422)
+  if (hasErrors(errors)) return c.html(<SitePage chrome={chrome(c)} site={site} values={values} errors={errors} approvers={listApproversForSite(c.get('deps').db, site.id)} />, 422)
   updateSite(c.get('deps').db, site, { name: values.name, contactEmail }, ctxOf(c))
   setFlash(c, 'success', 'Site saved.')
   return redirectTo(c, `/admin/sites/${site.id}`)
@@ -104,11 +105,16 @@ adminSites.post('/admin/sites/:id/rotate-key', ...guard, async (c) => {
   return showKeyOnce(c, rotated, apiKey, 'rotated')
 })
 
+/** The site page with a 409 notice: the action does not fit the site's current state. */
+function sitePageWithNotice(c: Context<AppEnv>, site: Site, notice: string) {
+  return c.html(<SitePage chrome={chrome(c)} site={site} values={{}} errors={{}} approvers={listApproversForSite(c.get('deps').db, site.id)} notice={notice} />, 409)
+}
+
 /** Disabling refuses the key and hands out no tasks; nothing is deleted, and enabling undoes it. */
 adminSites.post('/admin/sites/:id/disable', ...guard, async (c) => {
   const site = loadSite(c)
   if (!site) return notFoundPage(c)
-  if (site.disabledAt !== null) return c.html(<SitePage chrome={chrome(c)} site={site} values={{}} errors={{}} notice="The site is disabled already." />, 409)
+  if (site.disabledAt !== null) return sitePageWithNotice(c, site, 'The site is disabled already.')
   if ((await readForm(c)).get('confirm') !== 'yes') {
     return c.html(
       <ConfirmPage
@@ -121,7 +127,7 @@ adminSites.post('/admin/sites/:id/disable', ...guard, async (c) => {
       />,
     )
   }
-  if (disableSite(c.get('deps').db, site, ctxOf(c)) === 'conflict') return c.html(<SitePage chrome={chrome(c)} site={site} values={{}} errors={{}} notice="The site is disabled already." />, 409)
+  if (disableSite(c.get('deps').db, site, ctxOf(c)) === 'conflict') return sitePageWithNotice(c, site, 'The site is disabled already.')
   setFlash(c, 'success', `${site.name} disabled: its key is refused until it is enabled again.`)
   return redirectTo(c, `/admin/sites/${site.id}`)
 })
@@ -130,7 +136,7 @@ adminSites.post('/admin/sites/:id/enable', ...guard, (c) => {
   const site = loadSite(c)
   if (!site) return notFoundPage(c)
   const enabled = enableSite(c.get('deps').db, site, ctxOf(c))
-  if (enabled === 'conflict') return c.html(<SitePage chrome={chrome(c)} site={getSiteById(c.get('deps').db, site.id) ?? site} values={{}} errors={{}} notice="The site is not disabled." />, 409)
+  if (enabled === 'conflict') return sitePageWithNotice(c, getSiteById(c.get('deps').db, site.id) ?? site, 'The site is not disabled.')
   setFlash(c, 'success', `${site.name} enabled: its key works again.`)
   return redirectTo(c, `/admin/sites/${site.id}`)
 })
