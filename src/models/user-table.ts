@@ -93,7 +93,7 @@ function invitationWhere(q: string): SQL {
   return sql`${open} and (lower(i.email) like ${like} escape '\\' or lower(i.organization) like ${like} escape '\\' or lower(coalesce(i.first_name, '')) like ${like} escape '\\' or lower(coalesce(i.last_name, '')) like ${like} escape '\\')`
 }
 
-/** Every facet's count for the text filter, in one statement. */
+/** Every facet's count for the text filter, in one statement (one pass over the matching accounts). */
 export function countUserFacets(db: Db, q: string, p: StatusPolicy): UserFacetCounts {
   const sum = (facet: Exclude<UserFacet, 'invitations'>) => sql`coalesce(sum(case when ${facetCondition(facet, p)} then 1 else 0 end), 0)`
   const row = db.get<Record<string, number>>(sql`
@@ -223,8 +223,12 @@ export function listUsersForTable(db: Db, query: UserTableQuery, p: StatusPolicy
   const page = Math.min(query.page, pages)
   const keys = sortKeys(query, p)
   const dir = query.dir === 'desc' ? sql.raw('desc') : sql.raw('asc')
-  const accounts = sql`select 'user' as kind, u.id as id, ${keys.account} as k from users u left join sign_in_throttles t on t.email = u.email where ${accountWhere(query, p)}`
-  const open = sql`select 'invitation' as kind, i.id as id, ${keys.invitation} as k from invitations i where ${invitationWhere(query.q)}`
+  // Each side is sorted and cut to the rows this page could need (so an index on the sort column
+  // serves it), then the union is sorted once more and paged.
+  const needed = page * query.perPage
+  const throttles = query.sort === 'status' || query.status === 'locked' ? sql`left join sign_in_throttles t on t.email = u.email` : sql``
+  const accounts = sql`select * from (select 'user' as kind, u.id as id, ${keys.account} as k from users u ${throttles} where ${accountWhere(query, p)} order by ${orderBy(query, p)} limit ${needed})`
+  const open = sql`select * from (select 'invitation' as kind, i.id as id, ${keys.invitation} as k from invitations i where ${invitationWhere(query.q)} order by k ${keys.text ? sql`collate nocase` : sql``} ${dir}, i.id ${dir} limit ${needed})`
   const union = query.status === '' ? sql`${accounts} union all ${open}` : query.status === 'invitations' ? open : accounts
   const order = keys.text ? sql`k collate nocase ${dir}, kind ${dir}, id ${dir}` : sql`k ${dir}, kind ${dir}, id ${dir}`
   const slice = db.all<{ kind: 'user' | 'invitation'; id: number }>(sql`select kind, id from (${union}) order by ${order} limit ${query.perPage} offset ${(page - 1) * query.perPage}`)
