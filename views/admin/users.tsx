@@ -132,7 +132,7 @@ export function UserTable(props: { table: UserTablePage; inactiveDays: number })
   const facetNote = query.status ? ` · ${FACET_LABELS[query.status].toLowerCase()}` : ''
   return (
     <section id="user-table">
-      <nav aria-label="Filter by status" class="facets">
+      <nav aria-label="Status" class="facets">
         <ul class="tabs">
           {facetLink('', 'All', facets.all)}
           {USER_FACETS.map((f) => facetLink(f, f === 'inactive' ? `Inactive (${props.inactiveDays}+ days)` : FACET_LABELS[f], facets[f]))}
