@@ -1,7 +1,6 @@
-import { sql, type SQL } from 'drizzle-orm'
+import { inArray, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { invitations, type Invitation } from '../db/schema.ts'
-import { inArray } from 'drizzle-orm'
 import { invitationStatus, type InvitationStatus } from './invitations.ts'
 
 // The admin user table (SPEC §3.6): filter, sort and pagination all happen in SQL, so a page
