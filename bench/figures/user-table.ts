@@ -31,7 +31,7 @@ export const userTable: FigureProducer = {
       const headers = { Cookie: `session=${cookie}` }
       const first = await ctx.gatehouse.target.request(agent, { path: '/admin/users?q=smith&sort=last_name&dir=asc', headers, keepBody: true })
       if (first.status !== 200 || !first.body.includes('id="user-table"')) throw new Error(`GET /admin/users: ${first.status}`)
-      const users = Number(first.body.match(/([\d,]+) users? matching/)?.[1]?.replaceAll(',', '') ?? NaN)
+      const users = Number(first.body.match(/([\d,]+) (?:users?|rows?)\b/)?.[1]?.replaceAll(',', '') ?? NaN)
       const perQuery = new Map<string, number[]>()
       const all: number[] = []
       const deadline = Date.now() + ctx.durationMs

@@ -1,5 +1,7 @@
-import { sql, type SQL } from 'drizzle-orm'
+import { inArray, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
+import { invitations, type Invitation } from '../db/schema.ts'
+import { invitationStatus, type InvitationStatus } from './invitations.ts'
 
 // The admin user table (SPEC §3.6): filter, sort and pagination all happen in SQL, so a page
 // costs the same at 100,000 users as at 100.
@@ -7,8 +9,12 @@ import type { Db } from '../db/client.ts'
 export const USER_TABLE_SORTS = ['first_name', 'last_name', 'username', 'email', 'organization', 'role', 'projects', 'last_sign_in', 'status'] as const
 export type UserTableSort = (typeof USER_TABLE_SORTS)[number]
 export const USER_TABLE_PAGE_SIZE = 50
+export const USER_TABLE_PAGE_SIZES = [25, 50, 100] as const
+/** The status facets, in the order the list shows them; '' is everything (accounts and open invitations). */
+export const USER_FACETS = ['active', 'admins', 'disabled', 'locked', 'mfa_not_enrolled', 'must_change_password', 'inactive', 'invitations'] as const
+export type UserFacet = (typeof USER_FACETS)[number]
 
-export type UserTableQuery = { q: string; sort: UserTableSort; dir: 'asc' | 'desc'; page: number }
+export type UserTableQuery = { q: string; sort: UserTableSort; dir: 'asc' | 'desc'; page: number; status: UserFacet | ''; perPage: number }
 
 export type UserStatus =
   | 'Account disabled'
@@ -32,15 +38,101 @@ export type UserTableRow = {
   moreProjects: number
 }
 
-export type UserTablePage = { rows: UserTableRow[]; total: number; page: number; pages: number; query: UserTableQuery }
+export type InvitationTableRow = Omit<Invitation, 'status'> & { status: InvitationStatus }
+/** One row of the list: an account or an open invitation, sorted together by the same key. */
+export type UserTableEntry = { kind: 'user'; user: UserTableRow } | { kind: 'invitation'; invitation: InvitationTableRow }
+/** Count per facet for the current text filter; `all` counts accounts and open invitations. */
+export type UserFacetCounts = Record<UserFacet | 'all', number>
+
+export type UserTablePage = { entries: UserTableEntry[]; rows: UserTableRow[]; total: number; page: number; pages: number; query: UserTableQuery; facets: UserFacetCounts }
 
 export type StatusPolicy = { now: number; inactiveDays: number; passwordMaxAgeDays: number }
 
-/** Reads q/sort/dir/page from a query string, falling back to defaults for anything unexpected. */
+/** Reads q/sort/dir/page/status/per_page from a query string, falling back to defaults for anything unexpected. */
 export function parseUserTableQuery(params: Record<string, string | undefined>): UserTableQuery {
   const sort = (USER_TABLE_SORTS as readonly string[]).includes(params.sort ?? '') ? (params.sort as UserTableSort) : 'last_name'
   const page = Math.max(1, Math.min(100_000, Number.parseInt(params.page ?? '1', 10) || 1))
-  return { q: (params.q ?? '').trim().slice(0, 100), sort, dir: params.dir === 'desc' ? 'desc' : 'asc', page }
+  const status = (USER_FACETS as readonly string[]).includes(params.status ?? '') ? (params.status as UserFacet) : ''
+  const perPage = (USER_TABLE_PAGE_SIZES as readonly number[]).includes(Number(params.per_page)) ? Number(params.per_page) : USER_TABLE_PAGE_SIZE
+  return { q: (params.q ?? '').trim().slice(0, 100), sort, dir: params.dir === 'desc' ? 'desc' : 'asc', page, status, perPage }
+}
+
+const DAY = 86_400_000
+
+/** The SQL condition of an account facet (u = users, t = sign_in_throttles); the same rules as statusesOf. */
+function facetCondition(facet: Exclude<UserFacet, 'invitations'>, p: StatusPolicy): SQL {
+  switch (facet) {
+    case 'active':
+      return sql`u.disabled_at is null`
+    case 'admins':
+      return sql`u.role = 'admin'`
+    case 'disabled':
+      return sql`u.disabled_at is not null`
+    case 'locked':
+      return sql`coalesce(t.locked_until, 0) > ${p.now}`
+    case 'mfa_not_enrolled':
+      return sql`u.totp_secret is null`
+    case 'must_change_password':
+      return sql`u.must_change_password = 1`
+    case 'inactive':
+      return sql`coalesce(u.last_sign_in_at, u.created_at) < ${p.now - p.inactiveDays * DAY}`
+  }
+}
+
+function accountWhere(query: Pick<UserTableQuery, 'q' | 'status'>, p: StatusPolicy): SQL {
+  if (query.status === '' || query.status === 'invitations') return filter(query.q)
+  return sql`${filter(query.q)} and ${facetCondition(query.status, p)}`
+}
+
+/** Open invitations matching the text filter (names, email, organisation); i = invitations. */
+function invitationWhere(q: string): SQL {
+  const open = sql`i.status in ('sent', 'link visited')`
+  if (q === '') return open
+  const like = `%${q.toLowerCase().replace(/[\\%_]/g, (ch) => '\\' + ch)}%`
+  return sql`${open} and (lower(i.email) like ${like} escape '\\' or lower(i.organization) like ${like} escape '\\' or lower(coalesce(i.first_name, '')) like ${like} escape '\\' or lower(coalesce(i.last_name, '')) like ${like} escape '\\')`
+}
+
+/** Every facet's count for the text filter, in one statement (one pass over the matching accounts). */
+export function countUserFacets(db: Db, q: string, p: StatusPolicy): UserFacetCounts {
+  const sum = (facet: Exclude<UserFacet, 'invitations'>) => sql`coalesce(sum(case when ${facetCondition(facet, p)} then 1 else 0 end), 0)`
+  const row = db.get<Record<string, number>>(sql`
+    select count(*) as accounts, ${sum('active')} as active, ${sum('admins')} as admins, ${sum('disabled')} as disabled, ${sum('locked')} as locked,
+      ${sum('mfa_not_enrolled')} as mfa_not_enrolled, ${sum('must_change_password')} as must_change_password, ${sum('inactive')} as inactive,
+      (select count(*) from invitations i where ${invitationWhere(q)}) as invitations
+    from users u left join sign_in_throttles t on t.email = u.email
+    where ${filter(q)}`)
+  const counts = { all: row.accounts! + row.invitations! } as UserFacetCounts
+  for (const facet of USER_FACETS) counts[facet] = row[facet]!
+  return counts
+}
+
+/** The sort key of a row in the account/invitation union: accounts by `u`, invitations by `i` (no username, projects, sign-in; status after every account's). */
+function sortKeys(query: UserTableQuery, p: StatusPolicy): { account: SQL; invitation: SQL; text: boolean } {
+  switch (query.sort) {
+    case 'first_name':
+      return { account: sql`u.first_name`, invitation: sql`coalesce(i.first_name, '')`, text: true }
+    case 'last_name':
+      return { account: sql`u.last_name`, invitation: sql`coalesce(i.last_name, '')`, text: true }
+    case 'username':
+      return { account: sql`u.username`, invitation: sql`null`, text: true }
+    case 'email':
+      return { account: sql`u.email`, invitation: sql`i.email`, text: false }
+    case 'organization':
+      return { account: sql`u.organization`, invitation: sql`i.organization`, text: true }
+    case 'role':
+      return { account: sql`u.role`, invitation: sql`i.role`, text: false }
+    case 'last_sign_in':
+      return { account: sql`u.last_sign_in_at`, invitation: sql`null`, text: false }
+    case 'projects':
+      return {
+        account: sql`((select count(distinct pm.project_id) from project_members pm join projects p on p.id = pm.project_id and p.deleted_at is null where pm.user_id = u.id)
+        + (select count(*) from projects p where p.owner_id = u.id and p.deleted_at is null))`,
+        invitation: sql`0`,
+        text: false,
+      }
+    case 'status':
+      return { account: statusRank(p), invitation: sql`7`, text: false }
+  }
 }
 
 function statusRank(p: StatusPolicy): SQL {
@@ -119,35 +211,46 @@ const COLUMNS = sql`u.id, u.first_name, u.last_name, u.username, u.email, u.orga
   u.disabled_at, t.locked_until, u.must_change_password, u.password_changed_at,
   case when u.totp_secret is null then null else 1 end as totp_secret, u.created_at`
 
+/**
+ * One page of the list: accounts and (with no facet or the invitations facet) open invitations,
+ * sorted together by one key in one SQL union, counted by the facet query, paged with limit/offset.
+ */
 export function listUsersForTable(db: Db, query: UserTableQuery, p: StatusPolicy): UserTablePage {
-  const where = filter(query.q)
-  let raw: RawRow[]
-  let total: number
-  let page: number
-  if ([...query.q].length >= 3) {
-    // Filtered: the full-text match runs once. Its ids come back sorted; their number is the
-    // total, and the page is a slice (a filter matches thousands at most, never the directory).
-    const ids = db.all<{ id: number }>(sql`select u.id from users u left join sign_in_throttles t on t.email = u.email where ${where} order by ${orderBy(query, p)}`).map((r) => r.id)
-    total = ids.length
-    page = Math.min(query.page, Math.max(1, Math.ceil(total / USER_TABLE_PAGE_SIZE)))
-    const pageIds = ids.slice((page - 1) * USER_TABLE_PAGE_SIZE, page * USER_TABLE_PAGE_SIZE)
-    const byId = new Map(
-      (pageIds.length === 0 ? [] : db.all<RawRow>(sql`select ${COLUMNS} from users u left join sign_in_throttles t on t.email = u.email where u.id in (${sql.join(pageIds.map((id) => sql`${id}`), sql`, `)})`)).map((r) => [r.id, r]),
-    )
-    raw = pageIds.map((id) => byId.get(id)!).filter(Boolean)
-  } else {
-    total = db.get<{ n: number }>(sql`select count(*) as n from users u where ${where}`).n
-    page = Math.min(query.page, Math.max(1, Math.ceil(total / USER_TABLE_PAGE_SIZE)))
-    raw = db.all<RawRow>(sql`
-      select ${COLUMNS}
-      from users u left join sign_in_throttles t on t.email = u.email
-      where ${where}
-      order by ${orderBy(query, p)}
-      limit ${USER_TABLE_PAGE_SIZE} offset ${(page - 1) * USER_TABLE_PAGE_SIZE}`)
-  }
-  const pages = Math.max(1, Math.ceil(total / USER_TABLE_PAGE_SIZE))
-  const projects = projectNamesByUser(db, raw.map((r) => r.id))
-  const rows = raw.map((r) => {
+  const facets = countUserFacets(db, query.q, p)
+  const total = query.status === '' ? facets.all : facets[query.status]
+  const pages = Math.max(1, Math.ceil(total / query.perPage))
+  const page = Math.min(query.page, pages)
+  const keys = sortKeys(query, p)
+  const dir = query.dir === 'desc' ? sql.raw('desc') : sql.raw('asc')
+  // Each side is sorted and cut to the rows this page could need (so an index on the sort column
+  // serves it), then the union is sorted once more and paged.
+  const needed = page * query.perPage
+  const throttles = query.sort === 'status' || query.status === 'locked' ? sql`left join sign_in_throttles t on t.email = u.email` : sql``
+  const accounts = sql`select * from (select 'user' as kind, u.id as id, ${keys.account} as k from users u ${throttles} where ${accountWhere(query, p)} order by ${orderBy(query, p)} limit ${needed})`
+  const open = sql`select * from (select 'invitation' as kind, i.id as id, ${keys.invitation} as k from invitations i where ${invitationWhere(query.q)} order by k ${keys.text ? sql`collate nocase` : sql``} ${dir}, i.id ${dir} limit ${needed})`
+  const union = query.status === '' ? sql`${accounts} union all ${open}` : query.status === 'invitations' ? open : accounts
+  const order = keys.text ? sql`k collate nocase ${dir}, kind ${dir}, id ${dir}` : sql`k ${dir}, kind ${dir}, id ${dir}`
+  const slice = db.all<{ kind: 'user' | 'invitation'; id: number }>(sql`select kind, id from (${union}) order by ${order} limit ${query.perPage} offset ${(page - 1) * query.perPage}`)
+  const rows = loadUserRows(db, slice.filter((r) => r.kind === 'user').map((r) => r.id), p)
+  const inviteIds = slice.filter((r) => r.kind === 'invitation').map((r) => r.id)
+  const invites = new Map((inviteIds.length === 0 ? [] : db.select().from(invitations).where(inArray(invitations.id, inviteIds)).all()).map((i) => [i.id, { ...i, status: invitationStatus(i, p.now) }]))
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  const entries: UserTableEntry[] = slice.flatMap((r): UserTableEntry[] => {
+    if (r.kind === 'user') {
+      const user = byId.get(r.id)
+      return user ? [{ kind: 'user', user }] : []
+    }
+    const invitation = invites.get(r.id)
+    return invitation ? [{ kind: 'invitation', invitation }] : []
+  })
+  return { entries, rows: entries.flatMap((e) => (e.kind === 'user' ? [e.user] : [])), total, page, pages, query: { ...query, page }, facets }
+}
+
+function loadUserRows(db: Db, ids: number[], p: StatusPolicy): UserTableRow[] {
+  if (ids.length === 0) return []
+  const raw = db.all<RawRow>(sql`select ${COLUMNS} from users u left join sign_in_throttles t on t.email = u.email where u.id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`)
+  const projects = projectNamesByUser(db, ids)
+  return raw.map((r) => {
     const names = projects.get(r.id) ?? []
     return {
       id: r.id,
@@ -163,7 +266,6 @@ export function listUsersForTable(db: Db, query: UserTableQuery, p: StatusPolicy
       moreProjects: Math.max(0, names.length - 3),
     }
   })
-  return { rows, total, page, pages, query: { ...query, page } }
 }
 
 function projectNamesByUser(db: Db, userIds: number[]): Map<number, string[]> {
@@ -186,9 +288,10 @@ export type UserExportRow = Omit<UserTableRow, 'projects' | 'moreProjects'> & { 
  * export: the ordered ids are read once, then each chunk's rows and project names by id, so no
  * statement stays open between chunks (the export is streamed and awaits a slow client).
  */
-export function* iterateUsersForExport(db: Db, query: Pick<UserTableQuery, 'q' | 'sort' | 'dir'>, p: StatusPolicy, chunk = 1000): Generator<UserExportRow[]> {
-  const full: UserTableQuery = { ...query, page: 1 }
-  const ids = db.all<{ id: number }>(sql`select u.id from users u left join sign_in_throttles t on t.email = u.email where ${filter(full.q)} order by ${orderBy(full, p)}`).map((r) => r.id)
+export function* iterateUsersForExport(db: Db, query: Pick<UserTableQuery, 'q' | 'sort' | 'dir' | 'status'>, p: StatusPolicy, chunk = 1000): Generator<UserExportRow[]> {
+  if (query.status === 'invitations') return
+  const full: UserTableQuery = { ...query, page: 1, perPage: USER_TABLE_PAGE_SIZE }
+  const ids = db.all<{ id: number }>(sql`select u.id from users u left join sign_in_throttles t on t.email = u.email where ${accountWhere(full, p)} order by ${orderBy(full, p)}`).map((r) => r.id)
   for (let i = 0; i < ids.length; i += chunk) {
     const slice = ids.slice(i, i + chunk)
     const byId = new Map(db.all<RawRow>(sql`select ${COLUMNS} from users u left join sign_in_throttles t on t.email = u.email where u.id in (${sql.join(slice.map((id) => sql`${id}`), sql`, `)})`).map((r) => [r.id, r]))

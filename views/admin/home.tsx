@@ -19,7 +19,6 @@ function CountLink(props: { href: string; n: number; what: string }) {
   )
 }
 
-const BY_STATUS = '/admin/users?sort=status&dir=asc' // flagged accounts first: the users list has no status filter yet
 
 export function AdminHomePage(props: { chrome: PageChrome; summary: AdminSummary; eventTargets: Map<string, AuditTargetName> }) {
   const { users, outbox, recentEvents, invitations, projectsAwaitingDecision, signInsPerDay } = props.summary
@@ -35,23 +34,23 @@ export function AdminHomePage(props: { chrome: PageChrome; summary: AdminSummary
             </dd>
             <dt>Admins</dt>
             <dd>
-              <CountLink href="/admin/users?sort=role&dir=asc" n={users.admins} what="admins" />
+              <CountLink href="/admin/users?status=admins" n={users.admins} what="admins" />
             </dd>
             <dt>Disabled</dt>
             <dd>
-              <CountLink href={BY_STATUS} n={users.disabled} what="disabled" />
+              <CountLink href="/admin/users?status=disabled" n={users.disabled} what="disabled" />
             </dd>
             <dt>Authenticator not enrolled</dt>
             <dd>
-              <CountLink href={BY_STATUS} n={users.withoutMfa} what="without an authenticator" />
+              <CountLink href="/admin/users?status=mfa_not_enrolled" n={users.withoutMfa} what="without an authenticator" />
             </dd>
             <dt>Must change password</dt>
             <dd>
-              <CountLink href={BY_STATUS} n={users.mustChangePassword} what="must change password" />
+              <CountLink href="/admin/users?status=must_change_password" n={users.mustChangePassword} what="must change password" />
             </dd>
             <dt>Locked out now</dt>
             <dd class={users.locked > 0 ? 'bad' : undefined}>
-              <CountLink href={BY_STATUS} n={users.locked} what="locked out now" />
+              <CountLink href="/admin/users?status=locked" n={users.locked} what="locked out now" />
             </dd>
           </dl>
           <a href="/admin/users">Manage users</a>

@@ -3,7 +3,7 @@ import { AuditTable } from '../components/audit-table.tsx'
 import { Page, type PageChrome } from '../layouts/page.tsx'
 import { Card, Field, FormError } from '../components/form.tsx'
 import { DateTime } from '../components/time.tsx'
-import type { UserTablePage, UserTableSort } from '../../src/models/user-table.ts'
+import { USER_FACETS, USER_TABLE_PAGE_SIZES, type UserFacet, type UserTablePage, type UserTableQuery, type UserTableSort } from '../../src/models/user-table.ts'
 import type { AuditEvent, Invitation, Project, Session, User } from '../../src/db/schema.ts'
 import type { UserMemberships } from '../../src/models/user-admin.ts'
 import type { Decision } from '../../src/authz/policy.ts'
@@ -28,17 +28,45 @@ const COLUMNS: [UserTableSort, string][] = [
   ['status', 'Status'],
 ]
 
-function tableUrl(q: { q: string; sort: string; dir: string; page: number }, change: Partial<{ q: string; sort: string; dir: string; page: number }>): string {
+const FACET_LABELS: Record<UserFacet, string> = {
+  active: 'Active',
+  admins: 'Admins',
+  disabled: 'Disabled',
+  locked: 'Locked',
+  mfa_not_enrolled: 'MFA not enrolled',
+  must_change_password: 'Must change password',
+  inactive: 'Inactive',
+  invitations: 'Invitations',
+}
+
+/** The list's query string: every setting kept unless `change` replaces it; defaults left out. */
+function tableParams(q: UserTableQuery, change: Partial<UserTableQuery> = {}): URLSearchParams {
   const next = { ...q, ...change }
   const params = new URLSearchParams()
   if (next.q) params.set('q', next.q)
+  if (next.status) params.set('status', next.status)
   params.set('sort', next.sort)
   params.set('dir', next.dir)
+  if (next.perPage !== 50) params.set('per_page', String(next.perPage))
   if (next.page > 1) params.set('page', String(next.page))
-  return `/admin/users?${params}`
+  return params
 }
 
-export function UsersPage(props: { chrome: PageChrome; table: UserTablePage; invitations: InvitationRow[]; roles: string[]; form: { email?: string; role?: string; errors?: FieldErrors } }) {
+function tableUrl(q: UserTableQuery, change: Partial<UserTableQuery>): string {
+  return `/admin/users?${tableParams(q, change)}`
+}
+
+/** Page numbers shown: the first, the last, and two either side of the current one. */
+function pageNumbers(page: number, pages: number): (number | null)[] {
+  const shown: (number | null)[] = []
+  for (let n = 1; n <= pages; n++) {
+    if (n === 1 || n === pages || Math.abs(n - page) <= 2) shown.push(n)
+    else if (shown.at(-1) !== null) shown.push(null)
+  }
+  return shown
+}
+
+export function UsersPage(props: { chrome: PageChrome; table: UserTablePage; inactiveDays: number; roles: string[]; form: { email?: string; role?: string; errors?: FieldErrors } }) {
   const { query } = props.table
   const errors = props.form.errors ?? {}
   return (
@@ -53,12 +81,14 @@ export function UsersPage(props: { chrome: PageChrome; table: UserTablePage; inv
           <input id="f-q" type="search" name="q" value={query.q} autocomplete="off" maxlength={100} />
           <input type="hidden" name="sort" value={query.sort} />
           <input type="hidden" name="dir" value={query.dir} />
+          {query.status && <input type="hidden" name="status" value={query.status} />}
+          {query.perPage !== 50 && <input type="hidden" name="per_page" value={String(query.perPage)} />}
           <button type="submit" class="secondary">
             Filter
           </button>
         </div>
       </form>
-      <UserTable table={props.table} invitations={props.invitations} />
+      <UserTable table={props.table} inactiveDays={props.inactiveDays} />
       <Card title="Register a user">
         <p>They receive a temporary password by email, valid 7 days; at first sign-in they choose their own password and set up an authenticator.</p>
         <form method="post" action="/admin/users" class="stack">
@@ -85,21 +115,44 @@ export function UsersPage(props: { chrome: PageChrome; table: UserTablePage; inv
   )
 }
 
-/** The table with its pager: swapped alone when the htmx filter changes. */
-export function UserTable(props: { table: UserTablePage; invitations: InvitationRow[] }) {
-  const { rows, total, page, pages, query } = props.table
+/** Facets, count, table and pager: swapped together when the htmx filter changes (the counts follow the text filter). */
+export function UserTable(props: { table: UserTablePage; inactiveDays: number }) {
+  const { entries, total, page, pages, query, facets } = props.table
+  const facetLink = (status: UserFacet | '', label: string, count: number) => (
+    <li>
+      <a href={tableUrl(query, { status, page: 1 })} aria-current={query.status === status ? 'page' : undefined}>
+        {label} <span class="badge">{count.toLocaleString('en-GB')}</span>
+      </a>
+    </li>
+  )
+  const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en-GB')} ${n === 1 ? one : many}`
+  const accounts = facets.all - facets.invitations
+  const counted =
+    query.status === 'invitations' ? plural(total, 'invitation', 'invitations') : query.status !== '' || facets.invitations === 0 ? plural(total, 'user', 'users') : `${plural(total, 'row', 'rows')} (${plural(accounts, 'user', 'users')}, ${plural(facets.invitations, 'invitation', 'invitations')})`
+  const facetNote = query.status ? ` · ${FACET_LABELS[query.status].toLowerCase()}` : ''
   return (
     <section id="user-table">
+      <nav aria-label="Status" class="facets">
+        <ul class="tabs">
+          {facetLink('', 'All', facets.all)}
+          {USER_FACETS.map((f) => facetLink(f, f === 'inactive' ? `Inactive (${props.inactiveDays}+ days)` : FACET_LABELS[f], facets[f]))}
+        </ul>
+      </nav>
       <p class="muted">
         <span aria-live="polite">
-          {total === 1 ? '1 user' : `${total.toLocaleString('en-GB')} users`}
+          {counted}
+          {facetNote}
           {query.q ? ` matching “${query.q}”` : ''}
           {pages > 1 ? ` · page ${page} of ${pages}` : ''}
         </span>
-        {' · '}
-        <a href={`/admin/users.csv?${new URLSearchParams({ ...(query.q ? { q: query.q } : {}), sort: query.sort, dir: query.dir })}`} download>
-          Download as CSV
-        </a>
+        {query.status !== 'invitations' && (
+          <>
+            {' · '}
+            <a href={`/admin/users.csv?${new URLSearchParams({ ...(query.q ? { q: query.q } : {}), ...(query.status ? { status: query.status } : {}), sort: query.sort, dir: query.dir })}`} download>
+              Download as CSV
+            </a>
+          </>
+        )}
       </p>
       <TableScroll label="Users">
         <table class="users">
@@ -120,48 +173,54 @@ export function UserTable(props: { table: UserTablePage; invitations: Invitation
             </tr>
           </thead>
           <tbody>
-            {props.invitations.map((i) => (
-              <tr class="invitation">
-                <td>{i.firstName ?? ''}</td>
-                <td>{i.lastName ?? ''}</td>
-                <td></td>
-                <td>
-                  <a href={`/admin/invitations/${i.id}`}>{i.email}</a>
-                </td>
-                <td>{i.organization}</td>
-                <td class="nowrap">{i.role}</td>
-                <td></td>
-                <td></td>
-                <td>
-                  <span class="badge">{invitationStatusLabel(i.status)}</span>
-                </td>
-              </tr>
-            ))}
-            {rows.map((u) => (
-              <tr>
-                <td>{u.firstName}</td>
-                <td>{u.lastName}</td>
-                <td>{u.username ?? ''}</td>
-                <td>
-                  <a href={`/admin/users/${u.id}`}>{u.email}</a>
-                </td>
-                <td>{u.organization}</td>
-                <td class="nowrap">{u.role}</td>
-                <td>
-                  {u.projects.join(', ')}
-                  {u.moreProjects > 0 ? ` +${u.moreProjects}` : ''}
-                </td>
-                <td>
-                  <DateTime ms={u.lastSignInAt} />
-                </td>
-                <td>
-                  {u.statuses.map((s) => (
-                    <span class="badge">{s}</span>
-                  ))}
-                </td>
-              </tr>
-            ))}
-            {rows.length === 0 && props.invitations.length === 0 && (
+            {entries.map((e) => {
+              if (e.kind === 'invitation') {
+                const i = e.invitation
+                return (
+                  <tr class="invitation">
+                    <td>{i.firstName ?? ''}</td>
+                    <td>{i.lastName ?? ''}</td>
+                    <td></td>
+                    <td>
+                      <a href={`/admin/invitations/${i.id}`}>{i.email}</a>
+                    </td>
+                    <td>{i.organization}</td>
+                    <td class="nowrap">{i.role}</td>
+                    <td></td>
+                    <td></td>
+                    <td>
+                      <span class="badge">{invitationStatusLabel(i.status)}</span>
+                    </td>
+                  </tr>
+                )
+              }
+              const u = e.user
+              return (
+                <tr>
+                  <td>{u.firstName}</td>
+                  <td>{u.lastName}</td>
+                  <td>{u.username ?? ''}</td>
+                  <td>
+                    <a href={`/admin/users/${u.id}`}>{u.email}</a>
+                  </td>
+                  <td>{u.organization}</td>
+                  <td class="nowrap">{u.role}</td>
+                  <td>
+                    {u.projects.join(', ')}
+                    {u.moreProjects > 0 ? ` +${u.moreProjects}` : ''}
+                  </td>
+                  <td>
+                    <DateTime ms={u.lastSignInAt} />
+                  </td>
+                  <td>
+                    {u.statuses.map((s) => (
+                      <span class="badge">{s}</span>
+                    ))}
+                  </td>
+                </tr>
+              )
+            })}
+            {entries.length === 0 && (
               <tr>
                 <td colspan={COLUMNS.length}>No users match.</td>
               </tr>
@@ -169,15 +228,43 @@ export function UserTable(props: { table: UserTablePage; invitations: Invitation
           </tbody>
         </table>
       </TableScroll>
-      {pages > 1 && (
-        <nav class="pager" aria-label="Pages">
-          {page > 1 ? <a href={tableUrl(query, { page: page - 1 })}>← Previous</a> : <span />}
-          <span>
-            Page {page} of {pages}
-          </span>
-          {page < pages ? <a href={tableUrl(query, { page: page + 1 })}>Next →</a> : <span />}
-        </nav>
-      )}
+      <div class="row pager-bar">
+        {pages > 1 && (
+          <nav class="pager" aria-label="Pages">
+            {page > 1 ? <a href={tableUrl(query, { page: page - 1 })} rel="prev">← Previous</a> : <span />}
+            <ul class="page-numbers">
+              {pageNumbers(page, pages).map((n) =>
+                n === null ? (
+                  <li aria-hidden="true">…</li>
+                ) : (
+                  <li>
+                    <a href={tableUrl(query, { page: n })} aria-current={n === page ? 'page' : undefined} aria-label={`Page ${n}`}>
+                      {n}
+                    </a>
+                  </li>
+                ),
+              )}
+            </ul>
+            {page < pages ? <a href={tableUrl(query, { page: page + 1 })} rel="next">Next →</a> : <span />}
+          </nav>
+        )}
+        <form method="get" action="/admin/users" class="row per-page">
+          {[...tableParams(query, { page: 1 })].filter(([k]) => k !== 'per_page').map(([k, v]) => (
+            <input type="hidden" name={k} value={v} />
+          ))}
+          <label for="f-per-page">Rows per page</label>
+          <select id="f-per-page" name="per_page">
+            {USER_TABLE_PAGE_SIZES.map((n) => (
+              <option value={String(n)} selected={n === query.perPage}>
+                {n}
+              </option>
+            ))}
+          </select>
+          <button type="submit" class="secondary">
+            Show
+          </button>
+        </form>
+      </div>
     </section>
   )
 }

@@ -12,7 +12,7 @@ import { UsersPage, UserTable, UserPage, ExplainPage } from '../../../views/admi
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { iterateUsersForExport, listUsersForTable, parseUserTableQuery } from '../../models/user-table.ts'
 import { streamCsv } from '../../http/csv.ts'
-import { getBlockingInvitation, invitationStatus, listOpenInvitationsMatching } from '../../models/invitations.ts'
+import { getBlockingInvitation } from '../../models/invitations.ts'
 import { getUserByEmail, getUserById, registerUserWithTemporaryPassword } from '../../models/users.ts'
 import { getRoleByName, listRoles, resolveActor } from '../../models/roles.ts'
 import { normalizeRoleName } from '../../authz/permissions.ts'
@@ -69,13 +69,12 @@ function parseSiteRoleField(c: Context<AppEnv>, raw: string): string | null {
 
 function renderUsersPage(c: Context<AppEnv>, form: { email?: string; role?: string; errors?: FieldErrors } = {}, status: 200 | 422 = 200) {
   const query = parseUserTableQuery(c.req.query())
-  const { db, clock } = c.get('deps')
+  const { db, config } = c.get('deps')
+  // Outstanding invitations are rows too, sorted in with the accounts by the same key.
   const table = listUsersForTable(db, query, statusPolicy(c))
-  // Outstanding invitations are rows too: few, so they lead page 1 rather than being sorted in.
-  const invitations = table.page === 1 ? listOpenInvitationsMatching(db, query.q).map((i) => ({ ...i, status: invitationStatus(i, clock.now()) })) : []
   c.header('Vary', 'HX-Request')
-  if (isHtmx(c) && c.req.method === 'GET') return c.html(<UserTable table={table} invitations={invitations} />)
-  return c.html(<UsersPage chrome={chrome(c)} table={table} invitations={invitations} roles={grantableSiteRoleNames(c)} form={form} />, status)
+  if (isHtmx(c) && c.req.method === 'GET') return c.html(<UserTable table={table} inactiveDays={config.inactiveDays} />)
+  return c.html(<UsersPage chrome={chrome(c)} table={table} inactiveDays={config.inactiveDays} roles={grantableSiteRoleNames(c)} form={form} />, status)
 }
 
 adminUsers.get('/admin/users', ...guard, (c) => renderUsersPage(c))
