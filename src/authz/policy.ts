@@ -280,3 +280,18 @@ export function decideSiteDecision(actor: Actor | null, action: SiteDecisionActi
 export function denySiteDecision(actor: Actor | null, action: SiteDecisionAction, facts: SiteDecisionFacts): Denial | null {
   return toDenial(decideSiteDecision(actor, action, facts))
 }
+
+/**
+ * The admin form "Save site approvals" (SPEC §4): admins decide only for sites without approvers.
+ * `selfDeciding`: the names of the sites named in the request that have approvers.
+ */
+export function decideAdminSiteApprovals(actor: Actor | null, selfDeciding: readonly string[]): Decision {
+  const site = decideSite(actor, 'projects.approve')
+  if (!site.allowed || selfDeciding.length === 0) return site
+  const one = selfDeciding.length === 1
+  return refuse('projects.approve', `${selfDeciding.join(', ')} ${one ? 'decides for itself' : 'decide for themselves'}: only ${one ? 'its' : 'their'} site approvers decide, not admins. Nothing was changed`)
+}
+
+export function denyAdminSiteApprovals(actor: Actor | null, selfDeciding: readonly string[]): Denial | null {
+  return toDenial(decideAdminSiteApprovals(actor, selfDeciding))
+}
