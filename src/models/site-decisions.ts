@@ -236,3 +236,16 @@ export function decidesForSite(db: Db, actor: Actor, siteId: number): boolean {
   const approverIds = db.select({ u: siteApprovers.userId }).from(siteApprovers).where(eq(siteApprovers.siteId, siteId)).all().map((r) => r.u)
   return approverIds.length > 0 ? approverIds.includes(actor.id) : actor.disabledAt === null && actor.sitePermissions.includes('projects.approve')
 }
+
+/** For the project page: each staged site's current decision, standing, and whether this actor decides for it. */
+export function siteDecisionSummary(db: Db, actor: Actor, projectId: number, now: number): Map<number, { current: SiteDecisionRow | null; standing: SiteStanding; canDecide: boolean; hasApprovers: boolean }> {
+  const history = listSiteDecisions(db, projectId)
+  const staged = db.select({ siteId: projectSites.siteId }).from(projectSites).where(eq(projectSites.projectId, projectId)).all()
+  const withApprovers = new Set(sitesWithApprovers(db, staged.map((s) => s.siteId)))
+  const out = new Map<number, { current: SiteDecisionRow | null; standing: SiteStanding; canDecide: boolean; hasApprovers: boolean }>()
+  for (const { siteId } of staged) {
+    const current = history.find((d) => d.siteId === siteId) ?? null
+    out.set(siteId, { current, standing: standingOf(current, now), canDecide: decidesForSite(db, actor, siteId), hasApprovers: withApprovers.has(siteId) })
+  }
+  return out
+}

@@ -45,7 +45,7 @@ import { ConfirmPage } from '../../views/components/confirm.tsx'
 import type { Project } from '../db/schema.ts'
 import { renderErrorPage } from '../http/errors.tsx'
 import { projectModelsSection } from './project-models.tsx'
-import { sitesWithApprovers } from '../models/site-decisions.ts'
+import { siteDecisionSummary, sitesWithApprovers } from '../models/site-decisions.ts'
 import { getSiteById } from '../models/sites.ts'
 
 export const projectRoutes = new Hono<AppEnv>()
@@ -105,6 +105,7 @@ function projectView(c: Context<AppEnv>, loaded: LoadedProject, extra: Partial<P
     values: {},
     errors: {},
     models: projectModelsSection(c, loaded),
+    siteDecisions: siteDecisionSummary(db, actor, loaded.project.id, c.get('deps').clock.now()),
     ...extra,
   }
 }

@@ -374,3 +374,20 @@ describe('POST /projects/:id/sites/:siteId/withdraw, and enforcement at hand-out
     expect(await res.json()).toMatchObject({ code: 'approval_expired' })
   })
 })
+
+describe('the project page', () => {
+  it('shows each site’s current decision with its evidence, offers the admin form only for sites without approvers, and links deciders to their form', async () => {
+    const w = await world()
+    const id = stagedProject(w)
+    await (await w.as(w.bob)).post(decisionPath(id, w.hull), { decision: 'decline', reason: 'No radiology capacity.', conditions: '', agreement: '', expires_on: '' })
+    const asAdmin = await (await (await w.as(w.admin)).get(`/projects/${id}`)).text()
+    expect(asAdmin).toContain('No radiology capacity.')
+    const toggles = [...asAdmin.matchAll(/name="approved_site_ids" value="(\d+)"/g)].map((m) => Number(m[1]))
+    expect(toggles).toEqual([w.york.site.id])
+    expect(asAdmin).toContain(`href="/projects/${id}/sites/${w.york.site.id}/decision">Decide for York and Scarborough`)
+    expect(asAdmin).not.toContain('Decide for Hull University')
+    const asOwner = await (await (await w.as(w.owner)).get(`/projects/${id}`)).text()
+    expect(asOwner).toContain('No radiology capacity.')
+    expect(asOwner).not.toContain('Decide for')
+  })
+})
