@@ -183,7 +183,15 @@ export function cancelSiteWork(db: Db, projectId: number, siteId: number, code: 
     .where(and(eq(models.projectId, projectId), eq(trainingRuns.siteId, siteId), inArray(trainingRuns.status, ['initiated', 'running'])))
     .all()
     .map((r) => r.id)
-  if (runs.length > 0) db.update(trainingRuns).set({ status: 'stopped', updatedAt: now }).where(inArray(trainingRuns.id, runs)).run()
+  if (runs.length > 0) {
+    db.update(trainingRuns).set({ status: 'stopped', updatedAt: now }).where(inArray(trainingRuns.id, runs)).run()
+    // A model whose training was under way only here is stopped with it.
+    const modelIds = [...new Set(db.select({ modelId: trainingRuns.modelId }).from(trainingRuns).where(inArray(trainingRuns.id, runs)).all().map((r) => r.modelId))]
+    for (const modelId of modelIds) {
+      const stillActive = db.select({ id: trainingRuns.id }).from(trainingRuns).where(and(eq(trainingRuns.modelId, modelId), inArray(trainingRuns.status, ['initiated', 'running']))).get()
+      if (!stillActive) db.update(models).set({ status: 'stopped', updatedAt: now }).where(and(eq(models.id, modelId), inArray(models.status, ['initiated', 'running']))).run()
+    }
+  }
   return { cancelledTaskIds: open.map((t) => t.id), stoppedRunIds: runs }
 }
 

@@ -272,6 +272,15 @@ describe('POST /projects/:id/sites/:siteId/decision', () => {
     expect(audits(w, 'site.approved_project')).toHaveLength(2)
   })
 
+  it('refuses a decision posted from a foreign Origin, recording nothing', async () => {
+    const w = await world()
+    const id = stagedProject(w)
+    const res = await (await w.as(w.alice)).post(decisionPath(id, w.leeds), approve(), { Origin: 'https://evil.example' })
+    expect(res.status).toBe(403)
+    expect(decisionRows(w, id)).toEqual([])
+    expect(status(w, id)).toBe('staged')
+  })
+
   it('a current approval is withdrawn, not declined (409)', async () => {
     const w = await world()
     const id = stagedProject(w)
@@ -292,6 +301,7 @@ describe('POST /projects/:id/sites/:siteId/withdraw, and enforcement at hand-out
     const model = createModel(w.t.db, project, { name: 'ResNet', description: '' }, ownerCtx)
     if (!model.ok) throw new Error('model not created')
     const now = w.t.clock.now()
+    w.t.db.update(models).set({ status: 'running' }).where(eq(models.id, model.value.id)).run()
     const run = w.t.db.insert(trainingRuns).values({ modelId: model.value.id, siteId: w.leeds.site.id, status: 'running', startedBy: w.owner.user.id, createdAt: now, updatedAt: now }).returning().get()
     const training = w.t.db.insert(tasks).values({ siteId: w.leeds.site.id, kind: 'training', projectId: id, trainingRunId: run.id, createdAt: now }).returning().get()
     const [image] = taskRows(w, id, w.leeds.site.id, 'image_retrieval')
@@ -317,6 +327,7 @@ describe('POST /projects/:id/sites/:siteId/withdraw, and enforcement at hand-out
       expect(events.at(-1)).toMatchObject({ event: 'cancelled', details: { code: 'approval_withdrawn', reason: 'DUA terminated.' } })
     }
     expect(w.t.db.select().from(trainingRuns).where(eq(trainingRuns.id, run.id)).get()!.status).toBe('stopped')
+    expect(w.t.db.select().from(models).where(eq(models.id, model.id)).get()!.status).toBe('stopped')
     expect(decisionRows(w, id).map((r) => r.decision)).toEqual(['approve', 'withdraw'])
     expect(audits(w, 'site.withdrew_approval')).toHaveLength(1)
 
