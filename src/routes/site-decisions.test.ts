@@ -320,7 +320,14 @@ describe('POST /projects/:id/sites/:siteId/withdraw, and enforcement at hand-out
     await expect403(await (await w.as(w.bob)).post(`/projects/${id}/sites/${w.leeds.site.id}/withdraw`, { reason: 'x' }), 'decides for itself')
     expect(w.t.db.select().from(tasks).where(eq(tasks.id, image.id)).get()!.status).toBe('pending')
 
-    expect((await (await w.as(w.ann)).post(`/projects/${id}/sites/${w.leeds.site.id}/withdraw`, { reason: 'DUA terminated.' })).status).toBe(303)
+    // first a confirmation that names the site and what follows; nothing changes yet
+    const confirm = await (await w.as(w.ann)).post(`/projects/${id}/sites/${w.leeds.site.id}/withdraw`, { reason: 'DUA terminated.' })
+    expect(confirm.status).toBe(200)
+    const question = await confirm.text()
+    expect(question).toContain('Withdraw Leeds Teaching Hospitals')
+    expect(question).toContain('name="reason" value="DUA terminated."')
+    expect(w.t.db.select().from(tasks).where(eq(tasks.id, image.id)).get()!.status).toBe('pending')
+    expect((await (await w.as(w.ann)).post(`/projects/${id}/sites/${w.leeds.site.id}/withdraw`, { reason: 'DUA terminated.', confirm: 'yes' })).status).toBe(303)
     for (const t of [image, training]) {
       expect(w.t.db.select().from(tasks).where(eq(tasks.id, t.id)).get()!.status).toBe('cancelled')
       const events = w.t.db.select().from(taskEvents).where(eq(taskEvents.taskId, t.id)).all()
@@ -342,7 +349,7 @@ describe('POST /projects/:id/sites/:siteId/withdraw, and enforcement at hand-out
     // no training starts there
     expect(startTraining(w.t.db, model, [w.leeds.site.id], ownerCtx)).toMatchObject({ ok: false, status: 409 })
     // withdrawing twice: nothing current to withdraw
-    expect((await (await w.as(w.ann)).post(`/projects/${id}/sites/${w.leeds.site.id}/withdraw`, { reason: 'again' })).status).toBe(409)
+    expect((await (await w.as(w.ann)).post(`/projects/${id}/sites/${w.leeds.site.id}/withdraw`, { reason: 'again', confirm: 'yes' })).status).toBe(409)
     // approving again is a new decision, with a new image retrieval task
     expect((await (await w.as(w.alice)).post(decisionPath(id, w.leeds), approve())).status).toBe(303)
     expect(taskRows(w, id, w.leeds.site.id, 'image_retrieval').map((t) => t.status)).toEqual(['cancelled', 'pending'])

@@ -25,6 +25,7 @@ import {
 import type { Project, Site } from '../db/schema.ts'
 import { loadReadableProject, refuse } from './projects.tsx'
 import { SiteDecisionPage } from '../../views/site-decision.tsx'
+import { ConfirmPage } from '../../views/components/confirm.tsx'
 
 // Per-site decisions and withdrawal (SPEC §4.1): whoever decides for a site (its approvers, or
 // admins while it has none) approves, declines or withdraws on a staged or approved project.
@@ -122,12 +123,26 @@ siteDecisionRoutes.post('/projects/:id/sites/:siteId/withdraw', ...guard, async 
   if (!loaded) return notFoundPage(c)
   const { db, clock } = c.get('deps')
   const actor = c.get('actor')
-  const reason = (await readForm(c)).get('reason').trim()
+  const form = await readForm(c)
+  const reason = form.get('reason').trim()
   const values = { withdraw_reason: reason }
   const denial = denySiteDecision(actor, 'withdraw', siteDecisionFacts(db, actor.id, loaded.project, loaded.site, clock.now()))
   if (denial) return refuse(c, { ...denial, label: 'Decide for a site' })
   const errors = checkTextFields({ withdraw_reason: reason === '' ? 'Give the reason for withdrawing.' : [...reason].length > 2000 ? 'At most 2,000 characters.' : undefined }, values, ['withdraw_reason']) as Record<string, string>
   if (hasErrors(errors)) return render(c, loaded, { values, errors }, 422)
+  if (form.get('confirm') !== 'yes') {
+    return c.html(
+      <ConfirmPage
+        chrome={chrome(c)}
+        title={`Withdraw ${loaded.site.name}'s approval of “${loaded.project.name}”?`}
+        question={`${loaded.site.name} gets no more work of this project: its pending and claimed image retrieval and training tasks are cancelled and its running training ends as stopped. Approving again later is a new decision.`}
+        button="Withdraw approval"
+        action={c.req.path}
+        cancel={`/projects/${loaded.project.id}/sites/${loaded.site.id}/decision`}
+        hidden={{ reason }}
+      />,
+    )
+  }
   const outcome = withdrawSiteApproval(db, actor, loaded.project.id, loaded.site, reason, ctxOf(c))
   if (!outcome.ok) return answer(c, loaded, outcome, values)
   setFlash(c, 'success', `${loaded.site.name} withdrew its approval: its open tasks of this project are cancelled.`)
