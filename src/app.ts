@@ -15,6 +15,7 @@ import { password } from './routes/password.tsx'
 import { home } from './routes/home.tsx'
 import { invite } from './routes/invite.tsx'
 import { projectRoutes } from './routes/projects.tsx'
+import { siteDecisionRoutes } from './routes/site-decisions.tsx'
 import { projectModels } from './routes/project-models.tsx'
 import { adminHome } from './routes/admin/home.tsx'
 import { adminUsers } from './routes/admin/users.tsx'
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', home)
   app.route('/', invite)
   app.route('/', projectRoutes)
+  app.route('/', siteDecisionRoutes)
   app.route('/', projectModels)
   app.route('/', adminHome)
   app.route('/', adminUsers)

@@ -7,6 +7,7 @@ import type { CohortQuery, Project } from '../src/db/schema.ts'
 import type { ProjectMemberRow, SiteCount, StagedSite } from '../src/models/projects.ts'
 import type { FieldErrors } from '../src/http/forms.ts'
 import { TableScroll } from './components/table-scroll.tsx'
+import type { SiteDecisionRow, SiteStanding } from '../src/models/site-decisions.ts'
 
 export type ProjectView = {
   project: Project
@@ -24,6 +25,8 @@ export type ProjectView = {
   errors: FieldErrors
   error?: string | undefined
   models: Child
+  /** Per staged site (by site id): its current decision (SPEC §4.1), and whether this user decides for it. */
+  siteDecisions?: Map<number, { current: SiteDecisionRow | null; standing: SiteStanding; canDecide: boolean; hasApprovers: boolean }>
 }
 
 export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
@@ -173,27 +176,62 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
                   <th scope="col">Decision</th>
                   <th scope="col">By</th>
                   <th scope="col">When</th>
+                  <th scope="col">Evidence</th>
                 </tr>
               </thead>
               <tbody>
-                {v.stagedSites.map((s) => (
-                  <tr>
-                    <td>{s.site.name}</td>
-                    <td>{s.decision === 'approved' ? <strong class="good">Approved</strong> : s.decision === 'not approved' ? 'Not approved' : 'Awaiting decision'}</td>
-                    <td>{s.decidedBy ?? '—'}</td>
-                    <td>
-                      <DateTime ms={s.decidedAt} />
-                    </td>
-                  </tr>
-                ))}
+                {v.stagedSites.map((s) => {
+                  const d = v.siteDecisions?.get(s.site.id)
+                  const cur = d?.current ?? null
+                  return (
+                    <tr>
+                      <td>
+                        {s.site.name}
+                        {d?.hasApprovers && <small class="muted"> (decides for itself)</small>}
+                      </td>
+                      <td>
+                        {d?.standing === 'withdrawn' ? (
+                          'Approval withdrawn'
+                        ) : d?.standing === 'expired' ? (
+                          `Approval expired on ${cur?.expiresOn ?? ''}`
+                        ) : s.decision === 'approved' ? (
+                          <strong class="good">Approved</strong>
+                        ) : s.decision === 'not approved' ? (
+                          'Not approved'
+                        ) : (
+                          'Awaiting decision'
+                        )}
+                      </td>
+                      <td>{s.decidedBy ?? '—'}</td>
+                      <td>
+                        <DateTime ms={s.decidedAt} />
+                      </td>
+                      <td>
+                        {cur && (cur.reason || cur.conditions || cur.agreement || cur.expiresOn) && (
+                          <ul class="plain">
+                            {cur.reason && <li>Reason: {cur.reason}</li>}
+                            {cur.conditions && <li>Conditions: {cur.conditions}</li>}
+                            {cur.agreement && <li>Data-use agreement: {cur.agreement}</li>}
+                            {cur.expiresOn && d?.standing !== 'expired' && <li>Expires at the end of {cur.expiresOn} (UTC)</li>}
+                          </ul>
+                        )}
+                        {d && (
+                          <p>
+                            <a href={`/projects/${p.id}/sites/${s.site.id}/decision`}>{d.canDecide ? `Decide for ${s.site.name}` : 'History'}</a>
+                          </p>
+                        )}
+                      </td>
+                    </tr>
+                  )
+                })}
               </tbody>
             </table>
             </TableScroll>
-            {v.can.approve && (
+            {v.can.approve && v.stagedSites.some((s) => !v.siteDecisions?.get(s.site.id)?.hasApprovers) && (
               <form method="post" action={`/projects/${p.id}/approvals`} class="stack">
                 <fieldset class={v.errors.approved_site_ids ? 'invalid' : undefined}>
                   <legend>Site approvals</legend>
-                  {v.stagedSites.map((s) => (
+                  {v.stagedSites.filter((s) => !v.siteDecisions?.get(s.site.id)?.hasApprovers).map((s) => (
                     <label class="check">
                       <input type="checkbox" name="approved_site_ids" value={String(s.site.id)} /> Approve at {s.site.name}
                     </label>

@@ -240,3 +240,58 @@ export function decideGrantGroupRole(actor: Actor | null, groupRole: 'group_admi
 export function denyGrantGroupRole(actor: Actor | null, groupRole: 'group_admin' | 'member', actorGroupRole: 'group_admin' | 'member' | null): Denial | null {
   return toDenial(decideGrantGroupRole(actor, groupRole, actorGroupRole))
 }
+
+// ---- Site decisions (SPEC §4.1): the site decides for itself. ----
+
+/** What the policy needs to know to answer "may this actor decide for this site on this project?". */
+export type SiteDecisionFacts = {
+  site: { name: string; hasApprovers: boolean }
+  actorApprovesSite: boolean
+  project: { status: string; deletedAt: number | null }
+  /** The site's current standing on the project: its latest decision, lapsed approvals included. */
+  current: 'none' | 'approved' | 'declined' | 'withdrawn' | 'expired'
+}
+
+export type SiteDecisionAction = 'approve' | 'decline' | 'withdraw'
+
+/**
+ * Who decides for a site: while it has approvers, only they (admins cannot); otherwise admins
+ * (projects.approve). State: decisions are made on staged or approved projects; a current approval
+ * is withdrawn, not declined; only a current approval can be withdrawn.
+ */
+export function decideSiteDecision(actor: Actor | null, action: SiteDecisionAction, facts: SiteDecisionFacts): Decision {
+  const permission: Permission = 'projects.approve'
+  if (actor === null) return refuse(permission, 'not signed in')
+  if (actor.disabledAt !== null) return refuse(permission, 'the account is disabled')
+  if (facts.site.hasApprovers && !facts.actorApprovesSite) {
+    return refuse(permission, `${facts.site.name} decides for itself: only its site approvers decide for it${actor.sitePermissions.includes('projects.approve') ? ', not admins' : ''}`)
+  }
+  if (!facts.site.hasApprovers && !actor.sitePermissions.includes('projects.approve')) {
+    return refuse(permission, `${facts.site.name} has no site approvers, so admins decide for it, and site role “${actor.role}” does not grant projects.approve`)
+  }
+  const grant = facts.site.hasApprovers ? `you are a site approver of ${facts.site.name}` : `site role “${actor.role}” decides for sites without approvers`
+  if (facts.project.deletedAt !== null) return refuse(permission, 'the project has been deleted', 'state')
+  if (facts.project.status !== 'staged' && facts.project.status !== 'approved') return refuse(permission, `the project is ${facts.project.status}: sites decide on staged or approved projects`, 'state')
+  if (action === 'decline' && facts.current === 'approved') return refuse(permission, `${facts.site.name} has approved the project: withdraw the approval instead of declining`, 'state')
+  if (action === 'withdraw' && facts.current !== 'approved') return refuse(permission, `${facts.site.name} has no current approval of the project to withdraw`, 'state')
+  return allow(permission, grant)
+}
+
+export function denySiteDecision(actor: Actor | null, action: SiteDecisionAction, facts: SiteDecisionFacts): Denial | null {
+  return toDenial(decideSiteDecision(actor, action, facts))
+}
+
+/**
+ * The admin form "Save site approvals" (SPEC §4): admins decide only for sites without approvers.
+ * `selfDeciding`: the names of the sites named in the request that have approvers.
+ */
+export function decideAdminSiteApprovals(actor: Actor | null, selfDeciding: readonly string[]): Decision {
+  const site = decideSite(actor, 'projects.approve')
+  if (!site.allowed || selfDeciding.length === 0) return site
+  const one = selfDeciding.length === 1
+  return refuse('projects.approve', `${selfDeciding.join(', ')} ${one ? 'decides for itself' : 'decide for themselves'}: only ${one ? 'its' : 'their'} site approvers decide, not admins. Nothing was changed`)
+}
+
+export function denyAdminSiteApprovals(actor: Actor | null, selfDeciding: readonly string[]): Denial | null {
+  return toDenial(decideAdminSiteApprovals(actor, selfDeciding))
+}

@@ -306,7 +306,8 @@ export const cohortQueries = sqliteTable(
   (t) => [uniqueIndex('cohort_queries_project_version').on(t.projectId, t.version)],
 )
 
-export const SITE_DECISIONS = ['approved', 'not approved'] as const
+/** project_sites.decision caches the site's latest decision (site_decisions holds the history). */
+export const SITE_DECISIONS = ['approved', 'not approved', 'withdrawn'] as const
 
 /** The sites a project was staged on, and each site's decision (who and when). */
 export const projectSites = sqliteTable(
@@ -324,6 +325,37 @@ export const projectSites = sqliteTable(
     decidedAt: integer('decided_at'),
   },
   (t) => [primaryKey({ columns: [t.projectId, t.siteId] })],
+)
+
+export const SITE_DECISION_KINDS = ['approve', 'decline', 'withdraw'] as const
+
+/**
+ * Every decision a site makes on a project (SPEC §4.1), append-only: approve, decline, or
+ * withdraw (of the approval before it). The latest row is the site's current decision.
+ */
+export const siteDecisions = sqliteTable(
+  'site_decisions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => projects.id),
+    siteId: integer('site_id')
+      .notNull()
+      .references(() => sites.id),
+    decision: text('decision', { enum: SITE_DECISION_KINDS }).notNull(),
+    /** null only for decisions carried over from before decisions were history. */
+    decidedBy: integer('decided_by').references(() => users.id),
+    decidedAt: integer('decided_at').notNull(),
+    reason: text('reason').notNull().default(''),
+    conditions: text('conditions').notNull().default(''),
+    agreement: text('agreement').notNull().default(''),
+    /** YYYY-MM-DD; the approval lapses at the end of that day (UTC). */
+    expiresOn: text('expires_on'),
+    cohortQueryId: integer('cohort_query_id').references(() => cohortQueries.id),
+    cohortQuerySha256: text('cohort_query_sha256'),
+  },
+  (t) => [index('site_decisions_project_site_idx').on(t.projectId, t.siteId, t.id)],
 )
 
 export const MODEL_STATUSES = ['pending', 'initiated', 'running', 'results uploaded', 'stopped', 'error'] as const
@@ -391,7 +423,7 @@ export const trainingRuns = sqliteTable(
 )
 
 export const TASK_KINDS = ['cohort_query', 'image_retrieval', 'training'] as const
-export const TASK_STATUSES = ['pending', 'claimed', 'done', 'error'] as const
+export const TASK_STATUSES = ['pending', 'claimed', 'done', 'error', 'cancelled'] as const
 
 /** Work handed to sites through the site API: they poll, claim, and post a result. */
 export const tasks = sqliteTable(
@@ -548,6 +580,7 @@ export type Invitation = typeof invitations.$inferSelect
 export type ImportRun = typeof importRuns.$inferSelect
 export type Site = typeof sites.$inferSelect
 export type SiteApprover = typeof siteApprovers.$inferSelect
+export type SiteDecision = typeof siteDecisions.$inferSelect
 export type CohortQuery = typeof cohortQueries.$inferSelect
 export type Model = typeof models.$inferSelect
 export type TrainingRun = typeof trainingRuns.$inferSelect

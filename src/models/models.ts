@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { files, models, projects, sites, taskEvents, tasks, trainingRuns, users, type Model, type Project, type StoredFile, type TrainingRun } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
+import { approvalRefusalCode } from './site-decisions.ts'
 import type { FieldErrors } from '../http/forms.ts'
 import { recordAuditEvent } from './audit.ts'
 import { getApprovedSiteIds, type Ctx, type Outcome, type Refusal } from './projects.ts'
@@ -125,6 +126,10 @@ export function startTraining(db: Db, model: Model, siteIds: number[], ctx: Ctx)
     }
     const disabled = db.select({ id: sites.id }).from(sites).where(and(inArray(sites.id, chosen), isNotNull(sites.disabledAt))).all().map((r) => r.id)
     if (disabled.length > 0) return { ok: false, status: 422, field: 'site_ids', reason: `Disabled, so no training can be started there: ${siteLabels(db, disabled)}. Nothing was started.` }
+    const unapproved = chosen.filter((id) => approvalRefusalCode(db, model.projectId, id, ctx.now) !== null)
+    if (unapproved.length > 0) {
+      return { ok: false, status: 409, reason: `No current approval of this project at ${siteLabels(db, unapproved)} (withdrawn or expired): no training starts there. Nothing was started.` }
+    }
     const hasFile = db.select({ id: files.id }).from(files).where(eq(files.modelId, model.id)).limit(1).get() !== undefined
     if (!hasFile) return { ok: false, status: 422, reason: 'Upload the model’s files first: the sites train what was uploaded.' }
 

@@ -1,7 +1,13 @@
 import { and, asc, count, desc, eq, inArray, isNull, max, or, sql } from 'drizzle-orm'
-import { cohortQueries, groups, projectMembers, projectSites, projects, roles, sites, taskEvents, tasks, users, type CohortQuery, type Project, type Site } from '../db/schema.ts'
+import { siteApprovers, siteDecisions, cohortQueries, groups, projectMembers, projectSites, projects, roles, sites, taskEvents, tasks, users, type CohortQuery, type Project, type Site } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
 import { recordAuditEvent } from './audit.ts'
+import { createHash } from 'node:crypto'
+
+/** Hex SHA-256 of a text (the cohort query a decision saw). */
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex')
+}
 
 // Projects and their lifecycle (SPEC §4): unstaged → staged → approved. Every transition is a
 // guarded UPDATE (it only happens from the state it starts from) plus its audit event, in one
@@ -135,7 +141,7 @@ export function listCohortQueryVersions(db: Db, projectId: number): CohortQuery[
   return db.select().from(cohortQueries).where(eq(cohortQueries.projectId, projectId)).orderBy(desc(cohortQueries.version)).all()
 }
 
-function createTask(db: Db, input: { siteId: number; kind: 'cohort_query' | 'image_retrieval' | 'training'; projectId: number; cohortQueryId?: number; trainingRunId?: number }, now: number) {
+export function createTask(db: Db, input: { siteId: number; kind: 'cohort_query' | 'image_retrieval' | 'training'; projectId: number; cohortQueryId?: number; trainingRunId?: number }, now: number) {
   const task = db.insert(tasks).values({ ...input, status: 'pending', createdAt: now }).returning().get()
   db.insert(taskEvents).values({ taskId: task.id, at: now, event: 'created' }).run()
   return task
@@ -250,10 +256,18 @@ export function approveProjectSites(db: Db, project: Project, approvedSiteIds: n
       return { ok: false, status: 422, field: 'approved_site_ids', reason: `Not staged for this project, so it cannot be approved: ${label}. Nothing was changed.` }
     }
     if (approved.length === 0) return { ok: false, status: 422, field: 'approved_site_ids', reason: 'Approve at least one site.' }
+    // Sites with approvers decide for themselves (the route refuses naming one): the admin form leaves them alone.
+    const withApprovers = new Set(db.select({ siteId: siteApprovers.siteId }).from(siteApprovers).all().map((r) => r.siteId))
+    const query = getCurrentCohortQuery(db, project.id)
     for (const s of staged) {
+      if (withApprovers.has(s.site.id)) continue
+      const yes = approved.includes(s.site.id)
       db.update(projectSites)
-        .set({ decision: approved.includes(s.site.id) ? 'approved' : 'not approved', decidedBy: ctx.actor.id, decidedAt: ctx.now })
+        .set({ decision: yes ? 'approved' : 'not approved', decidedBy: ctx.actor.id, decidedAt: ctx.now })
         .where(and(eq(projectSites.projectId, project.id), eq(projectSites.siteId, s.site.id)))
+        .run()
+      db.insert(siteDecisions)
+        .values({ projectId: project.id, siteId: s.site.id, decision: yes ? 'approve' : 'decline', decidedBy: ctx.actor.id, decidedAt: ctx.now, reason: yes ? '' : 'Not approved (admin form).', cohortQueryId: query?.id ?? null, cohortQuerySha256: query ? sha256Hex(query.sqlText) : null })
         .run()
     }
     db.update(projects).set({ status: 'approved', approvedAt: ctx.now, updatedAt: ctx.now }).where(and(eq(projects.id, project.id), eq(projects.status, 'staged'))).run()

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { eq } from 'drizzle-orm'
 import { FakeClock, testDb, T0 } from '../test/helpers.ts'
 import { hashPassword } from '../auth/password.ts'
-import { models, taskEvents, tasks, trainingRuns, users, type Site, type Task } from '../db/schema.ts'
+import { siteDecisions, models, taskEvents, tasks, trainingRuns, users, type Site, type Task } from '../db/schema.ts'
 import type { Db } from '../db/client.ts'
 import { createProject, getCohortCounts, saveCohortQuery, deleteProject, approveProjectSites, stageProject } from './projects.ts'
 import { createSite, getSiteByApiKey, rotateSiteKey, updateSite } from './sites.ts'
@@ -37,6 +37,8 @@ function insertTrainingTask(db: Db, input: { projectId: number; siteId: number; 
   const model = db.insert(models).values({ projectId: input.projectId, ownerId: input.ownerId, name: 'ResNet', status: 'initiated', allowedSiteIds: [input.siteId], createdAt: input.now, updatedAt: input.now }).returning().get()
   const run = db.insert(trainingRuns).values({ modelId: model.id, siteId: input.siteId, startedBy: input.ownerId, createdAt: input.now, updatedAt: input.now }).returning().get()
   const task = db.insert(tasks).values({ siteId: input.siteId, kind: 'training', projectId: input.projectId, trainingRunId: run.id, createdAt: input.now }).returning().get()
+  // Training is handed out only while the site's approval of the project is current (SPEC §4.1).
+  db.insert(siteDecisions).values({ projectId: input.projectId, siteId: input.siteId, decision: 'approve', decidedBy: input.ownerId, decidedAt: input.now }).run()
   db.insert(taskEvents).values({ taskId: task.id, at: input.now, event: 'created' }).run()
   return task
 }

@@ -2,6 +2,7 @@ import { and, desc, eq, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm'
 import { z } from 'zod'
 import { cohortQueries, files, models, projects, sites, taskEvents, tasks, trainingRuns, TASK_STATUSES, type Site, type StoredFile, type Task } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
+import { approvalRefusalCode, type ApprovalCode } from './site-decisions.ts'
 
 // Tasks handed to sites through the site API (SPEC §4): a site lists its pending tasks, claims
 // one for a lease, and posts the result. A claim whose lease passes returns the task to pending,
@@ -15,6 +16,26 @@ type TaskStatus = (typeof TASK_STATUSES)[number]
 
 function recordTaskEvent(db: Db, taskId: number, at: number, event: string, details: Record<string, unknown> = {}) {
   db.insert(taskEvents).values({ taskId, at, event, details }).run()
+}
+
+/**
+ * Why the site may not work on this task any more (SPEC §4.1): a cancelled task answers the code
+ * it was cancelled with; an image retrieval or training task whose project approval at the site is
+ * not current (withdrawn, or lapsed at the end of its expiry day even before any sweep ran)
+ * answers approval_withdrawn / approval_expired. Cohort query tasks need no approval.
+ */
+export function approvalBlock(db: Db, task: Task, now: number): ApprovalCode | null {
+  if (task.status === 'cancelled') {
+    const event = db.select().from(taskEvents).where(and(eq(taskEvents.taskId, task.id), eq(taskEvents.event, 'cancelled'))).orderBy(desc(taskEvents.id)).limit(1).get()
+    return event?.details.code === 'approval_expired' ? 'approval_expired' : 'approval_withdrawn'
+  }
+  if (task.kind === 'cohort_query') return null
+  return approvalRefusalCode(db, task.projectId, task.siteId, now)
+}
+
+export const APPROVAL_CODE_MESSAGES: Record<ApprovalCode, string> = {
+  approval_withdrawn: "The site's approval of this project was withdrawn: this task is no longer to be done.",
+  approval_expired: "The site's approval of this project has expired: this task is no longer to be done.",
 }
 
 /** The task if it belongs to this site; null for another site's or an unknown task. */
@@ -113,7 +134,7 @@ function selectSiteTasks(db: Db, where: SQL): SiteTask[] {
  */
 export function listPendingTasksForSite(db: Db, siteId: number, now: number): SiteTask[] {
   requeueExpiredClaims(db, now, siteId)
-  return selectSiteTasks(db, and(eq(tasks.siteId, siteId), eq(tasks.status, 'pending'))!)
+  return selectSiteTasks(db, and(eq(tasks.siteId, siteId), eq(tasks.status, 'pending'))!).filter((t) => approvalBlock(db, t.task, now) === null)
 }
 
 export function getSiteTask(db: Db, siteId: number, taskId: number): SiteTask | null {
@@ -125,10 +146,13 @@ export function getSiteTask(db: Db, siteId: number, taskId: number): SiteTask | 
  * 'not found' for another site's task, an unknown one or one of a deleted project;
  * 'conflict' when it is not pending (claimed already, or finished).
  */
-export function claimTask(db: Db, site: Site, taskId: number, now: number, leaseMs = CLAIM_LEASE_MS): SiteTask | 'not found' | 'conflict' {
+export function claimTask(db: Db, site: Site, taskId: number, now: number, leaseMs = CLAIM_LEASE_MS): SiteTask | 'not found' | 'conflict' | { code: ApprovalCode } {
   return writeTransaction(db, () => {
     requeueExpiredClaims(db, now, site.id)
-    if (getSiteTask(db, site.id, taskId) === null) return 'not found'
+    const found = getSiteTask(db, site.id, taskId)
+    if (found === null) return 'not found'
+    const blocked = approvalBlock(db, found.task, now)
+    if (blocked) return { code: blocked }
     const claimed = db
       .update(tasks)
       .set({ status: 'claimed', attempts: sql`${tasks.attempts} + 1`, claimedAt: now, claimExpiresAt: now + leaseMs })
@@ -176,7 +200,7 @@ export function parseTaskReport(kind: Task['kind'], body: unknown): { ok: true; 
   return { ok: true, report: { kind: 'training', status: training.status, metrics: training.metrics ?? {}, error: training.error ?? null } }
 }
 
-export type ResultOutcome = { ok: true; task: Task } | { ok: false; status: 404 | 409 | 422; error: string; issues?: ResultIssue[] }
+export type ResultOutcome = { ok: true; task: Task } | { ok: false; status: 404 | 409 | 422; error: string; issues?: ResultIssue[]; code?: ApprovalCode }
 
 function notClaimedRefusal(db: Db, task: Task): ResultOutcome {
   if (task.status === 'done' || task.status === 'error') return { ok: false, status: 409, error: `The task is finished (${task.status}); its result was recorded already.` }
@@ -196,6 +220,8 @@ function notClaimedRefusal(db: Db, task: Task): ResultOutcome {
 export function recordTaskResult(db: Db, site: Site, taskId: number, body: unknown, now: number, leaseMs = CLAIM_LEASE_MS): ResultOutcome {
   const existing = getTaskForSite(db, site.id, taskId)
   if (!existing) return { ok: false, status: 404, error: 'No such task for this site.' }
+  const blocked = approvalBlock(db, existing, now)
+  if (blocked) return { ok: false, status: 409, error: APPROVAL_CODE_MESSAGES[blocked], code: blocked }
   const parsed = parseTaskReport(existing.kind, body)
   if (!parsed.ok) return { ok: false, status: 422, error: `The result does not fit a ${existing.kind} task.`, issues: parsed.issues }
   const report = parsed.report
@@ -247,10 +273,12 @@ function reportDetails(report: TaskReport): Record<string, unknown> {
 }
 
 /** A training task of this site that it holds a claim on, to upload its result files to. */
-export function getClaimedTrainingTask(db: Db, site: Site, taskId: number, now: number): { ok: true; task: Task & { trainingRunId: number } } | { ok: false; status: 404 | 409 | 422; error: string } {
+export function getClaimedTrainingTask(db: Db, site: Site, taskId: number, now: number): { ok: true; task: Task & { trainingRunId: number } } | { ok: false; status: 404 | 409 | 422; error: string; code?: ApprovalCode } {
   requeueExpiredClaims(db, now, site.id)
   const task = getTaskForSite(db, site.id, taskId)
   if (!task) return { ok: false, status: 404, error: 'No such task for this site.' }
+  const blocked = approvalBlock(db, task, now)
+  if (blocked) return { ok: false, status: 409, error: APPROVAL_CODE_MESSAGES[blocked], code: blocked }
   if (task.kind !== 'training' || task.trainingRunId === null) return { ok: false, status: 422, error: 'Files are uploaded to training tasks only.' }
   if (task.status !== 'claimed') return { ok: false, status: 409, error: `The task is ${task.status}: claim it before uploading its files.` }
   return { ok: true, task: task as Task & { trainingRunId: number } }
@@ -276,13 +304,15 @@ export function getTrainingModelFileForSite(
   taskId: number,
   fileId: number,
   now: number,
-): { ok: true; task: Task; file: StoredFile } | { ok: false; status: 404 | 409; error: string } {
+): { ok: true; task: Task; file: StoredFile } | { ok: false; status: 404 | 409; error: string; code?: ApprovalCode } {
   return writeTransaction(db, () => {
     requeueExpiredClaims(db, now, site.id)
     const found = getSiteTask(db, site.id, taskId)
     if (!found) return { ok: false, status: 404, error: 'No such task for this site.' }
     const file = found.training ? db.select().from(files).where(and(eq(files.id, fileId), eq(files.modelId, found.training.model.id))).get() : undefined
     if (!file) return { ok: false, status: 404, error: "No such file among the files of this task's model." }
+    const blocked = approvalBlock(db, found.task, now)
+    if (blocked) return { ok: false, status: 409, error: APPROVAL_CODE_MESSAGES[blocked], code: blocked }
     if (found.task.status !== 'claimed') return { ok: false, status: 409, error: notClaimedForDownload(db, found.task) }
     recordTaskEvent(db, taskId, now, 'file_downloaded', { file_id: file.id, filename: file.filename, sha256: file.sha256 })
     return { ok: true, task: found.task, file }

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path'
 import { and, eq } from 'drizzle-orm'
 import { createTestEnv, createTestUser, T0, type TestEnv } from '../test/helpers.ts'
-import { files, models, sites, taskEvents, tasks, trainingRuns, type Site, type StoredFile, type Task } from '../db/schema.ts'
+import { siteDecisions, files, models, sites, taskEvents, tasks, trainingRuns, type Site, type StoredFile, type Task } from '../db/schema.ts'
 import { hashToken } from '../auth/tokens.ts'
 import { createSite, rotateSiteKey } from '../models/sites.ts'
 import { createProject, deleteProject, getCohortCounts, saveCohortQuery } from '../models/projects.ts'
@@ -47,6 +47,8 @@ function insertTrainingTask(t: TestEnv, input: { projectId: number; siteId: numb
   const model = t.db.insert(models).values({ projectId: input.projectId, ownerId: input.ownerId, name: 'ResNet', status: 'initiated', allowedSiteIds: [input.siteId], createdAt: now, updatedAt: now }).returning().get()
   const run = t.db.insert(trainingRuns).values({ modelId: model.id, siteId: input.siteId, startedBy: input.ownerId, createdAt: now, updatedAt: now }).returning().get()
   const task = t.db.insert(tasks).values({ siteId: input.siteId, kind: 'training', projectId: input.projectId, trainingRunId: run.id, createdAt: now }).returning().get()
+  // Training is handed out only while the site's approval of the project is current (SPEC §4.1).
+  t.db.insert(siteDecisions).values({ projectId: input.projectId, siteId: input.siteId, decision: 'approve', decidedBy: input.ownerId, decidedAt: now }).run()
   t.db.insert(taskEvents).values({ taskId: task.id, at: now, event: 'created' }).run()
   return task as Task & { trainingRunId: number }
 }

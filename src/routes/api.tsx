@@ -9,7 +9,7 @@ import { routeClass } from '../http/route-class.ts'
 import { MalformedUploadError, UploadTooLargeError, receiveUploadedFile } from '../http/multipart.ts'
 import { generateToken } from '../auth/tokens.ts'
 import { getSiteByApiKey, getSiteById } from '../models/sites.ts'
-import { claimTask, getClaimedTrainingTask, getTrainingModelFileForSite, listPendingTasksForSite, recordTaskResult, recordTrainingResultFile, type SiteTask } from '../models/tasks.ts'
+import { APPROVAL_CODE_MESSAGES, claimTask, getClaimedTrainingTask, getTrainingModelFileForSite, listPendingTasksForSite, recordTaskResult, recordTrainingResultFile, type SiteTask } from '../models/tasks.ts'
 import type { Site } from '../db/schema.ts'
 
 // The site API (SPEC §4): JSON only, under /api/sites/v1, authenticated by a site's bearer key.
@@ -95,6 +95,7 @@ api.post('/api/sites/v1/tasks/:id/claim', ...guard, (c) => {
   const claimed = claimTask(db, c.get('site'), id, clock.now())
   if (claimed === 'not found') return c.json(noSuchTask, 404)
   if (claimed === 'conflict') return c.json({ error: 'The task is not pending: it is claimed already or finished.' }, 409)
+  if ('code' in claimed) return c.json({ error: APPROVAL_CODE_MESSAGES[claimed.code], code: claimed.code }, 409)
   return c.json({ ...taskJson(claimed), claim_expires_at: iso(claimed.task.claimExpiresAt) })
 })
 
@@ -110,7 +111,7 @@ api.post('/api/sites/v1/tasks/:id/result', ...guard, async (c) => {
   const { db, clock } = c.get('deps')
   if (disabledMeanwhile(c)) return siteDisabled(c)
   const outcome = recordTaskResult(db, c.get('site'), id, body, clock.now())
-  if (!outcome.ok) return c.json(outcome.issues ? { error: outcome.error, issues: outcome.issues } : { error: outcome.error }, outcome.status)
+  if (!outcome.ok) return c.json(outcome.issues ? { error: outcome.error, issues: outcome.issues } : { error: outcome.error, ...(outcome.code ? { code: outcome.code } : {}) }, outcome.status)
   const t = outcome.task
   return c.json({ id: t.id, kind: t.kind, status: t.status, claim_expires_at: iso(t.claimExpiresAt), completed_at: iso(t.completedAt) })
 })
@@ -122,7 +123,7 @@ api.post('/api/sites/v1/tasks/:id/files', ...guard, async (c) => {
   const { db, clock, config } = c.get('deps')
   const site = c.get('site')
   const held = getClaimedTrainingTask(db, site, id, clock.now())
-  if (!held.ok) return c.json({ error: held.error }, held.status)
+  if (!held.ok) return c.json({ error: held.error, ...(held.code ? { code: held.code } : {}) }, held.status)
   const relativeDir = join('files', 'runs', String(held.task.trainingRunId))
   privateDir(join(config.dataDir, relativeDir))
   const storagePath = join(relativeDir, generateToken(16))
@@ -153,7 +154,7 @@ api.get('/api/sites/v1/tasks/:id/files/:fileId', ...guard, async (c) => {
   if (fileId === null) return c.json({ error: "No such file among the files of this task's model." }, 404)
   const { db, clock, config, log } = c.get('deps')
   const found = getTrainingModelFileForSite(db, c.get('site'), id, fileId, clock.now())
-  if (!found.ok) return c.json({ error: found.error }, found.status)
+  if (!found.ok) return c.json({ error: found.error, ...(found.code ? { code: found.code } : {}) }, found.status)
   const dataDir = resolve(config.dataDir)
   const path = resolve(dataDir, found.file.storagePath)
   const inside = relative(dataDir, path)

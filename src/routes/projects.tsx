@@ -8,7 +8,7 @@ import { redirectTo } from '../http/htmx.ts'
 import { readForm, checkTextFields, hasErrors, normalizeEmail, type FieldErrors, idParam } from '../http/forms.ts'
 import { setFlash } from '../http/flash.ts'
 import { forbiddenPage, notFoundPage } from '../http/errors.tsx'
-import { can, decideProject, deny, denyOnProject, type Denial } from '../authz/policy.ts'
+import { can, decideProject, deny, denyAdminSiteApprovals, denyOnProject, type Denial } from '../authz/policy.ts'
 import { defaultProjectRoleFor, type ProjectPermission } from '../authz/permissions.ts'
 import { denyProjectGrants, getProjectAccess } from '../models/access.ts'
 import { getRoleByName, getRoleGroupIds, listRoles, resolveActor } from '../models/roles.ts'
@@ -45,6 +45,8 @@ import { ConfirmPage } from '../../views/components/confirm.tsx'
 import type { Project } from '../db/schema.ts'
 import { renderErrorPage } from '../http/errors.tsx'
 import { projectModelsSection } from './project-models.tsx'
+import { siteDecisionSummary, sitesWithApprovers } from '../models/site-decisions.ts'
+import { getSiteById } from '../models/sites.ts'
 
 export const projectRoutes = new Hono<AppEnv>()
 
@@ -103,6 +105,7 @@ function projectView(c: Context<AppEnv>, loaded: LoadedProject, extra: Partial<P
     values: {},
     errors: {},
     models: projectModelsSection(c, loaded),
+    siteDecisions: siteDecisionSummary(db, actor, loaded.project.id, c.get('deps').clock.now()),
     ...extra,
   }
 }
@@ -229,6 +232,11 @@ projectRoutes.post('/projects/:id/approvals', ...guard, async (c) => {
   const denial = deny(c.get('actor'), 'projects.approve')
   if (denial) return forbiddenPage(c, denial)
   const ids = (await readForm(c)).getAll('approved_site_ids').map(Number)
+  // SPEC §4.1: a site with approvers decides for itself; naming one refuses the whole request.
+  const { db } = c.get('deps')
+  const selfDeciding = sitesWithApprovers(db, ids.filter((id) => Number.isInteger(id) && id > 0)).map((id) => getSiteById(db, id)?.name ?? `#${id}`)
+  const selfDenial = denyAdminSiteApprovals(c.get('actor'), selfDeciding)
+  if (selfDenial) return forbiddenPage(c, selfDenial)
   const outcome = approveProjectSites(c.get('deps').db, loaded.project, ids, ctxOf(c))
   if (!outcome.ok) return answerRefusal(c, loaded, outcome)
   setFlash(c, 'success', 'Site approvals saved; approved sites have been sent an image retrieval task.')

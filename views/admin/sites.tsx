@@ -208,8 +208,8 @@ export function SiteApproversCard(props: { site: Site; approvers: SiteApproverRo
                 </td>
                 <td>
                   <form method="post" action={`/admin/sites/${site.id}/approvers/${a.userId}/remove`}>
-                    <button type="submit" class="danger" aria-label={`Remove ${a.name} as approver…`}>
-                      Remove…
+                    <button type="submit" class="danger">
+                      Remove<span class="visually-hidden"> {a.name} as approver</span>…
                     </button>
                   </form>
                 </td>
