@@ -22,7 +22,7 @@ export function RecoveryCodesShownPage(props: { chrome: PageChrome; codes: strin
     <Page title="Your recovery codes" chrome={props.chrome} narrow>
       <h1>Your recovery codes</h1>
       <p>Save these {props.codes.length} codes now: they will not be shown again. Each one signs you in once, in place of the code from your authenticator. Any earlier codes no longer work.</p>
-      <pre id="recovery-codes" class="recovery-codes">
+      <pre id="recovery-codes" class="recovery-codes" aria-label="Your recovery codes">
         {props.codes.join('\n')}
       </pre>
       <p class="actions">

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm'
 import * as crypto from 'node:crypto'
 import { createTestEnv, createTestUser } from '../test/helpers.ts'
 import { recoveryCodes } from '../db/schema.ts'
-import { consumeRecoveryCode, countUnusedRecoveryCodes, generateRecoveryCodes, hashRecoveryCode, issueRecoveryCodes, normalizeRecoveryCode } from './recovery-codes.ts'
+import { issueFirstRecoveryCodes, consumeRecoveryCode, countUnusedRecoveryCodes, generateRecoveryCodes, hashRecoveryCode, issueRecoveryCodes, normalizeRecoveryCode } from './recovery-codes.ts'
 
 afterEach(() => vi.restoreAllMocks())
 
@@ -60,5 +60,14 @@ describe('recovery codes', () => {
     issueRecoveryCodes(t.db, u.user.id, t.clock.now())
     expect(consumeRecoveryCode(t.db, u.user.id, codes[1]!, t.clock.now())).toBe(false)
     expect(countUnusedRecoveryCodes(t.db, u.user.id)).toBe(10)
+  })
+
+  it('issues the first set only while the user has none (the chain step cannot hand out two sets)', async () => {
+    const t = createTestEnv()
+    const u = await createTestUser(t, { recoveryCodesIssued: false })
+    const first = issueFirstRecoveryCodes(t.db, u.user.id, t.clock.now())
+    expect(first).toHaveLength(10)
+    expect(issueFirstRecoveryCodes(t.db, u.user.id, t.clock.now())).toBeNull()
+    expect(consumeRecoveryCode(t.db, u.user.id, first![0]!, t.clock.now())).toBe(true)
   })
 })

@@ -44,12 +44,21 @@ export function hashRecoveryCode(normalized: string): string {
  */
 export function issueRecoveryCodes(db: Db, userId: number, now: number): string[] {
   const codes = generateRecoveryCodes()
+  db.update(users).set({ recoveryCodesIssuedAt: now }).where(eq(users.id, userId)).run()
   db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)).run()
   db.insert(recoveryCodes)
     .values(codes.map((code) => ({ userId, codeHash: hashRecoveryCode(normalizeRecoveryCode(code)!), createdAt: now })))
     .run()
-  db.update(users).set({ recoveryCodesIssuedAt: now }).where(eq(users.id, userId)).run()
   return codes
+}
+
+/**
+ * The first set, issued only while the user has none (the sign-in chain's step): of two parallel
+ * requests exactly one gets codes, the other null, so no set is shown that was already replaced.
+ */
+export function issueFirstRecoveryCodes(db: Db, userId: number, now: number): string[] | null {
+  const claimed = db.update(users).set({ recoveryCodesIssuedAt: now }).where(and(eq(users.id, userId), isNull(users.recoveryCodesIssuedAt))).run().changes
+  return claimed === 1 ? issueRecoveryCodes(db, userId, now) : null
 }
 
 /** Removes every code (admin MFA reset); the next sign-in offers a new set. */

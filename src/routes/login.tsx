@@ -199,7 +199,7 @@ function signInWithRecoveryCode(c: Context<AppEnv>, input: string) {
   }
   completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip: c.get('clientIp'), method: 'recovery code' })
   if (left <= RECOVERY_CODES_LOW) {
-    setFlash(c, 'error', `${left === 0 ? 'No' : left} unused recovery code${left === 1 ? ' is' : 's are'} left. Make new ones on your recovery codes page.`)
+    setFlash(c, 'info', `${left === 0 ? 'No' : left} unused recovery code${left === 1 ? ' is' : 's are'} left. Make new ones on your recovery codes page.`)
   }
   return redirectTo(c, '/')
 }

@@ -136,6 +136,19 @@ describe('the sign-in chain offers codes', () => {
     expect((await next.post('/login/mfa', { recovery_code: codes[9]! })).status).toBe(303)
   })
 
+  it('shows the first set once even to two parallel requests: one gets codes, the other goes home', async () => {
+    const t = createTestEnv()
+    const u = await createTestUser(t, { recoveryCodesIssued: false })
+    const client = await atMfaStep(t, u)
+    expect((await client.post('/login/mfa', { code: totpAt(u.totpSecret!, t.clock.now()) })).status).toBe(303)
+    const [a, b] = await Promise.all([client.post('/mfa/recovery-codes'), client.post('/mfa/recovery-codes')])
+    expect([a.status, b.status].sort()).toEqual([200, 303])
+    const shown = codesOnPage(await (a.status === 200 ? a : b).text())
+    expect(events(t, 'recovery_codes.issued')).toHaveLength(1)
+    const other = await atMfaStep(t, u, t.client('203.0.113.8'))
+    expect((await other.post('/login/mfa', { recovery_code: shown[0]! })).status).toBe(303)
+  })
+
   it('for an existing user enrolled before codes existed, at the next sign-in', async () => {
     const t = createTestEnv()
     const u = await createTestUser(t, { recoveryCodesIssued: false })

@@ -6,7 +6,8 @@ import { readForm } from '../http/forms.ts'
 import { chrome } from '../http/page.ts'
 import { limitByIp } from '../http/ip-limit.ts'
 import { RecoveryCodesAccountPage, RecoveryCodesOfferPage, RecoveryCodesShownPage } from '../../views/recovery-codes.tsx'
-import { countUnusedRecoveryCodes, issueRecoveryCodes } from '../auth/recovery-codes.ts'
+import { countUnusedRecoveryCodes, issueFirstRecoveryCodes, issueRecoveryCodes } from '../auth/recovery-codes.ts'
+import { redirectTo } from '../http/htmx.ts'
 import { decryptSecret } from '../auth/encryption.ts'
 import { verifyTotpCode } from '../auth/totp.ts'
 import { invalidateSession } from '../auth/session.ts'
@@ -18,11 +19,12 @@ import { acceptTotpStep, beginAttempt, concludeSuccess, recordFailure, throttled
 export const recoveryCodeRoutes = new Hono<AppEnv>()
 
 /** New codes in one transaction with their audit event; returns the codes to show once. */
-function issue(c: Context<AppEnv>, user: User, via: 'first' | 'regenerated'): string[] {
+function issue(c: Context<AppEnv>, user: User, via: 'first' | 'regenerated'): string[] | null {
   const { db, clock } = c.get('deps')
   const now = clock.now()
   return writeTransaction(db, () => {
-    const codes = issueRecoveryCodes(db, user.id, now)
+    const codes = via === 'first' ? issueFirstRecoveryCodes(db, user.id, now) : issueRecoveryCodes(db, user.id, now)
+    if (codes === null) return null
     recordAuditEvent(db, { event: 'recovery_codes.issued', at: now, actor: { id: user.id, email: user.email }, targetType: 'user', targetId: user.id, ip: c.get('clientIp'), details: { via, count: codes.length } })
     return codes
   })
@@ -33,6 +35,7 @@ recoveryCodeRoutes.get('/mfa/recovery-codes', requireSignInStep('recovery-codes'
 
 recoveryCodeRoutes.post('/mfa/recovery-codes', requireSignInStep('recovery-codes'), (c) => {
   const codes = issue(c, c.get('auth')!.user, 'first')
+  if (codes === null) return redirectTo(c, '/') // a parallel request issued them first
   return c.html(<RecoveryCodesShownPage chrome={chrome(c)} codes={codes} continueHref="/" continueLabel="I have saved my codes: continue" siteName={c.get('deps').config.siteName} />)
 })
 
@@ -67,6 +70,6 @@ recoveryCodeRoutes.post('/account/recovery-codes', requireUser, async (c) => {
   }
   const lockedMeanwhile = concludeSuccess(c, user.email)
   if (lockedMeanwhile) return lockedMeanwhile
-  const codes = issue(c, user, 'regenerated')
+  const codes = issue(c, user, 'regenerated')!
   return c.html(<RecoveryCodesShownPage chrome={chrome(c)} codes={codes} continueHref="/account/recovery-codes" continueLabel="I have saved my codes" siteName={config.siteName} />)
 })
