@@ -252,3 +252,18 @@ describe('admin MFA reset', () => {
     expect((await next.post('/login/mfa', { recovery_code: codes[0]! })).headers.get('Location')).toBe('/mfa/setup')
   })
 })
+
+describe('lockout at /account/recovery-codes', () => {
+  it('locks after the configured number of wrong codes and ends the session', async () => {
+    const t = createTestEnv({ LOCKOUT_THRESHOLD: '2' })
+    const u = await createTestUser(t)
+    issueRecoveryCodes(t.db, u.user.id, t.clock.now())
+    const client = await signIn(t, u)
+    expect((await client.post('/account/recovery-codes', { code: 'abcdef' })).status).toBe(422)
+    const locked = await client.post('/account/recovery-codes', { code: '12' })
+    expect(locked.status).toBe(429)
+    expect(events(t, 'signin.locked')).toHaveLength(1)
+    expect((await client.get('/account/recovery-codes')).headers.get('Location')).toBe('/login')
+    expect(events(t, 'recovery_codes.issued')).toHaveLength(0)
+  })
+})
