@@ -119,6 +119,11 @@ describe('first admin: temporary password → own password → authenticator →
     lastUsed = currentTotp(totpSecret)
     await page.getByLabel('Code from your app').fill(lastUsed.code)
     await page.getByRole('button', { name: 'Confirm and continue' }).click()
+    // the chain's last step: recovery codes, shown once
+    await page.waitForURL(url('/mfa/recovery-codes'))
+    await page.getByRole('button', { name: 'Create my recovery codes' }).click()
+    expect(await heading()).toBe('Your recovery codes')
+    await page.getByRole('link', { name: 'I have saved my codes: continue' }).click()
     await page.waitForURL(url('/'))
     expect(await heading()).toContain('Welcome')
   })

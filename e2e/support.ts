@@ -251,7 +251,7 @@ export async function completeFirstSignIn(
 
 /**
  * On /mfa/setup: reads the secret from the #totp-uri link, enters the code oathtool computes and
- * confirms. Ends on the home page; returns the TOTP secret and the step of the accepted code.
+ * confirms, then creates the recovery codes the chain offers. Ends on the home page; returns the TOTP secret and the step of the accepted code.
  */
 export async function enrolTotp(page: Page, baseUrl: string): Promise<{ totpSecret: string; step: number }> {
   const href = await page.locator('#totp-uri').getAttribute('href')
@@ -260,6 +260,10 @@ export async function enrolTotp(page: Page, baseUrl: string): Promise<{ totpSecr
   const { code, step } = currentTotp(totpSecret)
   await page.getByLabel('Code from your app').fill(code)
   await page.getByRole('button', { name: 'Confirm and continue' }).click()
+  // the sign-in chain's last step: recovery codes, shown once
+  await page.waitForURL(`${baseUrl}/mfa/recovery-codes`)
+  await page.getByRole('button', { name: 'Create my recovery codes' }).click()
+  await page.getByRole('link', { name: 'I have saved my codes: continue' }).click()
   await page.waitForURL(`${baseUrl}/`)
   return { totpSecret, step }
 }

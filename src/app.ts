@@ -11,6 +11,7 @@ import { writeGate } from './http/write-gate.ts'
 import { health } from './routes/health.tsx'
 import { login } from './routes/login.tsx'
 import { mfa } from './routes/mfa.tsx'
+import { recoveryCodeRoutes } from './routes/recovery-codes.tsx'
 import { password } from './routes/password.tsx'
 import { home } from './routes/home.tsx'
 import { invite } from './routes/invite.tsx'
@@ -66,6 +67,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', health)
   app.route('/', login)
   app.route('/', mfa)
+  app.route('/', recoveryCodeRoutes)
   app.route('/', password)
   app.route('/', home)
   app.route('/', invite)

@@ -30,7 +30,7 @@ export function HomePage(props: { chrome: PageChrome; user: User; sessions: Sess
           </dd>
         </dl>
         <p>
-          <a href="/password/change">Change your password</a>
+          <a href="/password/change">Change your password</a> · <a href="/account/recovery-codes">Recovery codes</a>
         </p>
       </Card>
       <Card title="Where you are signed in">

@@ -18,7 +18,7 @@ export function LoginPage(props: { chrome: PageChrome; email?: string; error?: s
   )
 }
 
-export function LoginMfaPage(props: { chrome: PageChrome; error?: string }) {
+export function LoginMfaPage(props: { chrome: PageChrome; error?: string; recoveryError?: string }) {
   return (
     <Page title="Authenticator code" chrome={props.chrome} narrow>
       <h1>Authenticator code</h1>
@@ -27,6 +27,13 @@ export function LoginMfaPage(props: { chrome: PageChrome; error?: string }) {
         <Field name="code" label="6-digit code" inputmode="numeric" autocomplete="one-time-code" required autofocus maxlength={7} pattern="[0-9 ]{6,7}" error={props.error} />
         <button type="submit">Verify</button>
       </form>
+      <details open={props.recoveryError !== undefined}>
+        <summary>Use a recovery code</summary>
+        <form method="post" action="/login/mfa" class="stack">
+          <Field name="recovery_code" label="Recovery code" autocomplete="off" required maxlength={20} error={props.recoveryError} hint="One of the codes you saved when you set up your authenticator, like 7K3QD-9XW2M. Each code works once." />
+          <button type="submit">Sign in with recovery code</button>
+        </form>
+      </details>
       <form method="post" action="/logout">
         <button type="submit" class="link">
           Cancel and sign out

@@ -99,6 +99,7 @@ export async function prepareDataDir(options: { signInUsers: number; directory: 
           mustChangePassword: false,
           totpSecret: encryptSecret(config.encryptionKey, totpSecret),
           mfaEnrolledAt: now,
+          recoveryCodesIssuedAt: now,
           createdAt: now,
         })
         .returning({ id: users.id })

@@ -1,15 +1,16 @@
 import type { Session, User } from '../db/schema.ts'
 
 // The sign-in chain, written once: password → (TOTP if enrolled) → must-change password →
-// TOTP enrolment → full session. A user with an authenticator proves it before changing an
+// TOTP enrolment → recovery codes shown once → full session. A user with an authenticator proves it before changing an
 // expired or temporary password; a new user sets a password first, then enrols.
 
-export type SignInStep = 'mfa-verify' | 'change-password' | 'mfa-setup'
+export type SignInStep = 'mfa-verify' | 'change-password' | 'mfa-setup' | 'recovery-codes'
 
 export const STEP_PAGES: Record<SignInStep, string> = {
   'mfa-verify': '/login/mfa',
   'change-password': '/password/change',
   'mfa-setup': '/mfa/setup',
+  'recovery-codes': '/mfa/recovery-codes',
 }
 
 export function isPasswordExpired(user: User, now: number, maxAgeDays: number): boolean {
@@ -21,5 +22,7 @@ export function nextSignInStep(user: User, session: Session, now: number, passwo
   if (user.totpSecret !== null && !session.mfaVerified) return 'mfa-verify'
   if (user.mustChangePassword || isPasswordExpired(user, now, passwordMaxAgeDays)) return 'change-password'
   if (user.totpSecret === null) return 'mfa-setup'
+  // after the first enrolment, and for users enrolled before recovery codes existed
+  if (user.recoveryCodesIssuedAt === null) return 'recovery-codes'
   return null
 }

@@ -29,6 +29,8 @@ export const users = sqliteTable(
     /** Last accepted TOTP time step: a code for this step or an earlier one is refused. */
     totpLastStep: integer('totp_last_step'),
     mfaEnrolledAt: integer('mfa_enrolled_at'),
+    /** When the current set of recovery codes was issued; null until the user has been shown a set. */
+    recoveryCodesIssuedAt: integer('recovery_codes_issued_at'),
     disabledAt: integer('disabled_at'),
     lastSignInAt: integer('last_sign_in_at'),
     /** How the account was claimed: 'local' (password) or an identity provider's name. */
@@ -44,6 +46,21 @@ export const users = sqliteTable(
     index('users_role_idx').on(t.role),
     index('users_contact_email_idx').on(t.contactEmail),
   ],
+)
+
+/** Single-use recovery codes (SPEC §11): SHA-256 of the normalised code, never the code itself. */
+export const recoveryCodes = sqliteTable(
+  'recovery_codes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    codeHash: text('code_hash').notNull(),
+    createdAt: integer('created_at').notNull(),
+    usedAt: integer('used_at'),
+  },
+  (t) => [uniqueIndex('recovery_codes_user_hash_unique').on(t.userId, t.codeHash)],
 )
 
 export const sessions = sqliteTable(
@@ -586,3 +603,4 @@ export type Model = typeof models.$inferSelect
 export type TrainingRun = typeof trainingRuns.$inferSelect
 export type Task = typeof tasks.$inferSelect
 export type StoredFile = typeof files.$inferSelect
+export type RecoveryCode = typeof recoveryCodes.$inferSelect

@@ -1,3 +1,4 @@
+import { clearRecoveryCodes } from '../auth/recovery-codes.ts'
 import { count, eq, sql } from 'drizzle-orm'
 import { generateRandomString, type RandomReader } from '@oslojs/crypto/random'
 import { randomBytes } from 'node:crypto'
@@ -124,6 +125,7 @@ export async function registerUserWithTemporaryPassword(
  */
 export function resetUserMfa(db: Db, input: { userId: number; now: number; actor: Actor; ip: string | null; via: 'admin' | 'cli' }): void {
   db.update(users).set({ totpSecret: null, totpPendingSecret: null, totpLastStep: null, mfaEnrolledAt: null }).where(eq(users.id, input.userId)).run()
+  clearRecoveryCodes(db, input.userId)
   const ended = invalidateUserSessions(db, input.userId)
   recordAuditEvent(db, { event: 'mfa.reset', at: input.now, actor: input.actor, targetType: 'user', targetId: input.userId, ip: input.ip, details: { via: input.via, sessions_ended: ended } })
 }

@@ -18,6 +18,9 @@ import { verifyTotpCode } from '../auth/totp.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
 import { users } from '../db/schema.ts'
+import { consumeRecoveryCode, countUnusedRecoveryCodes, RECOVERY_CODES_LOW } from '../auth/recovery-codes.ts'
+import { queueSecurityNotice } from '../mail/security-notice.ts'
+import { setFlash } from '../http/flash.ts'
 import type { Context } from 'hono'
 
 export const login = new Hono<AppEnv>()
@@ -126,9 +129,11 @@ login.post('/login/mfa', requireSignInStep('mfa-verify'), async (c) => {
   if (limited) return limited
   const { db, clock, config } = c.get('deps')
   const { user, session } = c.get('auth')!
-  const code = (await readForm(c)).get('code')
+  const form = await readForm(c)
+  const code = form.get('code')
   const refused = beginAttempt(c, user.email)
   if (refused) return refused
+  if (form.get('recovery_code').trim() !== '') return signInWithRecoveryCode(c, form.get('recovery_code'))
 
   const secret = decryptSecret(config.encryptionKey, user.totpSecret ?? '')
   if (secret === null) throw new Error(`TOTP secret of user ${user.id} cannot be decrypted with the configured key`)
@@ -154,6 +159,50 @@ login.post('/login/mfa', requireSignInStep('mfa-verify'), async (c) => {
   completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip: c.get('clientIp'), method: 'totp' })
   return redirectTo(c, '/')
 })
+
+/**
+ * The "use a recovery code" path of /login/mfa, after the attempt was counted: the code is
+ * consumed by one conditional UPDATE, audited and emailed in one transaction; a wrong or used
+ * code is a failed attempt like a wrong TOTP code.
+ */
+function signInWithRecoveryCode(c: Context<AppEnv>, input: string) {
+  const { db, clock, config } = c.get('deps')
+  const { user, session } = c.get('auth')!
+  const now = clock.now()
+  const left = writeTransaction(db, () => {
+    if (!consumeRecoveryCode(db, user.id, input, now)) return null
+    const remaining = countUnusedRecoveryCodes(db, user.id)
+    recordAuditEvent(db, { event: 'recovery_code.used', at: now, actor: { id: user.id, email: user.email }, targetType: 'user', targetId: user.id, ip: c.get('clientIp'), details: { left: remaining } })
+    queueSecurityNotice(db, {
+      to: user.email,
+      subject: 'A recovery code was used to sign in',
+      what: `A recovery code was used instead of your authenticator to sign in to your account. ${remaining === 1 ? '1 unused code is' : `${remaining} unused codes are`} left.`,
+      now,
+      ip: c.get('clientIp'),
+      baseUrl: config.baseUrl,
+    })
+    return remaining
+  })
+  if (left === null) {
+    if (recordFailure(c, user.email, user.id, 'recovery code invalid')) {
+      invalidateSession(db, session.id)
+      clearSessionCookie(c)
+      return tooManyRequestsPage(c, config.lockoutMinutes * 60, lockedMessage(config.lockoutMinutes * 60, true))
+    }
+    return c.html(<LoginMfaPage chrome={chrome(c)} recoveryError="That recovery code is not correct or has already been used." />, 422)
+  }
+  const lockedMeanwhile = concludeSuccess(c, user.email)
+  if (lockedMeanwhile) {
+    invalidateSession(db, session.id)
+    clearSessionCookie(c)
+    return lockedMeanwhile
+  }
+  completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip: c.get('clientIp'), method: 'recovery code' })
+  if (left <= RECOVERY_CODES_LOW) {
+    setFlash(c, 'info', `${left === 0 ? 'No' : left} unused recovery code${left === 1 ? ' is' : 's are'} left. Make new ones on your recovery codes page.`)
+  }
+  return redirectTo(c, '/')
+}
 
 /** Records the step as used; false when another request used it (or a later one) first. */
 export function acceptTotpStep(db: Db, userId: number, step: number): boolean {

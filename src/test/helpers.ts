@@ -111,7 +111,7 @@ let cachedHash: Promise<string> | null = null
 /** Inserts a ready account (password set, authenticator enrolled unless told otherwise). */
 export async function createTestUser(
   t: TestEnv,
-  input: { email?: string; role?: SystemRoleName; enrolled?: boolean; mustChangePassword?: boolean; password?: string } = {},
+  input: { email?: string; role?: SystemRoleName; enrolled?: boolean; mustChangePassword?: boolean; password?: string; recoveryCodesIssued?: boolean } = {},
 ): Promise<TestUser> {
   const password = input.password ?? GOOD_PASSWORD
   const passwordHash = input.password ? await hashPassword(password) : await (cachedHash ??= hashPassword(GOOD_PASSWORD))
@@ -126,6 +126,8 @@ export async function createTestUser(
       mustChangePassword: input.mustChangePassword ?? false,
       totpSecret: totpSecret ? encryptSecret(t.config.encryptionKey, totpSecret) : null,
       mfaEnrolledAt: totpSecret ? t.clock.now() : null,
+      // a ready account has been offered its recovery codes (false: enrolled before codes existed)
+      recoveryCodesIssuedAt: totpSecret && input.recoveryCodesIssued !== false ? t.clock.now() : null,
       createdAt: t.clock.now(),
     })
     .returning()

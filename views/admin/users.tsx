@@ -341,7 +341,7 @@ export function UserPage(props: {
           <div class="actions">
             {user.disabledAt ? <ActionButton userId={user.id} action="enable" label="Enable" /> : !props.self && <ActionButton userId={user.id} action="disable" label="Disable" danger />}
             {props.lockedUntil && <ActionButton userId={user.id} action="unlock" label="Unlock" />}
-            {props.self ? <a href="/password/change">Change your password</a> : <ActionButton userId={user.id} action="reset-password" label="Reset password" danger />}
+            {props.self ? <><a href="/password/change">Change your password</a> <a href="/account/recovery-codes">Recovery codes</a></> : <ActionButton userId={user.id} action="reset-password" label="Reset password" danger />}
             {!props.self && user.totpSecret && <ActionButton userId={user.id} action="reset-mfa" label="Reset authenticator" danger />}
           </div>
           )}

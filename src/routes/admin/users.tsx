@@ -215,7 +215,7 @@ const ACTIONS: Record<string, Action> = {
   },
   'reset-mfa': {
     title: 'Reset authenticator',
-    question: 'Their authenticator is cleared and all their sessions end; at the next sign-in they enrol a new one.',
+    question: 'Their authenticator and recovery codes are cleared and all their sessions end; at the next sign-in they enrol a new one and get new codes.',
     button: 'Reset authenticator',
     run: (c, t) => resetUserMfaByAdmin(c.get('deps').db, t, adminContext(c)),
     done: 'Authenticator reset; all sessions have ended.',
