@@ -13,6 +13,7 @@ import { login } from './routes/login.tsx'
 import { mfa } from './routes/mfa.tsx'
 import { password } from './routes/password.tsx'
 import { home } from './routes/home.tsx'
+import { accountNotifications } from './routes/account-notifications.tsx'
 import { invite } from './routes/invite.tsx'
 import { projectRoutes } from './routes/projects.tsx'
 import { siteDecisionRoutes } from './routes/site-decisions.tsx'
@@ -68,6 +69,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', mfa)
   app.route('/', password)
   app.route('/', home)
+  app.route('/', accountNotifications)
   app.route('/', invite)
   app.route('/', projectRoutes)
   app.route('/', siteDecisionRoutes)
