@@ -3,7 +3,7 @@ import { siteApprovers, siteDecisions, cohortQueries, groups, projectMembers, pr
 import { writeTransaction, type Db } from '../db/client.ts'
 import { recordAuditEvent } from './audit.ts'
 import { createHash } from 'node:crypto'
-import { projectUrl, queueWorkflowNotice, siteDeciders } from '../mail/workflow.ts'
+import { projectOwner as projectOwnerOf, projectUrl, queueWorkflowNotice, siteDeciders } from '../mail/workflow.ts'
 
 /** Hex SHA-256 of a text (the cohort query a decision saw). */
 export function sha256Hex(text: string): string {
@@ -279,6 +279,9 @@ export function approveProjectSites(db: Db, project: Project, approvedSiteIds: n
     db.update(projects).set({ status: 'approved', approvedAt: ctx.now, updatedAt: ctx.now }).where(and(eq(projects.id, project.id), eq(projects.status, 'staged'))).run()
     for (const siteId of approved) createTask(db, { siteId, kind: 'image_retrieval', projectId: project.id }, ctx.now)
     audit(db, ctx, 'project.approved', project, { approved_site_ids: approved, not_approved_site_ids: [...stagedIds].filter((id) => !approved.includes(id)) })
+    const decided = staged.filter((s) => !withApprovers.has(s.site.id))
+    const named = (yes: boolean) => decided.filter((s) => approved.includes(s.site.id) === yes).map((s) => s.site.name)
+    queueWorkflowNotice(db, projectOwnerOf(db, project.id), { kind: 'decided_by_admins', project: project.name, by: ctx.actor.email, approved: named(true), declined: named(false) }, projectUrl(ctx.baseUrl, project.id), ctx.now)
     return { ok: true }
   })
 }

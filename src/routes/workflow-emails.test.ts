@@ -41,6 +41,15 @@ describe('workflow emails', () => {
     expect(w.mails()).toHaveLength(3)
   })
 
+  it('the admin form (sites without approvers) sends the owner one email naming the sites', async () => {
+    const w = await approvalWorld()
+    const id = w.project([w.york])
+    w.clearMail()
+    expect((await (await w.as(w.admin)).post(`/projects/${id}/approvals`, { approved_site_ids: [String(w.york.site.id)] })).status).toBe(303)
+    expect(w.mails().map((m) => m.recipient)).toEqual(['owner@example.org'])
+    expect(w.mails()[0]!.textBody).toContain('Approved: York and Scarborough.')
+  })
+
   it('a refused decision sends nothing', async () => {
     const w = await approvalWorld()
     const id = w.project()

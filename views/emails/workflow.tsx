@@ -5,6 +5,7 @@ import type { Email } from '../../src/mail/outbox.ts'
 export type WorkflowNotice =
   | { kind: 'staged'; project: string; site: string }
   | { kind: 'decided'; project: string; site: string; decision: 'approve' | 'decline'; by: string; reason: string; expiresOn: string | null }
+  | { kind: 'decided_by_admins'; project: string; by: string; approved: string[]; declined: string[] }
   | { kind: 'withdrawn'; project: string; site: string; by: string; reason: string }
   | { kind: 'lapsed'; project: string; site: string; expiresOn: string }
   | { kind: 'reminder'; project: string; site: string; expiresOn: string; days: number }
@@ -22,6 +23,16 @@ function content(n: WorkflowNotice): { subject: string; lines: string[]; link: s
           `${n.site} ${n.decision === 'approve' ? 'approved' : 'declined'} your project “${n.project}” (decided by ${n.by}).`,
           ...(n.reason ? [`Reason: ${n.reason}`] : []),
           ...(n.expiresOn ? [`The approval lapses at the end of ${n.expiresOn} (UTC).`] : []),
+        ],
+        link: 'Open the project',
+      }
+    case 'decided_by_admins':
+      return {
+        subject: `Site decisions on ${n.project}`,
+        lines: [
+          `${n.by} recorded the decisions of the sites without approvers on your project “${n.project}”.`,
+          ...(n.approved.length > 0 ? [`Approved: ${n.approved.join(', ')}.`] : []),
+          ...(n.declined.length > 0 ? [`Not approved: ${n.declined.join(', ')}.`] : []),
         ],
         link: 'Open the project',
       }
