@@ -14,6 +14,7 @@ import { mfa } from './routes/mfa.tsx'
 import { recoveryCodeRoutes } from './routes/recovery-codes.tsx'
 import { password } from './routes/password.tsx'
 import { home } from './routes/home.tsx'
+import { accountNotifications } from './routes/account-notifications.tsx'
 import { invite } from './routes/invite.tsx'
 import { projectRoutes } from './routes/projects.tsx'
 import { siteDecisionRoutes } from './routes/site-decisions.tsx'
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', recoveryCodeRoutes)
   app.route('/', password)
   app.route('/', home)
+  app.route('/', accountNotifications)
   app.route('/', invite)
   app.route('/', projectRoutes)
   app.route('/', siteDecisionRoutes)

@@ -9,6 +9,7 @@ import { OutboxDeliverer } from './mail/outbox.ts'
 import { TokenBucketLimiter } from './auth/rate-limit.ts'
 import { countEnabledAdmins, registerUserWithTemporaryPassword } from './models/users.ts'
 import { startHousekeeping } from './models/housekeeping.ts'
+import { startApprovalExpiry } from './models/approval-expiry.ts'
 import { startFollowUpScheduler } from './import/follow-ups.ts'
 import { startAuditVerification } from './models/audit-chain.ts'
 import { markInterruptedRuns, settleImportJobs } from './import/runs.ts'
@@ -99,6 +100,14 @@ async function main() {
     },
     onError: (error) => log.error({ msg: 'follow-ups failed', error: String(error) }),
   })
+  const approvalExpiry = startApprovalExpiry(db, clock, config.baseUrl, {
+    onRun: (run) => {
+      if (run.lapsed.length + run.reminded.length === 0) return
+      log.info({ msg: 'approval expiry processed', lapsed: run.lapsed.length, reminders: run.reminded.length })
+      deps.onEmailQueued?.()
+    },
+    onError: (error) => log.error({ msg: 'approval expiry failed', error: String(error) }),
+  })
   const auditCheck = startAuditVerification(db, clock, {
     onResult: ({ result }) =>
       result.ok ? log.info({ msg: 'audit chain verified', events: result.count }) : log.error({ msg: 'audit chain BROKEN', id: result.firstBad.id, event: result.firstBad.event, reason: result.firstBad.reason, intact: result.count }),
@@ -125,6 +134,7 @@ async function main() {
       clearInterval(housekeeping)
       followUps.stop()
       auditCheck.stop()
+      approvalExpiry.stop()
       await settleImportJobs()
       await mailer.stop()
       db.$client.close()

@@ -598,6 +598,23 @@ export type ImportRun = typeof importRuns.$inferSelect
 export type Site = typeof sites.$inferSelect
 export type SiteApprover = typeof siteApprovers.$inferSelect
 export type SiteDecision = typeof siteDecisions.$inferSelect
+/**
+ * What the expiry scheduler has done for an approval (a site_decisions 'approve' row with an
+ * expiry): 'reminder_30' and 'reminder_7' sent, 'lapsed' processed. The primary key makes each
+ * one happen once: a run claims it with INSERT … ON CONFLICT DO NOTHING and acts only if it won.
+ */
+export const approvalNotices = sqliteTable(
+  'approval_notices',
+  {
+    decisionId: integer('decision_id')
+      .notNull()
+      .references(() => siteDecisions.id),
+    kind: text('kind', { enum: ['reminder_30', 'reminder_7', 'lapsed'] }).notNull(),
+    at: integer('at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.decisionId, t.kind] })],
+)
+
 export type CohortQuery = typeof cohortQueries.$inferSelect
 export type Model = typeof models.$inferSelect
 export type TrainingRun = typeof trainingRuns.$inferSelect

@@ -3,6 +3,7 @@ import { siteApprovers, siteDecisions, cohortQueries, groups, projectMembers, pr
 import { writeTransaction, type Db } from '../db/client.ts'
 import { recordAuditEvent } from './audit.ts'
 import { createHash } from 'node:crypto'
+import { projectOwner as projectOwnerOf, projectUrl, queueWorkflowNotice, siteDeciders } from '../mail/workflow.ts'
 
 /** Hex SHA-256 of a text (the cohort query a decision saw). */
 export function sha256Hex(text: string): string {
@@ -13,7 +14,8 @@ export function sha256Hex(text: string): string {
 // guarded UPDATE (it only happens from the state it starts from) plus its audit event, in one
 // transaction. Permission questions are the policy's; these functions enforce state.
 
-export type Ctx = { actor: { id: number; email: string }; now: number; ip: string }
+/** `baseUrl` makes the links in workflow emails absolute (routes pass config.baseUrl). */
+export type Ctx = { actor: { id: number; email: string }; now: number; ip: string; baseUrl?: string }
 export type Refusal = { ok: false; status: 409 | 422; field?: string; reason: string }
 export type Outcome<T = undefined> = ({ ok: true } & (T extends undefined ? unknown : { value: T })) | Refusal
 
@@ -206,6 +208,10 @@ export function stageProject(db: Db, project: Project, siteIds: number[], ctx: C
     db.update(projects).set({ status: 'staged', stagedAt: ctx.now, updatedAt: ctx.now }).where(and(eq(projects.id, project.id), eq(projects.status, 'unstaged'))).run()
     db.insert(projectSites).values(chosen.map((siteId) => ({ projectId: project.id, siteId, stagedAt: ctx.now }))).run()
     audit(db, ctx, 'project.staged', project, { site_ids: chosen, cohort_query_version: query.version })
+    for (const siteId of chosen) {
+      const site = counts.get(siteId)!.site
+      queueWorkflowNotice(db, siteDeciders(db, siteId), { kind: 'staged', project: project.name, site: site.name }, `${projectUrl(ctx.baseUrl, project.id)}/sites/${siteId}/decision`, ctx.now)
+    }
     return { ok: true }
   })
 }
@@ -273,6 +279,9 @@ export function approveProjectSites(db: Db, project: Project, approvedSiteIds: n
     db.update(projects).set({ status: 'approved', approvedAt: ctx.now, updatedAt: ctx.now }).where(and(eq(projects.id, project.id), eq(projects.status, 'staged'))).run()
     for (const siteId of approved) createTask(db, { siteId, kind: 'image_retrieval', projectId: project.id }, ctx.now)
     audit(db, ctx, 'project.approved', project, { approved_site_ids: approved, not_approved_site_ids: [...stagedIds].filter((id) => !approved.includes(id)) })
+    const decided = staged.filter((s) => !withApprovers.has(s.site.id))
+    const named = (yes: boolean) => decided.filter((s) => approved.includes(s.site.id) === yes).map((s) => s.site.name)
+    queueWorkflowNotice(db, projectOwnerOf(db, project.id), { kind: 'decided_by_admins', project: project.name, by: ctx.actor.email, approved: named(true), declined: named(false) }, projectUrl(ctx.baseUrl, project.id), ctx.now)
     return { ok: true }
   })
 }

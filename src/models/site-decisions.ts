@@ -3,6 +3,7 @@ import { models, projectSites, projects, siteApprovers, siteDecisions, sites, ta
 import { writeTransaction, type Db } from '../db/client.ts'
 import { recordAuditEvent } from './audit.ts'
 import { createTask, getCurrentCohortQuery, getProject, sha256Hex, type Ctx } from './projects.ts'
+import { projectOwner, projectUrl, queueWorkflowNotice } from '../mail/workflow.ts'
 import { decideSiteDecision, type Actor, type Decision, type SiteDecisionAction, type SiteDecisionFacts } from '../authz/policy.ts'
 
 // Per-site decisions (SPEC §4.1). site_decisions is append-only history: approve, decline and
@@ -157,6 +158,7 @@ export function recordSiteDecision(db: Db, actor: Actor, projectId: number, site
       ip: ctx.ip,
       details: { name: project.name, site_id: site.id, site: site.name, decision_id: row.id, reason: input.reason, conditions: input.conditions, agreement: input.agreement, expires_on: row.expiresOn, cohort_query_id: row.cohortQueryId, cohort_query_sha256: row.cohortQuerySha256, joined_late: joined },
     })
+    queueWorkflowNotice(db, projectOwner(db, project.id), { kind: 'decided', project: project.name, site: site.name, decision: input.decision, by: ctx.actor.email, reason: input.reason, expiresOn: row.expiresOn }, projectUrl(ctx.baseUrl, project.id), ctx.now)
     return { ok: true, decision: row, joined }
   })
 }
@@ -220,6 +222,7 @@ export function withdrawSiteApproval(db: Db, actor: Actor, projectId: number, si
       ip: ctx.ip,
       details: { name: project.name, site_id: site.id, site: site.name, decision_id: row.id, reason, cancelled_task_ids: effects.cancelledTaskIds, stopped_training_run_ids: effects.stoppedRunIds },
     })
+    queueWorkflowNotice(db, projectOwner(db, project.id), { kind: 'withdrawn', project: project.name, site: site.name, by: ctx.actor.email, reason }, projectUrl(ctx.baseUrl, project.id), ctx.now)
     return { ok: true, decision: row, joined: false }
   })
 }

@@ -55,7 +55,7 @@ const guard = [requireUser, routeClass('core')] as const
 
 function ctxOf(c: Context<AppEnv>): Ctx {
   const actor = c.get('actor')
-  return { actor: { id: actor.id, email: actor.email }, now: c.get('deps').clock.now(), ip: c.get('clientIp') }
+  return { actor: { id: actor.id, email: actor.email }, now: c.get('deps').clock.now(), ip: c.get('clientIp'), baseUrl: c.get('deps').config.baseUrl }
 }
 
 export type LoadedProject = { project: Project; access: NonNullable<ReturnType<typeof getProjectAccess>> }

@@ -58,7 +58,7 @@ function load(c: Context<AppEnv>): Loaded | null {
 
 function ctxOf(c: Context<AppEnv>) {
   const actor = c.get('actor')
-  return { actor: { id: actor.id, email: actor.email }, now: c.get('deps').clock.now(), ip: c.get('clientIp') }
+  return { actor: { id: actor.id, email: actor.email }, now: c.get('deps').clock.now(), ip: c.get('clientIp'), baseUrl: c.get('deps').config.baseUrl }
 }
 
 function render(c: Context<AppEnv>, loaded: Loaded, extra: { values?: Record<string, string>; errors?: Record<string, string>; error?: string } = {}, status: 200 | 409 | 422 = 200) {
