@@ -65,7 +65,7 @@ describe('forgot password over real SMTP', () => {
     const enrolment = currentTotp(totpSecret)
     enrolledStep = enrolment.step
     const enrol = await client.post('/mfa/setup', { code: enrolment.code })
-    expect(enrol).toMatchObject({ status: 303, location: '/mfa/recovery-codes' })
+    expect(enrol).toMatchObject({ status: 303, location: '/' })
     expect((await client.post('/mfa/recovery-codes', {})).status).toBe(200) // the codes, shown once: the chain's last step
 
     const home = await client.get('/')
