@@ -77,7 +77,7 @@ describe('an approver decides through /approvals', () => {
     await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: 'Record decision' }).click()])
     expect(await page.locator('p.flash-success').textContent()).toContain('Leeds Teaching Hospitals approved the project')
     await page.goto(`${server.baseUrl}/approvals`)
-    const decided = page.getByRole('table', { name: 'Decided' }).or(page.locator('table').last())
+    const decided = page.locator('table', { has: page.getByRole('columnheader', { name: 'Withdrawn' }) })
     const row = decided.locator('tr', { hasText: PROJECT })
     expect(await row.textContent()).toContain('Approved')
     expect(await row.textContent()).toContain(APPROVER.email)
