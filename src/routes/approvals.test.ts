@@ -65,7 +65,7 @@ function siteSection(html: string, siteName: string): string {
 function decidedTable(html: string): string {
   return html.slice(html.indexOf('<h2>Decided</h2>'))
 }
-const navEntry = (html: string) => /href="\/approvals"[^>]*>\s*Approvals <span class="count">(\d+)<\/span>/.exec(html)?.[1] ?? null
+const navEntry = (html: string) => /href="\/approvals"[^>]*>\s*Approvals <span class="badge count">(\d+)<\/span>/.exec(html)?.[1] ?? null
 
 describe('GET /approvals', () => {
   it('lists per site the projects awaiting a decision there, with owner, description, staged time, the count as the project page shows it and a link to the decision page', async () => {

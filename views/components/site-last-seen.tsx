@@ -5,7 +5,7 @@ export function SiteLastSeen(props: { lastSeenAt: number | null; online: boolean
   if (props.lastSeenAt === null) return <span class="badge">never seen</span>
   return (
     <>
-      {props.online ? <span class="badge success">online</span> : <span class="badge">offline</span>} · last seen <DateTime ms={props.lastSeenAt} />
+      {props.online ? <span class="badge online">online</span> : <span class="badge">offline</span>} · last seen <DateTime ms={props.lastSeenAt} />
     </>
   )
 }

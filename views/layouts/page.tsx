@@ -93,7 +93,7 @@ export function Page(props: { title: string; chrome: PageChrome; children: Child
                 {NAV_LINKS}
                 {viewer.approvalsAwaiting != null && (
                   <a href="/approvals" aria-label={`Approvals, ${viewer.approvalsAwaiting} awaiting your decision`}>
-                    Approvals <span class="count">{viewer.approvalsAwaiting}</span>
+                    Approvals <span class="badge count">{viewer.approvalsAwaiting}</span>
                   </a>
                 )}
                 {viewer.canAdminister && ADMIN_LINK}
