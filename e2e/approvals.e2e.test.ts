@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { and, eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { completeFirstSignIn, launchChromium, startGatehouse, startSmtpSink, type GatehouseServer, type SmtpSink } from './support.ts'
+import { REPO_ROOT, completeFirstSignIn, launchChromium, startGatehouse, startSmtpSink, type GatehouseServer, type SmtpSink } from './support.ts'
 import { openDatabase, type Db } from '../src/db/client.ts'
 import { projectSites, projects, siteApprovers, tasks, users } from '../src/db/schema.ts'
 import { hashPassword } from '../src/auth/password.ts'
@@ -17,6 +17,24 @@ import { createProject, saveCohortQuery } from '../src/models/projects.ts'
 const APPROVER = { email: 'alice@leeds.example.org', temporaryPassword: 'temporary lantern harbour violet 42', newPassword: 'copper meadow kite folds quiet maps' }
 const PROJECT = 'Lung nodule follow-up'
 const EXPIRES = '2030-06-30'
+const AXE_PATH = join(REPO_ROOT, 'node_modules/axe-core/axe.min.js')
+type Violation = { id: string; impact: string | null; nodes: { target: string[] }[] }
+
+/** Serious and critical axe-core violations of /approvals, light and dark, in a context that may inject axe. */
+async function axeProblems(browser: Browser, from: Page, url: string): Promise<string[]> {
+  const context = await browser.newContext({ bypassCSP: true, storageState: await from.context().storageState() })
+  const page = await context.newPage()
+  const problems: string[] = []
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme })
+    expect((await page.goto(url))?.status()).toBe(200)
+    await page.addScriptTag({ path: AXE_PATH })
+    const violations = await page.evaluate(async () => (await (globalThis as unknown as { axe: { run(): Promise<{ violations: Violation[] }> } }).axe.run()).violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => ({ target: n.target })) })))
+    for (const v of violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')) problems.push(`${scheme}: ${v.id} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+  }
+  await context.close()
+  return problems
+}
 
 describe('an approver decides through /approvals', () => {
   let sink: SmtpSink
@@ -64,6 +82,7 @@ describe('an approver decides through /approvals', () => {
     expect(await leeds.textContent()).toContain(PROJECT)
     expect(await leeds.textContent()).toContain('owner@example.org')
     expect(await leeds.textContent()).toContain('120')
+    expect(await axeProblems(browser, page, `${server.baseUrl}/approvals`)).toEqual([])
     // the approver reads the project (details and query), without its members
     await leeds.getByRole('link', { name: PROJECT }).click()
     await page.waitForURL(`${server.baseUrl}/projects/${projectId}`)
@@ -84,5 +103,6 @@ describe('an approver decides through /approvals', () => {
     expect(await row.textContent()).toContain(EXPIRES)
     expect(await page.locator('section', { has: page.getByRole('heading', { name: 'Leeds Teaching Hospitals (LTH)' }) }).textContent()).toContain('Nothing awaits a decision')
     expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /Approvals/ }).textContent()).toContain('0')
+    expect(await axeProblems(browser, page, `${server.baseUrl}/approvals`)).toEqual([])
   }, 120_000)
 })
