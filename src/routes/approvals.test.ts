@@ -234,6 +234,15 @@ describe('site last seen (sites.last_seen_at)', () => {
     expect(lastSeen(w, w.hull)).toBeNull()
   })
 
+  it("a disabled site's key is refused and records nothing", async () => {
+    const w = await world()
+    w.t.db.update(sites).set({ disabledAt: w.t.clock.now() }).where(eq(sites.id, w.hull.site.id)).run()
+    const res = await call(w, w.hull.key)
+    expect(res.status).toBe(401)
+    expect(((await res.json()) as { code: string }).code).toBe('site_disabled')
+    expect(lastSeen(w, w.hull)).toBeNull()
+  })
+
   it('/admin/sites and /approvals show "online" within 5 minutes, not after', async () => {
     const w = await world()
     await call(w, w.leeds.key)
