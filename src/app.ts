@@ -18,6 +18,7 @@ import { accountNotifications } from './routes/account-notifications.tsx'
 import { invite } from './routes/invite.tsx'
 import { projectRoutes } from './routes/projects.tsx'
 import { siteDecisionRoutes } from './routes/site-decisions.tsx'
+import { approvalRoutes } from './routes/approvals.tsx'
 import { projectModels } from './routes/project-models.tsx'
 import { adminHome } from './routes/admin/home.tsx'
 import { adminUsers } from './routes/admin/users.tsx'
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', invite)
   app.route('/', projectRoutes)
   app.route('/', siteDecisionRoutes)
+  app.route('/', approvalRoutes)
   app.route('/', projectModels)
   app.route('/', adminHome)
   app.route('/', adminUsers)

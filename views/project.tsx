@@ -25,6 +25,8 @@ export type ProjectView = {
   errors: FieldErrors
   error?: string | undefined
   models: Child
+  /** Read by a site approver who is not a member: no members section (and no models). */
+  approverOnly?: boolean
   /** Per staged site (by site id): its current decision (SPEC §4.1), and whether this user decides for it. */
   siteDecisions?: Map<number, { current: SiteDecisionRow | null; standing: SiteStanding; canDecide: boolean; hasApprovers: boolean }>
 }
@@ -251,6 +253,7 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
           </>
         )}
       </section>
+      {!v.approverOnly && (
       <section class="card" id="members">
         <h2>Members</h2>
         <TableScroll label="Members">
@@ -316,6 +319,7 @@ export function ProjectPage(props: { chrome: PageChrome; view: ProjectView }) {
           </form>
         )}
       </section>
+      )}
       {v.models}
       {v.can.delete && (
         <form method="post" action={`/projects/${p.id}/delete`}>

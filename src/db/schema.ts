@@ -285,6 +285,8 @@ export const sites = sqliteTable('sites', {
   keyRotatedAt: integer('key_rotated_at').notNull(),
   /** Set while the site is disabled: its key is refused and no tasks are handed to it; null when active. */
   disabledAt: integer('disabled_at'),
+  /** The site's last authenticated API request, written at most once a minute; null: never seen. */
+  lastSeenAt: integer('last_seen_at'),
 })
 
 /** The users who decide for a site (SPEC §4.1); any site role; a user may approve for several sites. */

@@ -7,6 +7,7 @@ import { takeFlash } from './flash.ts'
 import { can } from '../authz/policy.ts'
 import { displayName } from '../models/users.ts'
 import { getSiteSettings } from '../models/settings.ts'
+import { approvalsNavCount } from '../models/approvals.ts'
 
 /** Every admin area, in navigation order, with the permission its routes require. */
 const ADMIN_AREAS: readonly { href: string; label: string; permission: SitePermission }[] = [
@@ -39,7 +40,7 @@ export function chrome(c: Context<AppEnv>): PageChrome {
   return {
     banner: site?.banner.enabled && site.banner.message ? { message: site.banner.message, link: site.banner.link, level: site.banner.level } : null,
     deploymentMode: site?.deploymentMode ?? false,
-    viewer: user ? { email: user.email, name: displayName(user), canAdminister: can(user, 'admin.access') } : null,
+    viewer: user ? { email: user.email, name: displayName(user), canAdminister: can(user, 'admin.access'), approvalsAwaiting: deps ? approvalsNavCount(deps.db, user) : null } : null,
     flash: takeFlash(c),
     adminNav: adminNavigation(user, c.req.path),
   }

@@ -1,4 +1,5 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
+import { touchSiteLastSeen } from '../models/approvals.ts'
 import { createReadStream } from 'node:fs'
 import { rm, stat } from 'node:fs/promises'
 import { privateDir } from '../db/file-modes.ts'
@@ -28,6 +29,7 @@ const requireSiteKey: MiddlewareHandler<ApiEnv> = async (c, next) => {
     return c.json({ error: match ? 'Unknown or revoked site key.' : 'Send the site key as "Authorization: Bearer <key>".' }, 401)
   }
   if (site.disabledAt !== null) return siteDisabled(c)
+  touchSiteLastSeen(c.get('deps').db, site.id, c.get('deps').clock.now())
   c.set('site', site)
   await next()
 }

@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono'
+import { approvesStagedSite } from '../models/approvals.ts'
 import type { AppEnv } from '../http/context.ts'
 import { requireUser } from '../auth/middleware.ts'
 import { requirePermission } from '../authz/middleware.ts'
@@ -170,7 +171,13 @@ projectRoutes.post('/projects/new', ...guard, requirePermission('projects.create
 
 projectRoutes.get('/projects/:id', ...guard, (c) => {
   const loaded = loadReadableProject(c)
-  return loaded ? renderProject(c, loaded) : notFoundPage(c)
+  if (loaded) return renderProject(c, loaded)
+  // An approver of a site the project is staged at reads its details, query, counts and
+  // decisions — not its members or models (every other project route stays 404 for them).
+  const id = idParam(c.req.param('id'))
+  const access = id === null ? null : getProjectAccess(c.get('deps').db, c.get('actor').id, id)
+  if (!access || c.get('actor').disabledAt !== null || !approvesStagedSite(c.get('deps').db, c.get('actor').id, access.project.id)) return notFoundPage(c)
+  return renderProject(c, { project: access.project, access }, { approverOnly: true, members: [], models: null, projectRoles: [] })
 })
 
 /** Edit name and description (owner or admin; only while unstaged). */

@@ -5,10 +5,12 @@ import type { Site } from '../../src/db/schema.ts'
 import type { FieldErrors } from '../../src/http/forms.ts'
 import type { SiteApproverRow } from '../../src/models/site-approvers.ts'
 import { TableScroll } from '../components/table-scroll.tsx'
+import { SiteLastSeen } from '../components/site-last-seen.tsx'
+import { isOnline } from '../../src/models/approvals.ts'
 
 const CODE_HINT = '2 to 20 characters: letters, digits, “_” and “-”. It cannot be changed later.'
 
-export function SitesPage(props: { chrome: PageChrome; sites: Site[]; values?: Record<string, string>; errors?: FieldErrors }) {
+export function SitesPage(props: { chrome: PageChrome; sites: Site[]; now: number; values?: Record<string, string>; errors?: FieldErrors }) {
   const values = props.values ?? {}
   const errors = props.errors ?? {}
   return (
@@ -30,6 +32,7 @@ export function SitesPage(props: { chrome: PageChrome; sites: Site[]; values?: R
               <th scope="col">Contact</th>
               <th scope="col">Key</th>
               <th scope="col">Key created</th>
+              <th scope="col">Last seen</th>
             </tr>
           </thead>
           <tbody>
@@ -54,11 +57,14 @@ export function SitesPage(props: { chrome: PageChrome; sites: Site[]; values?: R
                 <td>
                   <DateTime ms={s.keyRotatedAt} />
                 </td>
+                <td>
+                  <SiteLastSeen lastSeenAt={s.lastSeenAt} online={isOnline(s.lastSeenAt, props.now)} />
+                </td>
               </tr>
             ))}
             {props.sites.length === 0 && (
               <tr>
-                <td colspan={5}>No sites yet.</td>
+                <td colspan={6}>No sites yet.</td>
               </tr>
             )}
           </tbody>

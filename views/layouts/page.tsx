@@ -3,7 +3,8 @@ import { raw } from 'hono/html'
 import type { Flash } from '../../src/http/flash.ts'
 
 /** What every page knows of the person viewing it; permissions arrive as booleans. */
-export type Viewer = { email: string; name: string; canAdminister: boolean }
+/** approvalsAwaiting: null when the user decides for no site (no "Approvals" entry); else the count awaiting their decision. */
+export type Viewer = { email: string; name: string; canAdminister: boolean; approvalsAwaiting?: number | null }
 
 export type Banner = { message: string; link: string; level: 'info' | 'warning' | 'critical' }
 
@@ -90,6 +91,11 @@ export function Page(props: { title: string; chrome: PageChrome; children: Child
             {viewer && (
               <nav aria-label="Main">
                 {NAV_LINKS}
+                {viewer.approvalsAwaiting != null && (
+                  <a href="/approvals" aria-label={`Approvals, ${viewer.approvalsAwaiting} awaiting your decision`}>
+                    Approvals <span class="badge count">{viewer.approvalsAwaiting}</span>
+                  </a>
+                )}
                 {viewer.canAdminister && ADMIN_LINK}
                 <span class="who" title={viewer.email}>
                   {viewer.name}

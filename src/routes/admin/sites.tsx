@@ -41,7 +41,7 @@ function showKeyOnce(c: Context<AppEnv>, site: Site, apiKey: string, reason: 'cr
   return c.html(<SiteKeyPage chrome={chrome(c)} site={site} apiKey={apiKey} reason={reason} />, 200)
 }
 
-adminSites.get('/admin/sites', ...guard, (c) => c.html(<SitesPage chrome={chrome(c)} sites={listSitesByName(c.get('deps').db)} />))
+adminSites.get('/admin/sites', ...guard, (c) => c.html(<SitesPage chrome={chrome(c)} sites={listSitesByName(c.get('deps').db)} now={c.get('deps').clock.now()} />))
 
 adminSites.post('/admin/sites', ...guard, async (c) => {
   const { db } = c.get('deps')
@@ -57,7 +57,7 @@ adminSites.post('/admin/sites', ...guard, async (c) => {
         ? 'A site with this code exists already.'
         : undefined,
   }
-  if (hasErrors(errors)) return c.html(<SitesPage chrome={chrome(c)} sites={listSitesByName(db)} values={values} errors={errors} />, 422)
+  if (hasErrors(errors)) return c.html(<SitesPage chrome={chrome(c)} sites={listSitesByName(db)} now={c.get('deps').clock.now()} values={values} errors={errors} />, 422)
   const { site, apiKey } = createSite(db, { name: values.name, code: values.code, contactEmail: checked.contactEmail }, ctxOf(c))
   return showKeyOnce(c, site, apiKey, 'created')
 })

@@ -1,0 +1,1 @@
+ALTER TABLE `sites` ADD `last_seen_at` integer;

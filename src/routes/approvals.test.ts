@@ -1,0 +1,262 @@
+import { describe, expect, it } from 'vitest'
+import { and, eq } from 'drizzle-orm'
+import { createTestEnv, createTestUser, getUser, signIn, type TestClient, type TestUser } from '../test/helpers.ts'
+import { models, projectMembers, projectSites, projects, roles, siteApprovers, siteDecisions, sites, tasks, type Site } from '../db/schema.ts'
+import { createSite } from '../models/sites.ts'
+import { createProject, saveCohortQuery } from '../models/projects.ts'
+import { approvalsNavCount } from '../models/approvals.ts'
+import { resolveActor } from '../models/roles.ts'
+
+// /approvals, the nav entry, the approver's read-only view of staged projects and site last seen
+// (SPEC §4.1), over HTTP on the real migrations. Leeds has approvers Alice (observer) and Ann;
+// Hull has Bob; York has none, so admins decide for it.
+
+const SQL = 'SELECT id FROM patients WHERE age > 40'
+type SiteWithKey = { site: Site; key: string }
+
+async function world() {
+  const t = createTestEnv()
+  const admin = await createTestUser(t, { role: 'admin', email: 'admin@example.org' })
+  const owner = await createTestUser(t, { role: 'researcher', email: 'owner@example.org' })
+  const alice = await createTestUser(t, { role: 'observer', email: 'alice@leeds.example.org' })
+  const ann = await createTestUser(t, { role: 'researcher', email: 'ann@leeds.example.org' })
+  const bob = await createTestUser(t, { role: 'researcher', email: 'bob@hull.example.org' })
+  const carol = await createTestUser(t, { role: 'researcher', email: 'carol@example.org' })
+  const ctx = () => ({ actor: { id: admin.user.id, email: admin.user.email }, now: t.clock.now(), ip: '198.51.100.1' })
+  const site = (name: string, code: string): SiteWithKey => {
+    const made = createSite(t.db, { name, code, contactEmail: '' }, ctx())
+    return { site: made.site, key: made.apiKey }
+  }
+  const leeds = site('Leeds Teaching Hospitals', 'LTH')
+  const york = site('York and Scarborough', 'YSH')
+  const hull = site('Hull University', 'HUH')
+  const appoint = (s: SiteWithKey, u: TestUser) => t.db.insert(siteApprovers).values({ siteId: s.site.id, userId: u.user.id, appointedBy: admin.user.id, appointedAt: t.clock.now() }).run()
+  appoint(leeds, alice)
+  appoint(leeds, ann)
+  appoint(hull, bob)
+  const browsers = new Map<number, TestClient>()
+  const as = async (u: TestUser) => {
+    let b = browsers.get(u.user.id)
+    if (!b) browsers.set(u.user.id, (b = await signIn(t, u)))
+    return b
+  }
+  return { t, admin, owner, alice, ann, bob, carol, leeds, york, hull, as }
+}
+type World = Awaited<ReturnType<typeof world>>
+
+function stagedProject(w: World, name: string, stageAt: SiteWithKey[], count = 50): number {
+  const ownerCtx = () => ({ actor: { id: w.owner.user.id, email: w.owner.user.email }, now: w.t.clock.now(), ip: '198.51.100.2' })
+  const project = createProject(w.t.db, { name, description: `${name} description`, groupId: null }, ownerCtx())
+  const saved = saveCohortQuery(w.t.db, project, SQL, ownerCtx())
+  if (!saved.ok) throw new Error('query not saved')
+  w.t.db.update(tasks).set({ status: 'done', resultCount: count, completedAt: w.t.clock.now() }).where(and(eq(tasks.projectId, project.id), eq(tasks.kind, 'cohort_query'))).run()
+  w.t.db.update(projects).set({ status: 'staged', stagedAt: w.t.clock.now() }).where(eq(projects.id, project.id)).run()
+  if (stageAt.length > 0) w.t.db.insert(projectSites).values(stageAt.map((s) => ({ projectId: project.id, siteId: s.site.id, stagedAt: w.t.clock.now() }))).run()
+  return project.id
+}
+
+/** The text of the section about one site on /approvals. */
+function siteSection(html: string, siteName: string): string {
+  const start = html.indexOf(`${siteName} (`)
+  expect(start).toBeGreaterThan(-1)
+  const end = html.indexOf('</section>', start)
+  return html.slice(start, end)
+}
+function decidedTable(html: string): string {
+  return html.slice(html.indexOf('<h2>Decided</h2>'))
+}
+const navEntry = (html: string) => /href="\/approvals"[^>]*>\s*Approvals <span class="badge count">(\d+)<\/span>/.exec(html)?.[1] ?? null
+
+describe('GET /approvals', () => {
+  it('lists per site the projects awaiting a decision there, with owner, description, staged time, the count as the project page shows it and a link to the decision page', async () => {
+    const w = await world()
+    const lung = stagedProject(w, 'Lung nodules', [w.leeds, w.york, w.hull])
+    const small = stagedProject(w, 'Rare tumours', [w.leeds], 3)
+    stagedProject(w, 'York only', [w.york])
+    const res = await (await w.as(w.alice)).get('/approvals')
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    const leeds = siteSection(html, 'Leeds Teaching Hospitals')
+    expect(leeds).toContain('Lung nodules')
+    expect(leeds).toContain('Lung nodules description')
+    expect(leeds).toContain('owner@example.org')
+    expect(leeds).toContain(`/projects/${lung}/sites/${w.leeds.site.id}/decision`)
+    expect(leeds).toContain(`/projects/${small}/sites/${w.leeds.site.id}/decision`)
+    expect(leeds).toContain('&lt; 5') // 3 is shown as the project page shows it
+    expect(leeds).toContain('<dd>50</dd>')
+    expect(leeds).toContain('<time')
+    // Alice decides only for Leeds: no Hull, no York (it has no approvers; that is the admins')
+    expect(html).not.toContain('Hull University (')
+    expect(html).not.toContain('York and Scarborough (')
+    expect(html).not.toContain('York only')
+  })
+
+  it('a decided project leaves "Awaiting" and appears under "Decided" with who, when, expiry and a later withdrawal', async () => {
+    const w = await world()
+    const id = stagedProject(w, 'Lung nodules', [w.leeds, w.hull])
+    const ann = await w.as(w.ann)
+    expect((await ann.post(`/projects/${id}/sites/${w.leeds.site.id}/decision`, { decision: 'approve', reason: '', conditions: '', agreement: '', expires_on: '2027-06-30' })).status).toBe(303)
+    let html = await (await (await w.as(w.alice)).get('/approvals')).text()
+    expect(siteSection(html, 'Leeds Teaching Hospitals')).not.toContain('Lung nodules')
+    let decided = decidedTable(html)
+    expect(decided).toContain('Lung nodules')
+    expect(decided).toContain('Approved')
+    expect(decided).toContain('ann@leeds.example.org')
+    expect(decided).toContain('2027-06-30')
+    // withdrawn: the approval row shows when
+    expect((await ann.post(`/projects/${id}/sites/${w.leeds.site.id}/withdraw`, { reason: 'Ethics lapsed', confirm: 'yes' })).status).toBe(303)
+    html = await (await (await w.as(w.alice)).get('/approvals')).text()
+    decided = decidedTable(html)
+    const row = decided.slice(decided.indexOf('Lung nodules'), decided.indexOf('</tr>', decided.indexOf('Lung nodules')))
+    expect(row).toContain('2027-06-30')
+    expect(row.match(/<time/g)).toHaveLength(2) // decided at, withdrawn at
+    // Bob (Hull) sees none of Leeds's decisions and still awaits his own
+    const bob = await (await (await w.as(w.bob)).get('/approvals')).text()
+    expect(decidedTable(bob)).toContain('No decisions yet at your sites.')
+    expect(siteSection(bob, 'Hull University')).toContain('Lung nodules')
+  })
+
+  it('admins see the sites without approvers (and not the sites whose approvers decide)', async () => {
+    const w = await world()
+    stagedProject(w, 'Lung nodules', [w.leeds, w.york])
+    const html = await (await (await w.as(w.admin)).get('/approvals')).text()
+    expect(siteSection(html, 'York and Scarborough')).toContain('Lung nodules')
+    expect(html).toContain('this site has no approvers, so admins decide for it')
+    expect(html).not.toContain('Leeds Teaching Hospitals (')
+  })
+
+  it('a user who decides for no site gets 404 and no nav entry; deciders get the entry with the count', async () => {
+    const w = await world()
+    stagedProject(w, 'Lung nodules', [w.leeds, w.york])
+    stagedProject(w, 'Rare tumours', [w.leeds])
+    const carol = await w.as(w.carol)
+    expect((await carol.get('/approvals')).status).toBe(404)
+    expect(navEntry(await (await carol.get('/projects')).text())).toBeNull()
+    expect(await (await carol.get('/projects')).text()).not.toContain('href="/approvals"')
+    expect(navEntry(await (await (await w.as(w.alice)).get('/projects')).text())).toBe('2')
+    expect(navEntry(await (await (await w.as(w.bob)).get('/projects')).text())).toBe('0')
+    expect(navEntry(await (await (await w.as(w.admin)).get('/projects')).text())).toBe('1') // York only
+    // a decision lowers the count for every approver of the site
+    const first = w.t.db.select().from(projects).where(eq(projects.name, 'Lung nodules')).get()!
+    expect((await (await w.as(w.ann)).post(`/projects/${first.id}/sites/${w.leeds.site.id}/decision`, { decision: 'decline', reason: 'Not now', conditions: '', agreement: '', expires_on: '' })).status).toBe(303)
+    expect(navEntry(await (await (await w.as(w.alice)).get('/projects')).text())).toBe('1')
+  })
+
+  it('the nav count ignores deleted and unstaged projects, and a removed approver loses the entry', async () => {
+    const w = await world()
+    const gone = stagedProject(w, 'Deleted one', [w.leeds])
+    w.t.db.update(projects).set({ deletedAt: w.t.clock.now() }).where(eq(projects.id, gone)).run()
+    const alice = () => resolveActor(w.t.db, getUser(w.t.db, w.alice.user.id))
+    expect(approvalsNavCount(w.t.db, alice())).toBe(0)
+    w.t.db.delete(siteApprovers).where(eq(siteApprovers.userId, w.alice.user.id)).run()
+    expect(approvalsNavCount(w.t.db, alice())).toBeNull()
+    expect((await (await w.as(w.alice)).get('/approvals')).status).toBe(404)
+  })
+})
+
+describe('an approver reading a project staged at their site', () => {
+  it('the observer approver reads details, query and counts, but no members or models, and decides', async () => {
+    const w = await world()
+    const id = stagedProject(w, 'Lung nodules', [w.leeds, w.york])
+    const memberRole = w.t.db.select().from(roles).where(eq(roles.scope, 'project')).get()!
+    w.t.db.insert(projectMembers).values({ projectId: id, userId: w.carol.user.id, roleId: memberRole.id, createdAt: w.t.clock.now() }).run()
+    const alice = await w.as(w.alice)
+    const res = await alice.get(`/projects/${id}`)
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toContain('Lung nodules description')
+    expect(html).toContain(SQL.replace('>', '&gt;'))
+    expect(html).not.toContain('id="members"')
+    expect(html).not.toContain('carol@example.org')
+    expect(html).not.toContain(`action="/projects/${id}/models"`)
+    // decide through the decision page
+    expect((await alice.get(`/projects/${id}/sites/${w.leeds.site.id}/decision`)).status).toBe(200)
+    expect((await alice.post(`/projects/${id}/sites/${w.leeds.site.id}/decision`, { decision: 'approve', reason: '', conditions: '', agreement: '', expires_on: '' })).status).toBe(303)
+    expect(w.t.db.select().from(siteDecisions).where(eq(siteDecisions.projectId, id)).all()).toHaveLength(1)
+  })
+
+  it('writes nothing else: edit, query, members, models, files and the other site are refused, and nothing changes', async () => {
+    const w = await world()
+    const id = stagedProject(w, 'Lung nodules', [w.leeds, w.york])
+    w.t.db.update(projects).set({ status: 'approved' }).where(eq(projects.id, id)).run()
+    const alice = await w.as(w.alice)
+    const refused = async (res: Response | Promise<Response>) => expect([403, 404]).toContain((await res).status)
+    await refused(alice.post(`/projects/${id}`, { name: 'Renamed', description: '' }))
+    await refused(alice.post(`/projects/${id}/cohort-query`, { query: 'SELECT 1' }))
+    await refused(alice.post(`/projects/${id}/members`, { email: 'carol@example.org' }))
+    await refused(alice.post(`/projects/${id}/models`, { name: 'M1', description: '' }))
+    await refused(alice.get(`/projects/${id}/models`))
+    await refused(alice.post(`/projects/${id}/delete`))
+    await refused(alice.post(`/projects/${id}/unstage`))
+    await refused(alice.post(`/projects/${id}/approvals`, { approved_site_ids: [String(w.york.site.id)] }))
+    expect((await alice.post(`/projects/${id}/sites/${w.york.site.id}/decision`, { decision: 'approve', reason: '', conditions: '', agreement: '', expires_on: '' })).status).toBe(403)
+    const p = w.t.db.select().from(projects).where(eq(projects.id, id)).get()!
+    expect(p.name).toBe('Lung nodules')
+    expect(p.deletedAt).toBeNull()
+    expect(w.t.db.select().from(models).where(eq(models.projectId, id)).all()).toHaveLength(0)
+    expect(w.t.db.select().from(projectMembers).where(eq(projectMembers.projectId, id)).all()).toHaveLength(0)
+    expect(w.t.db.select().from(siteDecisions).where(eq(siteDecisions.projectId, id)).all()).toHaveLength(0)
+  })
+
+  it('projects not staged at their sites stay 404, and so does the unknown id', async () => {
+    const w = await world()
+    const hullOnly = stagedProject(w, 'Hull only', [w.hull])
+    const unstaged = createProject(w.t.db, { name: 'Draft', description: '', groupId: null }, { actor: { id: w.owner.user.id, email: w.owner.user.email }, now: w.t.clock.now(), ip: '198.51.100.2' })
+    const alice = await w.as(w.alice)
+    expect((await alice.get(`/projects/${hullOnly}`)).status).toBe(404)
+    expect((await alice.get(`/projects/${unstaged.id}`)).status).toBe(404)
+    expect((await alice.get('/projects/999999')).status).toBe(404)
+    // a deleted project staged at Leeds is 404 too
+    const deleted = stagedProject(w, 'Deleted', [w.leeds])
+    w.t.db.update(projects).set({ deletedAt: w.t.clock.now() }).where(eq(projects.id, deleted)).run()
+    expect((await alice.get(`/projects/${deleted}`)).status).toBe(404)
+  })
+})
+
+describe('site last seen (sites.last_seen_at)', () => {
+  const lastSeen = (w: World, s: SiteWithKey) => w.t.db.select().from(sites).where(eq(sites.id, s.site.id)).get()!.lastSeenAt
+  const call = (w: World, key: string) => w.t.app.request('/api/sites/v1/tasks', { headers: { Authorization: `Bearer ${key}` } })
+
+  it('an authenticated API request records it, at most once a minute; a bad key records nothing', async () => {
+    const w = await world()
+    expect(lastSeen(w, w.leeds)).toBeNull()
+    expect((await call(w, 'gh_wrong_key')).status).toBe(401)
+    expect(lastSeen(w, w.leeds)).toBeNull()
+    const t0 = w.t.clock.now()
+    expect((await call(w, w.leeds.key)).status).toBe(200)
+    expect(lastSeen(w, w.leeds)).toBe(t0)
+    w.t.clock.advance(30_000)
+    await call(w, w.leeds.key)
+    expect(lastSeen(w, w.leeds)).toBe(t0) // within the minute: not written again
+    w.t.clock.advance(30_000)
+    await call(w, w.leeds.key)
+    expect(lastSeen(w, w.leeds)).toBe(t0 + 60_000)
+    expect(lastSeen(w, w.hull)).toBeNull()
+  })
+
+  it("a disabled site's key is refused and records nothing", async () => {
+    const w = await world()
+    w.t.db.update(sites).set({ disabledAt: w.t.clock.now() }).where(eq(sites.id, w.hull.site.id)).run()
+    const res = await call(w, w.hull.key)
+    expect(res.status).toBe(401)
+    expect(((await res.json()) as { code: string }).code).toBe('site_disabled')
+    expect(lastSeen(w, w.hull)).toBeNull()
+  })
+
+  it('/admin/sites and /approvals show "online" within 5 minutes, not after', async () => {
+    const w = await world()
+    await call(w, w.leeds.key)
+    const admin = await w.as(w.admin)
+    const alice = await w.as(w.alice)
+    const row = (html: string, name: string) => html.slice(html.indexOf(name), html.indexOf('</tr>', html.indexOf(name)))
+    let sitesHtml = await (await admin.get('/admin/sites')).text()
+    expect(row(sitesHtml, 'Leeds Teaching Hospitals')).toContain('online')
+    expect(row(sitesHtml, 'Hull University')).toContain('never seen')
+    expect(siteSection(await (await alice.get('/approvals')).text(), 'Leeds Teaching Hospitals')).toMatch(/>online<.*last seen/s)
+    w.t.clock.advance(5 * 60_000)
+    sitesHtml = await (await admin.get('/admin/sites')).text()
+    expect(row(sitesHtml, 'Leeds Teaching Hospitals')).not.toContain('>online<')
+    expect(row(sitesHtml, 'Leeds Teaching Hospitals')).toContain('offline')
+    expect(siteSection(await (await alice.get('/approvals')).text(), 'Leeds Teaching Hospitals')).toContain('offline')
+  })
+})
