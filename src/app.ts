@@ -27,6 +27,7 @@ import { adminSettings } from './routes/admin/settings.tsx'
 import { adminAudit } from './routes/admin/audit.tsx'
 import { adminOutbox } from './routes/admin/outbox.tsx'
 import { adminSites } from './routes/admin/sites.tsx'
+import { adminIdentityProviders } from './routes/admin/identity-providers.tsx'
 import { adminSiteApprovers } from './routes/admin/site-approvers.tsx'
 import { adminTasks } from './routes/admin/tasks.tsx'
 import { api } from './routes/api.tsx'
@@ -81,6 +82,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', adminAudit)
   app.route('/', adminOutbox)
   app.route('/', adminSites)
+  app.route('/', adminIdentityProviders)
   app.route('/', adminSiteApprovers)
   app.route('/', adminTasks)
   app.route('/', api)
