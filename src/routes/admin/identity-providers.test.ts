@@ -94,6 +94,10 @@ describe('/admin/identity-providers: create', () => {
     expect(list).not.toContain(SECRET)
     expect(getIdentityProviderForEmail(t.db, 'someone@NHS.example')?.id).toBe(p.id)
     expect(getIdentityProviderForEmail(t.db, 'someone@other.example')).toBeNull()
+
+    const audit = await (await browser.get('/admin/audit')).text()
+    expect(audit).toContain(`<a href="/admin/identity-providers/${p.id}">Leeds Keycloak</a>`)
+    expect(audit).not.toContain(SECRET)
   })
 
   it('defaults blank scopes to "openid email profile"; absent checkboxes are off', async () => {
@@ -263,7 +267,7 @@ describe('/admin/identity-providers/:id: edit, disable, enable, delete', () => {
     expect(page).toContain('One identity is linked through this provider')
     expect(page).not.toContain(`action="/admin/identity-providers/${provider.id}/delete"`)
     expect(await (await browser.get('/admin/identity-providers')).text()).toMatch(/<td>1<\/td>/)
-    for (const fields of [{}, { confirm: 'yes' }]) {
+    for (const fields of [{}, { confirm: 'yes' }] as Record<string, string>[]) {
       const res = await browser.post(`/admin/identity-providers/${provider.id}/delete`, fields)
       expect(res.status).toBe(409)
       expect(await res.text()).toContain('cannot be deleted, only disabled')
