@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { eq } from 'drizzle-orm'
 import { BASE_URL, createTestEnv, createTestUser, signIn, type TestEnv } from '../../test/helpers.ts'
 import { auditEvents, identityProviders, userIdentities } from '../../db/schema.ts'
-import { decryptIdentityProviderSecret, getIdentityProviderById, getIdentityProviderForEmail, isLoopbackHost } from '../../models/identity-providers.ts'
+import { decryptIdentityProviderSecret, deleteIdentityProvider, getIdentityProviderById, getIdentityProviderForEmail, isLoopbackHost } from '../../models/identity-providers.ts'
 
 // Provider configuration (issue 13 item 1, SPEC §10): the secret is encrypted and never shown or
 // audited; https issuers only except loopback; delete only without linked identities.
@@ -274,6 +274,15 @@ describe('/admin/identity-providers/:id: edit, disable, enable, delete', () => {
     }
     expect(getIdentityProviderById(t.db, provider.id)).toEqual(provider)
     expect(t.db.select().from(userIdentities).where(eq(userIdentities.providerId, provider.id)).all()).toHaveLength(1)
+    expect(events(t, 'idp.deleted')).toHaveLength(0)
+  })
+
+  it('the model refuses the delete inside its transaction too, when an identity was linked after the page was loaded', async () => {
+    const { t, admin, provider } = await withProvider()
+    linkIdentity(t, provider.id, admin.user.id)
+    const result = deleteIdentityProvider(t.db, provider, { actor: { id: admin.user.id, email: admin.user.email }, now: t.clock.now(), ip: '203.0.113.1' })
+    expect(result).toEqual({ deleted: false, linkedIdentities: 1 })
+    expect(getIdentityProviderById(t.db, provider.id)).toEqual(provider)
     expect(events(t, 'idp.deleted')).toHaveLength(0)
   })
 
