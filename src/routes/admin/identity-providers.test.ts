@@ -277,6 +277,17 @@ describe('/admin/identity-providers/:id: edit, disable, enable, delete', () => {
     expect(events(t, 'idp.deleted')).toHaveLength(0)
   })
 
+  it('refuses to change the issuer while identities are linked (422), but other fields still save', async () => {
+    const { t, admin, browser, provider } = await withProvider()
+    linkIdentity(t, provider.id, admin.user.id)
+    const res = await browser.post(`/admin/identity-providers/${provider.id}`, { ...FORM, client_secret: '', issuer: 'https://other-idp.example' })
+    expect(res.status).toBe(422)
+    expect(await res.text()).toContain('linked through this issuer, so it cannot change')
+    expect(getIdentityProviderById(t.db, provider.id)).toEqual(provider)
+    expect((await browser.post(`/admin/identity-providers/${provider.id}`, { ...FORM, client_secret: '', name: 'Leeds SSO' })).status).toBe(303)
+    expect(getIdentityProviderById(t.db, provider.id)!).toMatchObject({ name: 'Leeds SSO', issuer: FORM.issuer })
+  })
+
   it('the model refuses the delete inside its transaction too, when an identity was linked after the page was loaded', async () => {
     const { t, admin, provider } = await withProvider()
     linkIdentity(t, provider.id, admin.user.id)

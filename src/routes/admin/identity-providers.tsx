@@ -111,7 +111,13 @@ adminIdentityProviders.post('/admin/identity-providers/:id', ...guard, async (c)
   const { db, config } = c.get('deps')
   const { values, secret } = readProviderForm(await readForm(c))
   const { errors, input } = checkIdentityProviderFields({ ...values, client_secret: secret }, 'edit')
-  const allErrors: FieldErrors = { ...errors, name: errors.name ?? nameTaken(c, input.name, provider.id) }
+  const linked = countLinkedIdentities(db, provider.id)
+  const allErrors: FieldErrors = {
+    ...errors,
+    name: errors.name ?? nameTaken(c, input.name, provider.id),
+    // Note: a `sub` is unique only within its issuer, so linked identities never move to another issuer.
+    issuer: errors.issuer ?? (linked > 0 && input.issuer !== provider.issuer ? `${linked === 1 ? 'One identity is' : `${linked} identities are`} linked through this issuer, so it cannot change; add a new provider instead.` : undefined),
+  }
   if (hasErrors(allErrors)) return providerPage(c, provider, { values, errors: allErrors }, 422)
   updateIdentityProvider(db, config.encryptionKey, provider, input, ctxOf(c))
   setFlash(c, 'success', input.clientSecret === null ? 'Provider saved; the client secret is unchanged.' : 'Provider saved with the new client secret.')
