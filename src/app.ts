@@ -10,6 +10,7 @@ import { refuseMalformedForms } from './http/multipart.ts'
 import { writeGate } from './http/write-gate.ts'
 import { health } from './routes/health.tsx'
 import { login } from './routes/login.tsx'
+import { oidc } from './routes/oidc.tsx'
 import { mfa } from './routes/mfa.tsx'
 import { password } from './routes/password.tsx'
 import { home } from './routes/home.tsx'
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route('/', health)
   app.route('/', login)
+  app.route('/', oidc)
   app.route('/', mfa)
   app.route('/', password)
   app.route('/', home)
