@@ -16,7 +16,8 @@ const configurations = new Map<string, Promise<client.Configuration>>()
 
 /** The discovered configuration of a provider; http is allowed only for loopback issuers. */
 export function getOidcConfiguration(key: Buffer, provider: IdentityProvider): Promise<client.Configuration> {
-  const cacheKey = `${provider.id}:${provider.updatedAt}`
+  // keyed by the provider's version and what discovery depends on, so an edit is never served stale
+  const cacheKey = `${provider.id}:${provider.updatedAt}:${provider.issuer}:${provider.clientId}:${provider.clientSecret}`
   const cached = configurations.get(cacheKey)
   if (cached) return cached
   const secret = decryptIdentityProviderSecret(key, provider)
