@@ -29,8 +29,9 @@ beforeAll(async () => {
     clients: [{ client_id: 'gatehouse', client_secret: 'test-secret-123', redirect_uris: [`${BASE_URL}/login/oidc/callback`], response_types: ['code'], grant_types: ['authorization_code'] }],
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
     pkce: { required: () => true },
+    conformIdTokenClaims: false, // email and email_verified in the ID token, as institutional providers send them
     features: { devInteractions: { enabled: true } },
-    async findAccount(_ctx, id) {
+    async findAccount(_ctx: unknown, id: string) {
       const account = ACCOUNTS[id]
       if (!account) return undefined
       return { accountId: id, async claims() { return { sub: id, ...account } } }
