@@ -20,6 +20,11 @@ const ACCOUNTS: Record<string, { email: string; email_verified: boolean }> = {
 
 let server: Server
 let issuer: string
+// A second provider whose login is finished by the test itself, so it can say which `amr` the
+// person used (the dev interactions cannot).
+let amrServer: Server
+let amrIssuer: string
+let nextAmr: string[] = []
 
 beforeAll(async () => {
   server = createServer()
@@ -38,9 +43,39 @@ beforeAll(async () => {
     },
   })
   server.on('request', provider.callback())
+
+  amrServer = createServer()
+  await new Promise<void>((r) => amrServer.listen(0, '127.0.0.1', () => r()))
+  amrIssuer = `http://127.0.0.1:${(amrServer.address() as AddressInfo).port}`
+  const amrProvider = new Provider(amrIssuer, {
+    clients: [{ client_id: 'gatehouse', client_secret: 'test-secret-123', redirect_uris: [`${BASE_URL}/login/oidc/callback`], response_types: ['code'], grant_types: ['authorization_code'] }],
+    claims: { amr: null, openid: ['sub', 'amr'], email: ['email', 'email_verified'] },
+    pkce: { required: () => true },
+    conformIdTokenClaims: false,
+    features: { devInteractions: { enabled: false } },
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    async findAccount(_ctx: unknown, id: string) {
+      const account = ACCOUNTS[id]
+      if (!account) return undefined
+      return { accountId: id, async claims() { return { sub: id, ...account } } }
+    },
+  })
+  const handle = amrProvider.callback()
+  amrServer.on('request', async (req, res) => {
+    if (!req.url?.startsWith('/interaction/')) return handle(req, res)
+    const details = await amrProvider.interactionDetails(req, res)
+    const grant = new amrProvider.Grant({ accountId: 'alice', clientId: 'gatehouse' })
+    grant.addOIDCScope('openid email')
+    const grantId = await grant.save()
+    await amrProvider.interactionFinished(req, res, { login: { accountId: 'alice', amr: nextAmr }, consent: { grantId } }, { mergeWithLastSubmission: false })
+    void details
+  })
 })
 
-afterAll(() => new Promise<void>((r) => server.close(() => r())))
+afterAll(async () => {
+  await new Promise<void>((r) => server.close(() => r()))
+  await new Promise<void>((r) => amrServer.close(() => r()))
+})
 
 async function setup(opts: { autoLink?: boolean; trustMfa?: boolean; issuerUrl?: string } = {}) {
   const t = createTestEnv()
@@ -140,6 +175,39 @@ describe('OIDC sign-in', () => {
     const { t, provider } = await setup({ trustMfa: true })
     const u = await createTestUser(t, { email: 'alice@hospital.example' })
     link(t, u.user.id, provider.id, 'alice')
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'alice'))
+    expect(res.headers.get('location')).toBe('/login/mfa')
+  })
+
+  it('trust_mfa with amr [mfa] completes the sign-in and names the provider', async () => {
+    const { t, provider } = await setup({ trustMfa: true, issuerUrl: amrIssuer })
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    nextAmr = ['pwd', 'mfa']
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id, '/projects'), 'alice'))
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/projects')
+    expect(t.db.select().from(sessions).where(eq(sessions.userId, u.user.id)).get()!.mfaVerified).toBe(true)
+    expect(JSON.stringify(audits(t, 'signin.succeeded').at(-1)!.details)).toContain('oidc:Hospital')
+  })
+
+  it('trust_mfa with amr [pwd] only asks Gatehouse factor', async () => {
+    const { t, provider } = await setup({ trustMfa: true, issuerUrl: amrIssuer })
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    nextAmr = ['pwd']
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'alice'))
+    expect(res.headers.get('location')).toBe('/login/mfa')
+  })
+
+  it('without trust_mfa, amr [mfa] still asks Gatehouse factor', async () => {
+    const { t, provider } = await setup({ trustMfa: false, issuerUrl: amrIssuer })
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    nextAmr = ['mfa']
     const client = t.client()
     const res = await client.get(await loginAtProvider(await start(client, provider.id), 'alice'))
     expect(res.headers.get('location')).toBe('/login/mfa')
