@@ -7,7 +7,7 @@ import Provider from 'oidc-provider'
 import { eq } from 'drizzle-orm'
 import { BASE_URL, createTestEnv, createTestUser, type TestClient, type TestEnv } from '../test/helpers.ts'
 import { createIdentityProvider } from '../models/identity-providers.ts'
-import { auditEvents, userIdentities, users, sessions } from '../db/schema.ts'
+import { auditEvents, identityProviders, userIdentities, users, sessions } from '../db/schema.ts'
 import { writeTransaction } from '../db/client.ts'
 
 const ACCOUNTS: Record<string, { email: string; email_verified: boolean }> = {
@@ -16,6 +16,7 @@ const ACCOUNTS: Record<string, { email: string; email_verified: boolean }> = {
   carol: { email: 'carol@hospital.example', email_verified: true },
   stranger: { email: 'nobody@hospital.example', email_verified: true },
   dora: { email: 'dora@hospital.example', email_verified: true },
+  eve: { email: 'eve@hospital.example', email_verified: false },
 }
 
 let server: Server
@@ -304,6 +305,53 @@ describe('OIDC sign-in', () => {
     const client = t.client()
     const res = await client.get(await loginAtProvider(await start(client, provider.id, '//evil.example'), 'dora'))
     expect(res.headers.get('location')).not.toContain('evil')
+  })
+
+  it('an attempt older than 10 minutes is refused with 400', async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    const client = t.client()
+    const callback = await loginAtProvider(await start(client, provider.id), 'alice')
+    t.clock.advance(10 * 60_000 + 1)
+    const res = await client.get(callback)
+    expect(res.status).toBe(400)
+    expect(t.db.select().from(sessions).all()).toHaveLength(0)
+  })
+
+  it('two parallel callbacks with the same attempt: exactly one signs in', async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    const client = t.client()
+    const callback = await loginAtProvider(await start(client, provider.id), 'alice')
+    const cookie = `gatehouse_oidc=${client.cookies.get('gatehouse_oidc')}`
+    const answers = await Promise.all([client.get(callback, { Cookie: cookie }), client.get(callback, { Cookie: cookie })])
+    expect(answers.map((r) => r.status).sort()).toEqual([303, 400])
+    expect(t.db.select().from(sessions).all()).toHaveLength(1)
+  })
+
+  it('auto_link ignores an unverified email', async () => {
+    const { t, provider } = await setup({ autoLink: true })
+    await createTestUser(t, { email: 'eve@hospital.example' })
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'eve'))
+    expect(res.status).toBe(403)
+    expect(t.db.select().from(userIdentities).all()).toHaveLength(0)
+  })
+
+  it('a provider unreachable at the callback gives the plain 503 page and no session', async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    const client = t.client()
+    const callback = await loginAtProvider(await start(client, provider.id), 'alice')
+    // the provider moves away (edited to an address nobody answers): the callback cannot redeem the code
+    t.db.update(identityProviders).set({ issuer: 'http://127.0.0.1:9', updatedAt: t.clock.now() + 1 }).where(eq(identityProviders.id, provider.id)).run()
+    const res = await client.get(callback)
+    expect(res.status).toBe(503)
+    expect(await res.text()).toContain('not available right now')
+    expect(t.db.select().from(sessions).all()).toHaveLength(0)
   })
 
   it('the sign-in page shows a button per enabled provider', async () => {
