@@ -7,7 +7,7 @@ import Provider from 'oidc-provider'
 import { eq } from 'drizzle-orm'
 import { BASE_URL, createTestEnv, createTestUser, type TestClient, type TestEnv } from '../test/helpers.ts'
 import { createIdentityProvider } from '../models/identity-providers.ts'
-import { auditEvents, identityProviders, userIdentities, users, sessions } from '../db/schema.ts'
+import { auditEvents, signInThrottles, identityProviders, userIdentities, users, sessions } from '../db/schema.ts'
 import { writeTransaction } from '../db/client.ts'
 
 const ACCOUNTS: Record<string, { email: string; email_verified: boolean }> = {
@@ -298,13 +298,28 @@ describe('OIDC sign-in', () => {
     expect(html).not.toMatch(/at .*\.ts:\d+/)
   })
 
-  it("return_to '//evil' is ignored, '/projects' is kept", async () => {
-    const { t, provider } = await setup({ trustMfa: false })
-    const u = await createTestUser(t, { email: 'dora@hospital.example' })
-    link(t, u.user.id, provider.id, 'dora')
+  for (const evil of ['//evil.example', '/\\evil.example', 'https://evil.example']) {
+    it(`return_to ${JSON.stringify(evil)} is ignored: the completed sign-in lands on /`, async () => {
+      const { t, provider } = await setup({ trustMfa: true, issuerUrl: amrIssuer })
+      const u = await createTestUser(t, { email: 'alice@hospital.example' })
+      link(t, u.user.id, provider.id, 'alice')
+      nextAmr = ['mfa']
+      const client = t.client()
+      const res = await client.get(await loginAtProvider(await start(client, provider.id, evil), 'alice'))
+      expect(res.status).toBe(303)
+      expect(res.headers.get('location')).toBe('/')
+    })
+  }
+
+  it('a locked account is refused and gets no session', async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    t.db.insert(signInThrottles).values({ email: u.user.email, failures: 10, lastFailureAt: t.clock.now(), lockedUntil: t.clock.now() + 15 * 60_000 }).run()
     const client = t.client()
-    const res = await client.get(await loginAtProvider(await start(client, provider.id, '//evil.example'), 'dora'))
-    expect(res.headers.get('location')).not.toContain('evil')
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'alice'))
+    expect(res.status).toBe(403)
+    expect(t.db.select().from(sessions).all()).toHaveLength(0)
   })
 
   it('an attempt older than 10 minutes is refused with 400', async () => {
