@@ -152,7 +152,8 @@ login.post('/login/mfa', requireSignInStep('mfa-verify'), async (c) => {
     clearSessionCookie(c)
     return lockedMeanwhile
   }
-  completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip: c.get('clientIp'), method: 'totp' })
+  // a provider sign-in that still needed Gatehouse's factor is audited as both: `oidc:<name>+totp`
+  completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip: c.get('clientIp'), method: session.authMethod.startsWith('oidc:') ? `${session.authMethod}+totp` : 'totp' })
   return redirectTo(c, '/')
 })
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { createServer, type Server } from 'node:http'
 import Provider from 'oidc-provider'
 import { eq } from 'drizzle-orm'
-import { BASE_URL, createTestEnv, createTestUser, type TestClient, type TestEnv } from '../test/helpers.ts'
+import { BASE_URL, createTestEnv, createTestUser, totpAt, type TestClient, type TestEnv } from '../test/helpers.ts'
 import { createIdentityProvider } from '../models/identity-providers.ts'
 import { auditEvents, signInThrottles, identityProviders, userIdentities, users, sessions } from '../db/schema.ts'
 import { writeTransaction } from '../db/client.ts'
@@ -170,6 +170,9 @@ describe('OIDC sign-in', () => {
     expect(s.authMethod).toBe('oidc:Hospital')
     expect(s.mfaVerified).toBe(false)
     expect(t.db.select().from(userIdentities).where(eq(userIdentities.sub, 'alice')).get()!.lastUsedAt).not.toBeNull()
+    const mfa = await client.post('/login/mfa', { code: totpAt(u.totpSecret!, t.clock.now()) })
+    expect(mfa.headers.get('location')).toBe('/')
+    expect(JSON.stringify(audits(t, 'signin.succeeded').at(-1)!.details)).toContain('oidc:Hospital+totp')
   })
 
   it('trust_mfa without a second-factor amr still asks Gatehouse factor', async () => {
