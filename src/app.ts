@@ -10,6 +10,7 @@ import { refuseMalformedForms } from './http/multipart.ts'
 import { writeGate } from './http/write-gate.ts'
 import { health } from './routes/health.tsx'
 import { login } from './routes/login.tsx'
+import { oidc } from './routes/oidc.tsx'
 import { mfa } from './routes/mfa.tsx'
 import { recoveryCodeRoutes } from './routes/recovery-codes.tsx'
 import { password } from './routes/password.tsx'
@@ -31,6 +32,7 @@ import { adminSettings } from './routes/admin/settings.tsx'
 import { adminAudit } from './routes/admin/audit.tsx'
 import { adminOutbox } from './routes/admin/outbox.tsx'
 import { adminSites } from './routes/admin/sites.tsx'
+import { adminIdentityProviders } from './routes/admin/identity-providers.tsx'
 import { adminSiteApprovers } from './routes/admin/site-approvers.tsx'
 import { adminTasks } from './routes/admin/tasks.tsx'
 import { api } from './routes/api.tsx'
@@ -68,6 +70,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route('/', health)
   app.route('/', login)
+  app.route('/', oidc)
   app.route('/', mfa)
   app.route('/', recoveryCodeRoutes)
   app.route('/', password)
@@ -89,6 +92,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', adminAudit)
   app.route('/', adminOutbox)
   app.route('/', adminSites)
+  app.route('/', adminIdentityProviders)
   app.route('/', adminSiteApprovers)
   app.route('/', adminTasks)
   app.route('/', api)

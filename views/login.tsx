@@ -1,7 +1,7 @@
 import { Page, type PageChrome } from './layouts/page.tsx'
 import { Field, FormError } from './components/form.tsx'
 
-export function LoginPage(props: { chrome: PageChrome; email?: string; error?: string }) {
+export function LoginPage(props: { chrome: PageChrome; email?: string; error?: string; providers?: { id: number; name: string }[] }) {
   return (
     <Page title="Sign in" chrome={props.chrome} narrow>
       <h1>Sign in</h1>
@@ -14,6 +14,20 @@ export function LoginPage(props: { chrome: PageChrome; email?: string; error?: s
       <p>
         <a href="/password/forgot">Forgot your password?</a>
       </p>
+      {props.providers && props.providers.length > 0 && (
+        <section aria-labelledby="providers-heading" class="stack">
+          <h2 id="providers-heading">Or sign in with your institution</h2>
+          <ul class="stack" role="list">
+            {props.providers.map((p) => (
+              <li>
+                <a class="button" href={`/login/oidc/${p.id}`}>
+                  Sign in with {p.name}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
     </Page>
   )
 }

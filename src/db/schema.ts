@@ -307,6 +307,43 @@ export const siteApprovers = sqliteTable(
   (t) => [uniqueIndex('site_approvers_site_user').on(t.siteId, t.userId), index('site_approvers_user_idx').on(t.userId)],
 )
 
+/** OpenID Connect providers (SPEC §10); the client secret is AES-256-GCM ciphertext (auth/encryption.ts). */
+export const identityProviders = sqliteTable('identity_providers', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  /** Display name; the domain config's `idp_name` and `fallback_idp` refer to it. Unique case-insensitively (checked by the model). */
+  name: text('name').notNull().unique(),
+  issuer: text('issuer').notNull(),
+  clientId: text('client_id').notNull(),
+  clientSecret: text('client_secret').notNull(),
+  scopes: text('scopes').notNull().default('openid email profile'),
+  /** Lower-cased domains separated by single spaces; '' when the provider suggests itself for none. */
+  domains: text('domains').notNull().default(''),
+  trustMfa: integer('trust_mfa', { mode: 'boolean' }).notNull().default(false),
+  autoLink: integer('auto_link', { mode: 'boolean' }).notNull().default(false),
+  enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+})
+
+/** An identity at a provider (its `sub`), linked to one account. */
+export const userIdentities = sqliteTable(
+  'user_identities',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id),
+    providerId: integer('provider_id')
+      .notNull()
+      .references(() => identityProviders.id),
+    sub: text('sub').notNull(),
+    emailAtLink: text('email_at_link').notNull().default(''),
+    linkedAt: integer('linked_at').notNull(),
+    lastUsedAt: integer('last_used_at'),
+  },
+  (t) => [uniqueIndex('user_identities_provider_sub').on(t.providerId, t.sub), index('user_identities_user_idx').on(t.userId)],
+)
+
 /** Every save of a project's cohort query is a new version. */
 export const cohortQueries = sqliteTable(
   'cohort_queries',
@@ -623,3 +660,5 @@ export type TrainingRun = typeof trainingRuns.$inferSelect
 export type Task = typeof tasks.$inferSelect
 export type StoredFile = typeof files.$inferSelect
 export type RecoveryCode = typeof recoveryCodes.$inferSelect
+export type IdentityProvider = typeof identityProviders.$inferSelect
+export type UserIdentity = typeof userIdentities.$inferSelect

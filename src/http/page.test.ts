@@ -4,7 +4,7 @@ import { createRole } from '../models/roles.ts'
 import { users } from '../db/schema.ts'
 import { eq } from 'drizzle-orm'
 
-const AREAS = ['/admin', '/admin/users', '/admin/invitations', '/admin/roles', '/admin/groups', '/admin/consortium', '/admin/import', '/admin/sites', '/admin/tasks', '/admin/settings', '/admin/audit', '/admin/outbox']
+const AREAS = ['/admin', '/admin/users', '/admin/invitations', '/admin/roles', '/admin/groups', '/admin/consortium', '/admin/import', '/admin/sites', '/admin/tasks', '/admin/identity-providers', '/admin/settings', '/admin/audit', '/admin/outbox']
 
 /** The hrefs of the admin navigation, and which one is marked current. */
 function adminNav(html: string): { links: string[]; current: string[] } {

@@ -20,6 +20,7 @@ const ADMIN_AREAS: readonly { href: string; label: string; permission: SitePermi
   { href: '/admin/import', label: 'Import', permission: 'users.manage' },
   { href: '/admin/sites', label: 'Sites', permission: 'sites.manage' },
   { href: '/admin/tasks', label: 'Tasks', permission: 'sites.manage' },
+  { href: '/admin/identity-providers', label: 'Identity providers', permission: 'identity_providers.manage' },
   { href: '/admin/settings', label: 'Settings', permission: 'admin.access' },
   { href: '/admin/audit', label: 'Audit log', permission: 'audit.view' },
   { href: '/admin/outbox', label: 'Outbox', permission: 'users.manage' },

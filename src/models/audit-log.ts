@@ -101,6 +101,7 @@ const TARGET_NAMES: Record<string, string> = {
   invitation: 'select id, email as name, null as project_id from invitations',
   model: 'select id, name, project_id from models',
   email: 'select id, subject as name, null as project_id from outbox',
+  identity_provider: 'select id, name, null as project_id from identity_providers',
 }
 
 export type AuditTargetName = { name: string; projectId: number | null }

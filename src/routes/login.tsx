@@ -9,6 +9,7 @@ import { tooManyRequestsPage, describeWait } from '../http/errors.tsx'
 import { limitByIp } from '../http/ip-limit.ts'
 import { LoginPage, LoginMfaPage } from '../../views/login.tsx'
 import { getUserByEmail } from '../models/users.ts'
+import { listEnabledIdentityProviders } from '../models/identity-providers.ts'
 import { getDummyPasswordHash, verifyPasswordHash } from '../auth/password.ts'
 import { beginSignInAttempt, clearSignInFailures, concludeFailedAttempt, concludeSucceededAttempt, type ThrottleState } from '../auth/rate-limit.ts'
 import { createSession, invalidateSession, markSessionMfaVerified } from '../auth/session.ts'
@@ -75,7 +76,7 @@ login.get('/login', publicPage, (c) => {
     const step = nextSignInStep(auth.user, auth.session, clock.now(), config.passwordMaxAgeDays)
     return c.redirect(step === null ? '/' : STEP_PAGES[step], 303)
   }
-  return c.html(<LoginPage chrome={chrome(c)} />)
+  return c.html(<LoginPage chrome={chrome(c)} providers={listEnabledIdentityProviders(c.get('deps').db)} />)
 })
 
 login.post('/login', publicPage, async (c) => {
@@ -88,7 +89,7 @@ login.post('/login', publicPage, async (c) => {
   const password = normalizePassword(typed)
   const email = normalizeEmail(rawEmail)
   if (email === null || password === '' || password.length > 1024) {
-    return c.html(<LoginPage chrome={chrome(c)} email={rawEmail} error={email === null ? 'Enter a valid email address.' : 'Enter your password.'} />, 422)
+    return c.html(<LoginPage chrome={chrome(c)} providers={listEnabledIdentityProviders(db)} email={rawEmail} error={email === null ? 'Enter a valid email address.' : 'Enter your password.'} />, 422)
   }
   const refused = beginAttempt(c, email)
   if (refused) return refused
@@ -101,7 +102,7 @@ login.post('/login', publicPage, async (c) => {
   if (!user || !passwordOk) {
     const locked = recordFailure(c, email, user?.id ?? null, 'password')
     if (locked) return tooManyRequestsPage(c, c.get('deps').config.lockoutMinutes * 60, lockedMessage(c.get('deps').config.lockoutMinutes * 60, true))
-    return c.html(<LoginPage chrome={chrome(c)} email={rawEmail} error={INCORRECT} />, 422)
+    return c.html(<LoginPage chrome={chrome(c)} providers={listEnabledIdentityProviders(db)} email={rawEmail} error={INCORRECT} />, 422)
   }
   const lockedMeanwhile = concludeSuccess(c, email)
   if (lockedMeanwhile) return lockedMeanwhile
@@ -114,7 +115,7 @@ login.post('/login', publicPage, async (c) => {
         : null
   if (refusal) {
     recordAuditEvent(db, { event: 'signin.refused', at: now, targetType: 'user', targetId: user.id, ip: c.get('clientIp'), details: { reason: user.disabledAt !== null ? 'disabled' : 'temporary password expired' } })
-    return c.html(<LoginPage chrome={chrome(c)} email={rawEmail} error={refusal} />, 403)
+    return c.html(<LoginPage chrome={chrome(c)} providers={listEnabledIdentityProviders(db)} email={rawEmail} error={refusal} />, 403)
   }
   const { token, session } = createSession(db, { userId: user.id, now, mfaVerified: false, ip: c.get('clientIp'), userAgent: c.req.header('User-Agent') ?? '' })
   setSessionCookie(c, token)
@@ -156,7 +157,8 @@ login.post('/login/mfa', requireSignInStep('mfa-verify'), async (c) => {
     clearSessionCookie(c)
     return lockedMeanwhile
   }
-  completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip: c.get('clientIp'), method: 'totp' })
+  // a provider sign-in that still needed Gatehouse's factor is audited as both: `oidc:<name>+totp`
+  completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip: c.get('clientIp'), method: session.authMethod.startsWith('oidc:') ? `${session.authMethod}+totp` : 'totp' })
   return redirectTo(c, '/')
 })
 

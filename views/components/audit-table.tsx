@@ -19,6 +19,8 @@ function targetHref(type: string, id: string, target: AuditTargetName | undefine
       return `/admin/roles/${id}`
     case 'invitation':
       return `/admin/invitations/${id}`
+    case 'identity_provider':
+      return `/admin/identity-providers/${id}`
     case 'email':
       return `/admin/outbox/${id}`
     case 'import':

@@ -1,0 +1,60 @@
+import * as client from 'openid-client'
+import { randomBytes } from 'node:crypto'
+import type { IdentityProvider } from '../db/schema.ts'
+import { decryptIdentityProviderSecret, isLoopbackHost } from '../models/identity-providers.ts'
+
+// The OpenID Connect client side (SPEC §10), all validation done by openid-client. Discovered
+// configurations are cached per provider version (id + updated_at); sign-in attempts live in
+// memory for 10 minutes, keyed by a random id held in an HttpOnly cookie, and are taken once.
+
+export const OIDC_ATTEMPT_COOKIE = 'gatehouse_oidc'
+export const OIDC_ATTEMPT_MS = 10 * 60_000
+/** `amr` values that show a second factor (SPEC §10). */
+export const SECOND_FACTOR_AMR = ['mfa', 'otp', 'hwk', 'swk', 'sms', 'fpt', 'face']
+
+const configurations = new Map<string, Promise<client.Configuration>>()
+
+/** The discovered configuration of a provider; http is allowed only for loopback issuers. */
+export function getOidcConfiguration(key: Buffer, provider: IdentityProvider): Promise<client.Configuration> {
+  // keyed by the provider's version and what discovery depends on, so an edit is never served stale
+  const cacheKey = `${provider.id}:${provider.updatedAt}:${provider.issuer}:${provider.clientId}:${provider.clientSecret}`
+  const cached = configurations.get(cacheKey)
+  if (cached) return cached
+  const secret = decryptIdentityProviderSecret(key, provider)
+  if (secret === null) return Promise.reject(new Error('the client secret cannot be decrypted with the configured key'))
+  const issuer = new URL(provider.issuer)
+  const loopback = issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname)
+  const pending = client.discovery(issuer, provider.clientId, secret, undefined, { execute: loopback ? [client.allowInsecureRequests] : [], timeout: 10 })
+  for (const k of configurations.keys()) if (k.startsWith(`${provider.id}:`)) configurations.delete(k)
+  configurations.set(cacheKey, pending)
+  pending.catch(() => configurations.delete(cacheKey)) // a provider that was down is asked again next time
+  return pending
+}
+
+export type OidcAttempt = { providerId: number; state: string; nonce: string; codeVerifier: string; returnTo: string; expiresAt: number }
+
+const attempts = new Map<string, OidcAttempt>()
+
+export function storeOidcAttempt(attempt: OidcAttempt, now: number): string {
+  for (const [id, a] of attempts) if (a.expiresAt <= now) attempts.delete(id)
+  const id = randomBytes(24).toString('base64url')
+  attempts.set(id, attempt)
+  return id
+}
+
+/** Removes and returns the attempt (single use): null when unknown or already used. */
+export function takeOidcAttempt(id: string): OidcAttempt | null {
+  const attempt = attempts.get(id) ?? null
+  attempts.delete(id)
+  return attempt
+}
+
+/** A local path ("/x"), never "//host" or "/\\host"; anything else becomes "/". */
+export function safeReturnTo(raw: string | undefined): string {
+  if (!raw || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\') || /[\u0000-\u001f\\]/.test(raw) || raw.length > 500) return '/'
+  return raw
+}
+
+export function hasSecondFactorAmr(amr: unknown): boolean {
+  return Array.isArray(amr) && amr.some((v) => typeof v === 'string' && SECOND_FACTOR_AMR.includes(v))
+}

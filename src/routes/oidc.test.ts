@@ -1,0 +1,381 @@
+// The OpenID Connect sign-in against a real provider (oidc-provider, in-process on a loopback
+// port) driven through its own dev login and consent pages; openid-client is never mocked.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { AddressInfo } from 'node:net'
+import { createServer, type Server } from 'node:http'
+import Provider from 'oidc-provider'
+import { eq } from 'drizzle-orm'
+import { BASE_URL, createTestEnv, createTestUser, totpAt, type TestClient, type TestEnv } from '../test/helpers.ts'
+import { createIdentityProvider } from '../models/identity-providers.ts'
+import { auditEvents, signInThrottles, identityProviders, userIdentities, users, sessions } from '../db/schema.ts'
+import { writeTransaction } from '../db/client.ts'
+
+const ACCOUNTS: Record<string, { email: string; email_verified: boolean }> = {
+  alice: { email: 'alice@hospital.example', email_verified: true },
+  bob: { email: 'bob@hospital.example', email_verified: true },
+  carol: { email: 'carol@hospital.example', email_verified: true },
+  stranger: { email: 'nobody@hospital.example', email_verified: true },
+  dora: { email: 'dora@hospital.example', email_verified: true },
+  eve: { email: 'eve@hospital.example', email_verified: false },
+}
+
+let server: Server
+let issuer: string
+// A second provider whose login is finished by the test itself, so it can say which `amr` the
+// person used (the dev interactions cannot).
+let amrServer: Server
+let amrIssuer: string
+let nextAmr: string[] = []
+
+beforeAll(async () => {
+  server = createServer()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const provider = new Provider(issuer, {
+    clients: [{ client_id: 'gatehouse', client_secret: 'test-secret-123', redirect_uris: [`${BASE_URL}/login/oidc/callback`], response_types: ['code'], grant_types: ['authorization_code'] }],
+    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+    pkce: { required: () => true },
+    conformIdTokenClaims: false, // email and email_verified in the ID token, as institutional providers send them
+    features: { devInteractions: { enabled: true } },
+    async findAccount(_ctx: unknown, id: string) {
+      const account = ACCOUNTS[id]
+      if (!account) return undefined
+      return { accountId: id, async claims() { return { sub: id, ...account } } }
+    },
+  })
+  server.on('request', provider.callback())
+
+  amrServer = createServer()
+  await new Promise<void>((r) => amrServer.listen(0, '127.0.0.1', () => r()))
+  amrIssuer = `http://127.0.0.1:${(amrServer.address() as AddressInfo).port}`
+  const amrProvider = new Provider(amrIssuer, {
+    clients: [{ client_id: 'gatehouse', client_secret: 'test-secret-123', redirect_uris: [`${BASE_URL}/login/oidc/callback`], response_types: ['code'], grant_types: ['authorization_code'] }],
+    claims: { amr: null, openid: ['sub', 'amr'], email: ['email', 'email_verified'] },
+    pkce: { required: () => true },
+    conformIdTokenClaims: false,
+    features: { devInteractions: { enabled: false } },
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    async findAccount(_ctx: unknown, id: string) {
+      const account = ACCOUNTS[id]
+      if (!account) return undefined
+      return { accountId: id, async claims() { return { sub: id, ...account } } }
+    },
+  })
+  const handle = amrProvider.callback()
+  amrServer.on('request', async (req, res) => {
+    if (!req.url?.startsWith('/interaction/')) return handle(req, res)
+    const details = await amrProvider.interactionDetails(req, res)
+    const grant = new amrProvider.Grant({ accountId: 'alice', clientId: 'gatehouse' })
+    grant.addOIDCScope('openid email')
+    const grantId = await grant.save()
+    await amrProvider.interactionFinished(req, res, { login: { accountId: 'alice', amr: nextAmr }, consent: { grantId } }, { mergeWithLastSubmission: false })
+    void details
+  })
+})
+
+afterAll(async () => {
+  await new Promise<void>((r) => server.close(() => r()))
+  await new Promise<void>((r) => amrServer.close(() => r()))
+})
+
+async function setup(opts: { autoLink?: boolean; trustMfa?: boolean; issuerUrl?: string } = {}) {
+  const t = createTestEnv()
+  const admin = await createTestUser(t, { role: 'admin' })
+  const p = createIdentityProvider(
+    t.db,
+    t.config.encryptionKey,
+    { name: 'Hospital', issuer: opts.issuerUrl ?? issuer, clientId: 'gatehouse', clientSecret: 'test-secret-123', scopes: 'openid email', domains: '', trustMfa: opts.trustMfa ?? false, autoLink: opts.autoLink ?? false, enabled: true },
+    { actor: { id: admin.user.id, email: admin.user.email }, now: t.clock.now(), ip: '127.0.0.1' },
+  )
+  return { t, provider: p }
+}
+
+/** Follows the provider's redirects, submits its dev login (as `login`) and consent forms; returns the Gatehouse callback path. */
+async function loginAtProvider(authUrl: string, login: string, deny = false): Promise<string> {
+  const jar = new Map<string, string>()
+  let url = authUrl
+  let init: RequestInit = {}
+  for (let i = 0; i < 20; i++) {
+    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), Cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } })
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';')
+      const [k, ...v] = pair!.split('=')
+      jar.set(k!, v.join('='))
+    }
+    init = {}
+    const location = res.headers.get('location')
+    if (location) {
+      const next = new URL(location, url).href
+      if (next.startsWith(BASE_URL)) return next.slice(BASE_URL.length)
+      url = next
+      continue
+    }
+    const html = await res.text()
+    const action = html.match(/<form[^>]*action="([^"]+)"/)?.[1]
+    if (!action) throw new Error(`provider page without a form: ${res.status} ${html.slice(0, 300)}`)
+    const body = new URLSearchParams()
+    for (const m of html.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) body.set(m[1]!, m[2]!)
+    if (html.includes('name="login"')) {
+      body.set('login', login)
+      body.set('password', 'any')
+    }
+    let target = new URL(action.replace(/&amp;/g, '&'), url).href
+    if (deny && !html.includes('name="login"')) target = target.replace(/\/confirm$/, '/abort').replace(/(\/interaction\/[^/]+)$/, '$1/abort')
+    url = target
+    init = { method: 'POST', body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }
+  }
+  throw new Error('too many steps at the provider')
+}
+
+async function start(client: TestClient, providerId: number, returnTo?: string) {
+  const res = await client.get(`/login/oidc/${providerId}${returnTo ? `?return_to=${encodeURIComponent(returnTo)}` : ''}`)
+  expect(res.status).toBe(302)
+  return res.headers.get('location')!
+}
+
+function audits(t: TestEnv, event: string) {
+  return t.db.select().from(auditEvents).where(eq(auditEvents.event, event)).all()
+}
+
+function link(t: TestEnv, userId: number, providerId: number, sub: string) {
+  writeTransaction(t.db, () => t.db.insert(userIdentities).values({ userId, providerId, sub, emailAtLink: '', linkedAt: t.clock.now() }).run())
+}
+
+describe('OIDC sign-in', () => {
+  it('sends the browser to the provider with PKCE S256, state and nonce, and a HttpOnly Lax cookie', async () => {
+    const { t, provider } = await setup()
+    const client = t.client()
+    const res = await client.get(`/login/oidc/${provider.id}`)
+    expect(res.status).toBe(302)
+    const url = new URL(res.headers.get('location')!)
+    expect(url.origin).toBe(issuer)
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256')
+    expect(url.searchParams.get('state')).toBeTruthy()
+    expect(url.searchParams.get('nonce')).toBeTruthy()
+    expect(url.searchParams.get('redirect_uri')).toBe(`${BASE_URL}/login/oidc/callback`)
+    expect(res.headers.get('set-cookie')).toMatch(/HttpOnly/i)
+    expect(res.headers.get('set-cookie')).toMatch(/SameSite=Lax/i)
+  })
+
+  it('a linked identity signs in and continues to /login/mfa; the session records the provider', async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    const client = t.client()
+    const callback = await loginAtProvider(await start(client, provider.id), 'alice')
+    const res = await client.get(callback)
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/login/mfa')
+    const s = t.db.select().from(sessions).where(eq(sessions.userId, u.user.id)).get()!
+    expect(s.authMethod).toBe('oidc:Hospital')
+    expect(s.mfaVerified).toBe(false)
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.sub, 'alice')).get()!.lastUsedAt).not.toBeNull()
+    const mfa = await client.post('/login/mfa', { code: totpAt(u.totpSecret!, t.clock.now()) })
+    expect(mfa.headers.get('location')).toBe('/')
+    expect(JSON.stringify(audits(t, 'signin.succeeded').at(-1)!.details)).toContain('oidc:Hospital+totp')
+  })
+
+  it('trust_mfa without a second-factor amr still asks Gatehouse factor', async () => {
+    const { t, provider } = await setup({ trustMfa: true })
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'alice'))
+    expect(res.headers.get('location')).toBe('/login/mfa')
+  })
+
+  it('trust_mfa with amr [mfa] completes the sign-in and names the provider', async () => {
+    const { t, provider } = await setup({ trustMfa: true, issuerUrl: amrIssuer })
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    nextAmr = ['pwd', 'mfa']
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id, '/projects'), 'alice'))
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/projects')
+    expect(t.db.select().from(sessions).where(eq(sessions.userId, u.user.id)).get()!.mfaVerified).toBe(true)
+    expect(JSON.stringify(audits(t, 'signin.succeeded').at(-1)!.details)).toContain('oidc:Hospital')
+  })
+
+  it('trust_mfa with amr [pwd] only asks Gatehouse factor', async () => {
+    const { t, provider } = await setup({ trustMfa: true, issuerUrl: amrIssuer })
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    nextAmr = ['pwd']
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'alice'))
+    expect(res.headers.get('location')).toBe('/login/mfa')
+  })
+
+  it('without trust_mfa, amr [mfa] still asks Gatehouse factor', async () => {
+    const { t, provider } = await setup({ trustMfa: false, issuerUrl: amrIssuer })
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    nextAmr = ['mfa']
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'alice'))
+    expect(res.headers.get('location')).toBe('/login/mfa')
+  })
+
+  it('auto_link on links a verified matching email, audited, with a security email', async () => {
+    const { t, provider } = await setup({ autoLink: true })
+    const u = await createTestUser(t, { email: 'bob@hospital.example' })
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'bob'))
+    expect(res.headers.get('location')).toBe('/login/mfa')
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, u.user.id)).all()).toHaveLength(1)
+    expect(audits(t, 'identity.linked')).toHaveLength(1)
+  })
+
+  it('auto_link off refuses the same person and creates nothing', async () => {
+    const { t, provider } = await setup({ autoLink: false })
+    await createTestUser(t, { email: 'bob@hospital.example' })
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'bob'))
+    expect(res.status).toBe(403)
+    expect(await res.text()).toContain('No account uses this identity')
+    expect(t.db.select().from(userIdentities).all()).toHaveLength(0)
+    expect(t.db.select().from(sessions).all()).toHaveLength(0)
+  })
+
+  it('an unknown identity gets the page and nothing is created', async () => {
+    const { t, provider } = await setup({ autoLink: true })
+    const before = t.db.select().from(users).all().length
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'stranger'))
+    expect(res.status).toBe(403)
+    expect(await res.text()).toContain('administrator')
+    expect(t.db.select().from(users).all()).toHaveLength(before)
+  })
+
+  it('a disabled account is refused', async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'carol@hospital.example' })
+    link(t, u.user.id, provider.id, 'carol')
+    t.db.update(users).set({ disabledAt: t.clock.now() }).where(eq(users.id, u.user.id)).run()
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'carol'))
+    expect(res.status).toBe(403)
+    expect(t.db.select().from(sessions).all()).toHaveLength(0)
+  })
+
+  it('a replayed callback (same cookie and state) is refused with 400', async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    const client = t.client()
+    const callback = await loginAtProvider(await start(client, provider.id), 'alice')
+    const cookie = client.cookies.get('gatehouse_oidc')!
+    expect((await client.get(callback)).status).toBe(303)
+    const replay = await client.get(callback, { Cookie: `gatehouse_oidc=${cookie}` })
+    expect(replay.status).toBe(400)
+    expect(audits(t, 'signin.failed').length).toBeGreaterThan(0)
+  })
+
+  it('a state mismatch is refused with 400 and no session', async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    const client = t.client()
+    const callback = await loginAtProvider(await start(client, provider.id), 'alice')
+    const res = await client.get(callback.replace(/state=[^&]+/, 'state=forged'))
+    expect(res.status).toBe(400)
+    expect(t.db.select().from(sessions).all()).toHaveLength(0)
+  })
+
+  it('error=access_denied gives 400 and an audited signin.failed', async () => {
+    const { t, provider } = await setup()
+    const client = t.client()
+    const auth = new URL(await start(client, provider.id))
+    const res = await client.get(`/login/oidc/callback?error=access_denied&state=${auth.searchParams.get('state')}`)
+    expect(res.status).toBe(400)
+    expect(audits(t, 'signin.failed').some((a) => JSON.stringify(a.details).includes('access_denied'))).toBe(true)
+  })
+
+  it('a provider down at start gives a plain page, no stack trace', async () => {
+    const { t, provider } = await setup({ issuerUrl: 'http://127.0.0.1:9' })
+    const res = await t.client().get(`/login/oidc/${provider.id}`)
+    expect(res.status).toBe(503)
+    const html = await res.text()
+    expect(html).toContain('Sign-in with Hospital is not available right now')
+    expect(html).not.toMatch(/at .*\.ts:\d+/)
+  })
+
+  for (const evil of ['//evil.example', '/\\evil.example', 'https://evil.example']) {
+    it(`return_to ${JSON.stringify(evil)} is ignored: the completed sign-in lands on /`, async () => {
+      const { t, provider } = await setup({ trustMfa: true, issuerUrl: amrIssuer })
+      const u = await createTestUser(t, { email: 'alice@hospital.example' })
+      link(t, u.user.id, provider.id, 'alice')
+      nextAmr = ['mfa']
+      const client = t.client()
+      const res = await client.get(await loginAtProvider(await start(client, provider.id, evil), 'alice'))
+      expect(res.status).toBe(303)
+      expect(res.headers.get('location')).toBe('/')
+    })
+  }
+
+  it('a locked account is refused and gets no session', async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    t.db.insert(signInThrottles).values({ email: u.user.email, failures: 10, lastFailureAt: t.clock.now(), lockedUntil: t.clock.now() + 15 * 60_000 }).run()
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'alice'))
+    expect(res.status).toBe(403)
+    expect(t.db.select().from(sessions).all()).toHaveLength(0)
+  })
+
+  it('an attempt older than 10 minutes is refused with 400', async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    const client = t.client()
+    const callback = await loginAtProvider(await start(client, provider.id), 'alice')
+    t.clock.advance(10 * 60_000 + 1)
+    const res = await client.get(callback)
+    expect(res.status).toBe(400)
+    expect(t.db.select().from(sessions).all()).toHaveLength(0)
+  })
+
+  it('two parallel callbacks with the same attempt: exactly one signs in', async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    const client = t.client()
+    const callback = await loginAtProvider(await start(client, provider.id), 'alice')
+    const cookie = `gatehouse_oidc=${client.cookies.get('gatehouse_oidc')}`
+    const answers = await Promise.all([client.get(callback, { Cookie: cookie }), client.get(callback, { Cookie: cookie })])
+    expect(answers.map((r) => r.status).sort()).toEqual([303, 400])
+    expect(t.db.select().from(sessions).all()).toHaveLength(1)
+  })
+
+  it('auto_link ignores an unverified email', async () => {
+    const { t, provider } = await setup({ autoLink: true })
+    await createTestUser(t, { email: 'eve@hospital.example' })
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'eve'))
+    expect(res.status).toBe(403)
+    expect(t.db.select().from(userIdentities).all()).toHaveLength(0)
+  })
+
+  it('a provider unreachable at the callback gives the plain 503 page and no session', async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    const client = t.client()
+    const callback = await loginAtProvider(await start(client, provider.id), 'alice')
+    // the provider moves away (edited to an address nobody answers): the callback cannot redeem the code
+    t.db.update(identityProviders).set({ issuer: 'http://127.0.0.1:9', updatedAt: t.clock.now() + 1 }).where(eq(identityProviders.id, provider.id)).run()
+    const res = await client.get(callback)
+    expect(res.status).toBe(503)
+    expect(await res.text()).toContain('not available right now')
+    expect(t.db.select().from(sessions).all()).toHaveLength(0)
+  })
+
+  it('the sign-in page shows a button per enabled provider', async () => {
+    const { t, provider } = await setup()
+    const html = await (await t.client().get('/login')).text()
+    expect(html).toContain(`href="/login/oidc/${provider.id}"`)
+    expect(html).toContain('Sign in with Hospital')
+  })
+})
