@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { and, eq } from 'drizzle-orm'
-import { createTestEnv, createTestUser, getUser, signIn, type TestClient, type TestUser } from '../test/helpers.ts'
-import { models, projectMembers, projectSites, projects, roles, siteApprovers, siteDecisions, sites, tasks, type Site } from '../db/schema.ts'
-import { createSite } from '../models/sites.ts'
+import { createTestEnv, createTestUser, getUser, type TestUser } from '../test/helpers.ts'
+import { models, projectMembers, projectSites, projects, roles, siteApprovers, siteDecisions, sites, tasks } from '../db/schema.ts'
+import { worldTools, type SiteWithKey } from '../test/approval-world.ts'
 import { createProject, saveCohortQuery } from '../models/projects.ts'
 import { approvalsNavCount } from '../models/approvals.ts'
 import { resolveActor } from '../models/roles.ts'
@@ -12,8 +12,6 @@ import { resolveActor } from '../models/roles.ts'
 // Hull has Bob; York has none, so admins decide for it.
 
 const SQL = 'SELECT id FROM patients WHERE age > 40'
-type SiteWithKey = { site: Site; key: string }
-
 async function world() {
   const t = createTestEnv()
   const admin = await createTestUser(t, { role: 'admin', email: 'admin@example.org' })
@@ -22,24 +20,13 @@ async function world() {
   const ann = await createTestUser(t, { role: 'researcher', email: 'ann@leeds.example.org' })
   const bob = await createTestUser(t, { role: 'researcher', email: 'bob@hull.example.org' })
   const carol = await createTestUser(t, { role: 'researcher', email: 'carol@example.org' })
-  const ctx = () => ({ actor: { id: admin.user.id, email: admin.user.email }, now: t.clock.now(), ip: '198.51.100.1' })
-  const site = (name: string, code: string): SiteWithKey => {
-    const made = createSite(t.db, { name, code, contactEmail: '' }, ctx())
-    return { site: made.site, key: made.apiKey }
-  }
+  const { site, appoint, as } = worldTools(t, admin)
   const leeds = site('Leeds Teaching Hospitals', 'LTH')
   const york = site('York and Scarborough', 'YSH')
   const hull = site('Hull University', 'HUH')
-  const appoint = (s: SiteWithKey, u: TestUser) => t.db.insert(siteApprovers).values({ siteId: s.site.id, userId: u.user.id, appointedBy: admin.user.id, appointedAt: t.clock.now() }).run()
   appoint(leeds, alice)
   appoint(leeds, ann)
   appoint(hull, bob)
-  const browsers = new Map<number, TestClient>()
-  const as = async (u: TestUser) => {
-    let b = browsers.get(u.user.id)
-    if (!b) browsers.set(u.user.id, (b = await signIn(t, u)))
-    return b
-  }
   return { t, admin, owner, alice, ann, bob, carol, leeds, york, hull, as }
 }
 type World = Awaited<ReturnType<typeof world>>

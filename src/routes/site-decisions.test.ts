@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { and, eq } from 'drizzle-orm'
 import { createHash } from 'node:crypto'
-import { createTestEnv, createTestUser, signIn, type TestClient, type TestEnv, type TestUser } from '../test/helpers.ts'
-import { auditEvents, models, projectSites, projects, siteApprovers, siteDecisions, taskEvents, tasks, trainingRuns, type Site } from '../db/schema.ts'
-import { createSite } from '../models/sites.ts'
+import { createTestEnv, createTestUser, type TestEnv, type TestUser } from '../test/helpers.ts'
+import { auditEvents, models, projectSites, projects, siteApprovers, siteDecisions, taskEvents, tasks, trainingRuns } from '../db/schema.ts'
+import { worldTools, type SiteWithKey } from '../test/approval-world.ts'
 import { createProject, getCurrentCohortQuery, saveCohortQuery } from '../models/projects.ts'
 import { createModel, startTraining } from '../models/models.ts'
 
@@ -14,8 +14,6 @@ import { createModel, startTraining } from '../models/models.ts'
 const V1 = '/api/sites/v1'
 const SQL = 'SELECT id FROM patients WHERE age > 40'
 
-type SiteWithKey = { site: Site; key: string }
-
 async function world() {
   const t = createTestEnv()
   const admin = await createTestUser(t, { role: 'admin', email: 'admin@example.org' })
@@ -23,25 +21,14 @@ async function world() {
   const alice = await createTestUser(t, { role: 'observer', email: 'alice@leeds.example.org' })
   const ann = await createTestUser(t, { role: 'researcher', email: 'ann@leeds.example.org' })
   const bob = await createTestUser(t, { role: 'researcher', email: 'bob@hull.example.org' })
-  const ctx = () => ({ actor: { id: admin.user.id, email: admin.user.email }, now: t.clock.now(), ip: '198.51.100.1' })
-  const site = (name: string, code: string): SiteWithKey => {
-    const made = createSite(t.db, { name, code, contactEmail: '' }, ctx())
-    return { site: made.site, key: made.apiKey }
-  }
+  const { ctx, site, appoint, as } = worldTools(t, admin)
   const leeds = site('Leeds Teaching Hospitals', 'LTH')
   const york = site('York and Scarborough', 'YSH')
   const hull = site('Hull University', 'HUH')
   const sheffield = site('Sheffield', 'STH')
-  const appoint = (s: SiteWithKey, u: TestUser) => t.db.insert(siteApprovers).values({ siteId: s.site.id, userId: u.user.id, appointedBy: admin.user.id, appointedAt: t.clock.now() }).run()
   appoint(leeds, alice)
   appoint(leeds, ann)
   appoint(hull, bob)
-  const browsers = new Map<number, TestClient>()
-  const as = async (u: TestUser) => {
-    let b = browsers.get(u.user.id)
-    if (!b) browsers.set(u.user.id, (b = await signIn(t, u)))
-    return b
-  }
   return { t, admin, owner, alice, ann, bob, leeds, york, hull, sheffield, ctx, as }
 }
 

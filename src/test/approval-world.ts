@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm'
-import { createTestEnv, createTestUser, signIn, type TestClient, type TestUser } from './helpers.ts'
+import { createTestEnv, createTestUser, signIn, type TestClient, type TestEnv, type TestUser } from './helpers.ts'
 import { outbox, projectSites, projects, siteApprovers, tasks, type Site } from '../db/schema.ts'
 import { createSite } from '../models/sites.ts'
 import { createProject, saveCohortQuery, stageProject } from '../models/projects.ts'
@@ -9,6 +9,23 @@ import { createProject, saveCohortQuery, stageProject } from '../models/projects
 
 export type SiteWithKey = { site: Site; key: string }
 
+/** The pieces every approval test world is made of: sites (with their one-time key) registered by an admin, approvers appointed, and one signed-in browser per user. */
+export function worldTools(t: TestEnv, admin: TestUser) {
+  const ctx = () => ({ actor: { id: admin.user.id, email: admin.user.email }, now: t.clock.now(), ip: '198.51.100.1' })
+  const site = (name: string, code: string): SiteWithKey => {
+    const made = createSite(t.db, { name, code, contactEmail: '' }, ctx())
+    return { site: made.site, key: made.apiKey }
+  }
+  const appoint = (s: SiteWithKey, u: TestUser) => t.db.insert(siteApprovers).values({ siteId: s.site.id, userId: u.user.id, appointedBy: admin.user.id, appointedAt: t.clock.now() }).run()
+  const browsers = new Map<number, TestClient>()
+  const as = async (u: TestUser) => {
+    let b = browsers.get(u.user.id)
+    if (!b) browsers.set(u.user.id, (b = await signIn(t, u)))
+    return b
+  }
+  return { ctx, site, appoint, as }
+}
+
 export async function approvalWorld() {
   const t = createTestEnv()
   const admin = await createTestUser(t, { role: 'admin', email: 'admin@example.org' })
@@ -16,20 +33,10 @@ export async function approvalWorld() {
   const owner = await createTestUser(t, { role: 'researcher', email: 'owner@example.org' })
   const alice = await createTestUser(t, { role: 'observer', email: 'alice@leeds.example.org' })
   const ann = await createTestUser(t, { role: 'researcher', email: 'ann@leeds.example.org' })
-  const ctx = () => ({ actor: { id: admin.user.id, email: admin.user.email }, now: t.clock.now(), ip: '198.51.100.1' })
-  const site = (name: string, code: string): SiteWithKey => {
-    const made = createSite(t.db, { name, code, contactEmail: '' }, ctx())
-    return { site: made.site, key: made.apiKey }
-  }
+  const { site, appoint, as } = worldTools(t, admin)
   const leeds = site('Leeds Teaching Hospitals', 'LTH')
   const york = site('York and Scarborough', 'YSH')
-  for (const u of [alice, ann]) t.db.insert(siteApprovers).values({ siteId: leeds.site.id, userId: u.user.id, appointedBy: admin.user.id, appointedAt: t.clock.now() }).run()
-  const browsers = new Map<number, TestClient>()
-  const as = async (u: TestUser) => {
-    let b = browsers.get(u.user.id)
-    if (!b) browsers.set(u.user.id, (b = await signIn(t, u)))
-    return b
-  }
+  for (const u of [alice, ann]) appoint(leeds, u)
   const ownerCtx = () => ({ actor: { id: owner.user.id, email: owner.user.email }, now: t.clock.now(), ip: '198.51.100.2', baseUrl: t.config.baseUrl })
   /** A project whose query both sites counted; staged through stageProject (so its emails are queued) unless `stage` is false. */
   const project = (stageAt: SiteWithKey[] = [leeds, york]) => {
