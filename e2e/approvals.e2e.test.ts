@@ -94,6 +94,9 @@ describe('an approver decides through /approvals', () => {
     await page.getByRole('radio', { name: /Approve/ }).check()
     await page.getByLabel(/Approval expires on/).fill(EXPIRES)
     await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: 'Record decision' }).click()])
+    // the confirmation names the site and what follows; nothing is recorded before it
+    expect(await page.locator('main').textContent()).toContain('Leeds Teaching Hospitals takes part')
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: 'Approve for Leeds Teaching Hospitals' }).click()])
     expect(await page.locator('p.flash-success').textContent()).toContain('Leeds Teaching Hospitals approved the project')
     await page.goto(`${server.baseUrl}/approvals`)
     const decided = page.locator('table', { has: page.getByRole('columnheader', { name: 'Withdrawn' }) })

@@ -16,7 +16,7 @@ type W = Awaited<ReturnType<typeof approvalWorld>>
 
 async function approvedWithExpiry(w: W, s: SiteWithKey = w.leeds, decider = w.alice) {
   const id = w.project()
-  const res = await (await w.as(decider)).post(`/projects/${id}/sites/${s.site.id}/decision`, { decision: 'approve', reason: '', conditions: '', agreement: '', expires_on: EXPIRES })
+  const res = await (await w.as(decider)).post(`/projects/${id}/sites/${s.site.id}/decision`, { confirm: 'yes', decision: 'approve', reason: '', conditions: '', agreement: '', expires_on: EXPIRES })
   expect(res.status).toBe(303)
   w.clearMail()
   return id
@@ -61,8 +61,8 @@ describe('approval lapse (end of the expiry day, UTC)', () => {
   it('a withdrawn approval or an approval without expiry never lapses through the job', async () => {
     const w = await approvalWorld()
     const id = w.project()
-    expect((await (await w.as(w.alice)).post(`/projects/${id}/sites/${w.leeds.site.id}/decision`, { decision: 'approve' })).status).toBe(303)
-    expect((await (await w.as(w.admin)).post(`/projects/${id}/sites/${w.york.site.id}/decision`, { decision: 'approve', expires_on: EXPIRES })).status).toBe(303)
+    expect((await (await w.as(w.alice)).post(`/projects/${id}/sites/${w.leeds.site.id}/decision`, { confirm: 'yes', decision: 'approve' })).status).toBe(303)
+    expect((await (await w.as(w.admin)).post(`/projects/${id}/sites/${w.york.site.id}/decision`, { confirm: 'yes', decision: 'approve', expires_on: EXPIRES })).status).toBe(303)
     expect((await (await w.as(w.admin)).post(`/projects/${id}/sites/${w.york.site.id}/withdraw`, { reason: 'Agreement ended early.', confirm: 'yes' })).status).toBe(303)
     w.clearMail()
     expect(run(w, '2027-06-01T00:00:00Z')).toEqual({ lapsed: [], reminded: [] })
@@ -112,7 +112,7 @@ describe('expiry reminders (30 and 7 days before)', () => {
     const w = await approvalWorld()
     const id = w.project()
     w.t.clock.ms = at('2026-12-28T12:00:00Z')
-    expect((await (await w.as(w.alice)).post(`/projects/${id}/sites/${w.leeds.site.id}/decision`, { decision: 'approve', expires_on: EXPIRES })).status).toBe(303)
+    expect((await (await w.as(w.alice)).post(`/projects/${id}/sites/${w.leeds.site.id}/decision`, { confirm: 'yes', decision: 'approve', expires_on: EXPIRES })).status).toBe(303)
     w.clearMail()
     expect(run(w, '2026-12-28T13:00:00Z').reminded.map((r) => r.kind)).toEqual(['reminder_7'])
     expect(run(w, '2026-12-29T13:00:00Z').reminded).toEqual([])

@@ -82,7 +82,7 @@ describe('GET /approvals', () => {
     const w = await world()
     const id = stagedProject(w, 'Lung nodules', [w.leeds, w.hull])
     const ann = await w.as(w.ann)
-    expect((await ann.post(`/projects/${id}/sites/${w.leeds.site.id}/decision`, { decision: 'approve', reason: '', conditions: '', agreement: '', expires_on: '2027-06-30' })).status).toBe(303)
+    expect((await ann.post(`/projects/${id}/sites/${w.leeds.site.id}/decision`, { confirm: 'yes', decision: 'approve', reason: '', conditions: '', agreement: '', expires_on: '2027-06-30' })).status).toBe(303)
     let html = await (await (await w.as(w.alice)).get('/approvals')).text()
     expect(siteSection(html, 'Leeds Teaching Hospitals')).not.toContain('Lung nodules')
     let decided = decidedTable(html)
@@ -125,7 +125,7 @@ describe('GET /approvals', () => {
     expect(navEntry(await (await (await w.as(w.admin)).get('/projects')).text())).toBe('1') // York only
     // a decision lowers the count for every approver of the site
     const first = w.t.db.select().from(projects).where(eq(projects.name, 'Lung nodules')).get()!
-    expect((await (await w.as(w.ann)).post(`/projects/${first.id}/sites/${w.leeds.site.id}/decision`, { decision: 'decline', reason: 'Not now', conditions: '', agreement: '', expires_on: '' })).status).toBe(303)
+    expect((await (await w.as(w.ann)).post(`/projects/${first.id}/sites/${w.leeds.site.id}/decision`, { confirm: 'yes', decision: 'decline', reason: 'Not now', conditions: '', agreement: '', expires_on: '' })).status).toBe(303)
     expect(navEntry(await (await (await w.as(w.alice)).get('/projects')).text())).toBe('1')
   })
 
@@ -158,7 +158,7 @@ describe('an approver reading a project staged at their site', () => {
     expect(html).not.toContain(`action="/projects/${id}/models"`)
     // decide through the decision page
     expect((await alice.get(`/projects/${id}/sites/${w.leeds.site.id}/decision`)).status).toBe(200)
-    expect((await alice.post(`/projects/${id}/sites/${w.leeds.site.id}/decision`, { decision: 'approve', reason: '', conditions: '', agreement: '', expires_on: '' })).status).toBe(303)
+    expect((await alice.post(`/projects/${id}/sites/${w.leeds.site.id}/decision`, { confirm: 'yes', decision: 'approve', reason: '', conditions: '', agreement: '', expires_on: '' })).status).toBe(303)
     expect(w.t.db.select().from(siteDecisions).where(eq(siteDecisions.projectId, id)).all()).toHaveLength(1)
   })
 
@@ -176,7 +176,7 @@ describe('an approver reading a project staged at their site', () => {
     await refused(alice.post(`/projects/${id}/delete`))
     await refused(alice.post(`/projects/${id}/unstage`))
     await refused(alice.post(`/projects/${id}/approvals`, { approved_site_ids: [String(w.york.site.id)] }))
-    expect((await alice.post(`/projects/${id}/sites/${w.york.site.id}/decision`, { decision: 'approve', reason: '', conditions: '', agreement: '', expires_on: '' })).status).toBe(403)
+    expect((await alice.post(`/projects/${id}/sites/${w.york.site.id}/decision`, { confirm: 'yes', decision: 'approve', reason: '', conditions: '', agreement: '', expires_on: '' })).status).toBe(403)
     const p = w.t.db.select().from(projects).where(eq(projects.id, id)).get()!
     expect(p.name).toBe('Lung nodules')
     expect(p.deletedAt).toBeNull()

@@ -46,7 +46,7 @@ function stagedProject(w: World, stageAt: SiteWithKey[] = [w.leeds, w.york, w.hu
   return project.id
 }
 
-const approve = (extra: Record<string, string> = {}) => ({ decision: 'approve', reason: '', conditions: '', agreement: '', expires_on: '', ...extra })
+const approve = (extra: Record<string, string> = {}) => ({ confirm: 'yes', decision: 'approve', reason: '', conditions: '', agreement: '', expires_on: '', ...extra })
 const decisionPath = (id: number, s: SiteWithKey) => `/projects/${id}/sites/${s.site.id}/decision`
 
 function decisionRows(w: World, projectId: number) {
@@ -116,6 +116,26 @@ describe('who decides (SPEC §4.1)', () => {
 })
 
 describe('POST /projects/:id/sites/:siteId/decision', () => {
+  it('asks first: without confirm=yes the page names the site and what follows, carries the fields, and nothing is recorded', async () => {
+    const w = await world()
+    const id = stagedProject(w)
+    const alice = await w.as(w.alice)
+    const { confirm: _, ...unconfirmed } = approve({ expires_on: '2027-06-30', conditions: 'No under-18s.' })
+    const asked = await alice.post(decisionPath(id, w.leeds), unconfirmed)
+    expect(asked.status).toBe(200)
+    const askedPage = await asked.text()
+    expect(askedPage).toContain('Leeds Teaching Hospitals takes part')
+    expect(askedPage).toContain('until the end of 2027-06-30 (UTC)')
+    expect(askedPage).toContain('name="conditions" value="No under-18s."')
+    expect(askedPage).toContain('name="confirm" value="yes"')
+    const declining = await alice.post(decisionPath(id, w.leeds), { decision: 'decline', reason: 'No capacity.' })
+    expect(declining.status).toBe(200)
+    expect(await declining.text()).toContain('does not take part')
+    expect(decisionRows(w, id)).toEqual([])
+    expect(status(w, id)).toBe('staged')
+    expect(taskRows(w, id, w.leeds.site.id, 'image_retrieval')).toEqual([])
+  })
+
   it('the first approval makes the project approved, records the evidence and the query it saw, with its audit event, and sends an image retrieval task', async () => {
     const w = await world()
     const id = stagedProject(w)
@@ -151,7 +171,7 @@ describe('POST /projects/:id/sites/:siteId/decision', () => {
   it('a decline without a reason is 422 with the field marked and the values kept; nothing is recorded', async () => {
     const w = await world()
     const id = stagedProject(w)
-    const res = await (await w.as(w.alice)).post(decisionPath(id, w.leeds), { decision: 'decline', reason: '', conditions: 'kept text', agreement: 'DUA-9', expires_on: '' })
+    const res = await (await w.as(w.alice)).post(decisionPath(id, w.leeds), { confirm: 'yes', decision: 'decline', reason: '', conditions: 'kept text', agreement: 'DUA-9', expires_on: '' })
     expect(res.status).toBe(422)
     const html = await res.text()
     expect(html).toContain('Give the reason for declining.')
@@ -160,7 +180,7 @@ describe('POST /projects/:id/sites/:siteId/decision', () => {
     expect(html).toContain('value="DUA-9"')
     expect(decisionRows(w, id)).toEqual([])
     // with a reason it is recorded, and the project stays staged
-    expect((await (await w.as(w.alice)).post(decisionPath(id, w.leeds), { decision: 'decline', reason: 'No capacity this year.' })).status).toBe(303)
+    expect((await (await w.as(w.alice)).post(decisionPath(id, w.leeds), { confirm: 'yes', decision: 'decline', reason: 'No capacity this year.' })).status).toBe(303)
     expect(status(w, id)).toBe('staged')
     expect(decisionRows(w, id).map((r) => r.decision)).toEqual(['decline'])
   })
@@ -191,7 +211,7 @@ describe('POST /projects/:id/sites/:siteId/decision', () => {
     const html = await res.text()
     expect(html).toMatch(/id="f-conditions"[^>]*aria-invalid="true"/)
     expect(html).toMatch(/id="f-agreement"[^>]*aria-invalid="true"/)
-    const bad = await (await w.as(w.alice)).post(decisionPath(id, w.leeds), approve({ decision: 'maybe' }))
+    const bad = await (await w.as(w.alice)).post(decisionPath(id, w.leeds), approve({ confirm: 'yes', decision: 'maybe' }))
     expect(bad.status).toBe(422)
     expect(await bad.text()).toContain('Choose approve or decline.')
     expect(decisionRows(w, id)).toEqual([])
@@ -231,7 +251,7 @@ describe('POST /projects/:id/sites/:siteId/decision', () => {
     if (!model.ok) throw new Error('model not created')
     expect(model.value.allowedSiteIds).toEqual([w.leeds.site.id])
     // Hull declined first, then approves later
-    expect((await (await w.as(w.bob)).post(decisionPath(id, w.hull), { decision: 'decline', reason: 'Waiting for DUA.' })).status).toBe(303)
+    expect((await (await w.as(w.bob)).post(decisionPath(id, w.hull), { confirm: 'yes', decision: 'decline', reason: 'Waiting for DUA.' })).status).toBe(303)
     expect(taskRows(w, id, w.hull.site.id, 'image_retrieval')).toHaveLength(0)
     expect((await (await w.as(w.bob)).post(decisionPath(id, w.hull), approve({ agreement: 'DUA-7' }))).status).toBe(303)
     expect(taskRows(w, id, w.hull.site.id, 'image_retrieval')).toHaveLength(1)
@@ -272,7 +292,7 @@ describe('POST /projects/:id/sites/:siteId/decision', () => {
     const w = await world()
     const id = stagedProject(w)
     await (await w.as(w.alice)).post(decisionPath(id, w.leeds), approve())
-    const res = await (await w.as(w.ann)).post(decisionPath(id, w.leeds), { decision: 'decline', reason: 'changed mind' })
+    const res = await (await w.as(w.ann)).post(decisionPath(id, w.leeds), { confirm: 'yes', decision: 'decline', reason: 'changed mind' })
     expect(res.status).toBe(409)
     expect(await res.text()).toContain('withdraw the approval instead')
     expect(decisionRows(w, id)).toHaveLength(1)
@@ -384,7 +404,7 @@ describe('the project page', () => {
   it('shows each site’s current decision with its evidence, offers the admin form only for sites without approvers, and links deciders to their form', async () => {
     const w = await world()
     const id = stagedProject(w)
-    await (await w.as(w.bob)).post(decisionPath(id, w.hull), { decision: 'decline', reason: 'No radiology capacity.', conditions: '', agreement: '', expires_on: '' })
+    await (await w.as(w.bob)).post(decisionPath(id, w.hull), { confirm: 'yes', decision: 'decline', reason: 'No radiology capacity.', conditions: '', agreement: '', expires_on: '' })
     const asAdmin = await (await (await w.as(w.admin)).get(`/projects/${id}`)).text()
     expect(asAdmin).toContain('No radiology capacity.')
     const toggles = [...asAdmin.matchAll(/name="approved_site_ids" value="(\d+)"/g)].map((m) => Number(m[1]))

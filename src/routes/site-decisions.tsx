@@ -111,6 +111,26 @@ siteDecisionRoutes.post('/projects/:id/sites/:siteId/decision', ...guard, async 
   if (!isStagedAt(db, loaded.project.id, loaded.site.id)) return render(c, loaded, { values, error: `${loaded.site.name} was not staged for this project, so it cannot decide on it. Nothing was changed.` }, 422)
   const errors = checkTextFields(checkDecisionFields(values, todayUtc(now)), values, ['reason', 'conditions']) as Record<string, string>
   if (hasErrors(errors)) return render(c, loaded, { values, errors }, 422)
+  if (form.get('confirm') !== 'yes') {
+    const approving = values.decision === 'approve'
+    const site = loaded.site.name
+    return c.html(
+      <ConfirmPage
+        chrome={chrome(c)}
+        title={`${approving ? 'Approve' : 'Decline'} “${loaded.project.name}” for ${site}?`}
+        question={
+          approving
+            ? `${site} takes part: it gets an image retrieval task for this project and training may run there${values.expires_on ? `, until the end of ${values.expires_on} (UTC)` : ''}. The decision is recorded with your name and the query's fingerprint; it can be withdrawn later.`
+            : `${site} does not take part and gets no work of this project. The reason is recorded with your name and shown to the project owner; ${site} may approve later with a new decision.`
+        }
+        button={approving ? `Approve for ${site}` : `Decline for ${site}`}
+        tone={approving ? 'primary' : 'danger'}
+        action={c.req.path}
+        cancel={`/projects/${loaded.project.id}/sites/${loaded.site.id}/decision`}
+        hidden={values}
+      />,
+    )
+  }
   const outcome = recordSiteDecision(db, actor, loaded.project.id, loaded.site, { decision: values.decision as 'approve' | 'decline', reason: values.reason, conditions: values.conditions, agreement: values.agreement, expiresOn: values.expires_on || null }, ctxOf(c))
   if (!outcome.ok) return answer(c, loaded, outcome, values)
   const what = values.decision === 'approve' ? (outcome.joined ? 'approved the project and joins it: it has an image retrieval task and is added to the existing models' : 'approved the project; it has an image retrieval task') : 'declined the project'

@@ -10,7 +10,7 @@ import { BASE_URL } from '../test/helpers.ts'
 type W = Awaited<ReturnType<typeof approvalWorld>>
 const recipients = (w: W, subject: string) => w.mails(subject).map((m) => m.recipient).sort()
 const setting = (w: W, id: number) => w.t.db.select({ w: users.workflowEmails }).from(users).where(eq(users.id, id)).get()!.w
-const decide = async (w: W, who: W['alice'], projectId: number, siteId: number, fields: Record<string, string>) => (await w.as(who)).post(`/projects/${projectId}/sites/${siteId}/decision`, fields)
+const decide = async (w: W, who: W['alice'], projectId: number, siteId: number, fields: Record<string, string>) => (await w.as(who)).post(`/projects/${projectId}/sites/${siteId}/decision`, { confirm: 'yes', ...fields })
 
 describe('workflow emails', () => {
   it('staging emails each site’s deciders: its approvers, or the admins for a site without any; with a link to the decision page', async () => {
