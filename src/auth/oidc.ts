@@ -36,7 +36,12 @@ export type OidcAttempt = { providerId: number; state: string; nonce: string; co
 const attempts = new Map<string, OidcAttempt>()
 
 export function storeOidcAttempt(attempt: OidcAttempt, now: number): string {
-  for (const [id, a] of attempts) if (a.expiresAt <= now) attempts.delete(id)
+  // a Map iterates in insertion order, which is expiry order (every attempt lives OIDC_ATTEMPT_MS):
+  // the sweep stops at the first live one instead of reading every attempt on every start
+  for (const [id, a] of attempts) {
+    if (a.expiresAt > now) break
+    attempts.delete(id)
+  }
   const id = randomBytes(24).toString('base64url')
   attempts.set(id, attempt)
   return id
