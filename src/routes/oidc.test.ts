@@ -5,9 +5,10 @@ import type { AddressInfo } from 'node:net'
 import { createServer, type Server } from 'node:http'
 import Provider from 'oidc-provider'
 import { eq } from 'drizzle-orm'
-import { BASE_URL, createTestEnv, createTestUser, totpAt, type TestClient, type TestEnv } from '../test/helpers.ts'
+import { BASE_URL, createTestEnv, createTestUser, signIn, totpAt, type TestClient, type TestEnv } from '../test/helpers.ts'
+import { hasLocalPassword, linkUserIdentity } from '../models/user-identities.ts'
 import { createIdentityProvider } from '../models/identity-providers.ts'
-import { auditEvents, signInThrottles, identityProviders, userIdentities, users, sessions } from '../db/schema.ts'
+import { auditEvents, signInThrottles, identityProviders, userIdentities, users, sessions, outbox, roles } from '../db/schema.ts'
 import { writeTransaction } from '../db/client.ts'
 
 const ACCOUNTS: Record<string, { email: string; email_verified: boolean }> = {
@@ -377,5 +378,197 @@ describe('OIDC sign-in', () => {
     const html = await (await t.client().get('/login')).text()
     expect(html).toContain(`href="/login/oidc/${provider.id}"`)
     expect(html).toContain('Sign in with Hospital')
+  })
+})
+
+describe('identities: one account each, and unlinking', () => {
+  function identityCount(t: TestEnv) {
+    return t.db.select().from(userIdentities).all().length
+  }
+
+  it('an identity linked to one account cannot be linked to another (model): nothing is written, no email', async () => {
+    const { t, provider } = await setup()
+    const a = await createTestUser(t, { email: 'alice@hospital.example' })
+    const b = await createTestUser(t, { email: 'b@hospital.example' })
+    const input = { provider, sub: 'alice', email: 'alice@hospital.example', now: t.clock.now(), ip: '127.0.0.1', baseUrl: BASE_URL, how: 'test' }
+    linkUserIdentity(t.db, { ...input, user: a.user })
+    const mails = t.db.select().from(outbox).all().length
+    expect(() => linkUserIdentity(t.db, { ...input, user: b.user })).toThrow()
+    expect(t.db.select().from(userIdentities).all().map((i) => i.userId)).toEqual([a.user.id])
+    expect(audits(t, 'identity.linked')).toHaveLength(1)
+    expect(t.db.select().from(outbox).all()).toHaveLength(mails)
+  })
+
+  it('auto_link never moves an identity already linked to another account: it signs in to the linked one', async () => {
+    const { t, provider } = await setup({ autoLink: true })
+    const owner = await createTestUser(t, { email: 'owner@elsewhere.example' })
+    const namesake = await createTestUser(t, { email: 'bob@hospital.example' })
+    link(t, owner.user.id, provider.id, 'bob')
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'bob'))
+    expect(res.status).toBe(303)
+    expect(t.db.select().from(sessions).get()!.userId).toBe(owner.user.id)
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, namesake.user.id)).all()).toHaveLength(0)
+    expect(audits(t, 'identity.linked')).toHaveLength(0)
+  })
+
+  it('admin unlink: confirmation first, then audited with provider and subject, emailed; the identity then gets the unknown-identity page', async () => {
+    const { t, provider } = await setup()
+    const admin = await createTestUser(t, { role: 'admin' })
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    const identity = t.db.select().from(userIdentities).get()!
+    const adminClient = await signIn(t, admin)
+    const page = await (await adminClient.get(`/admin/users/${u.user.id}`)).text()
+    expect(page).toContain('Linked identities')
+    expect(page).toContain(`action="/admin/users/${u.user.id}/identities/${identity.id}/unlink"`)
+    const ask = await adminClient.post(`/admin/users/${u.user.id}/identities/${identity.id}/unlink`)
+    expect(ask.status).toBe(200)
+    expect(await ask.text()).toContain('name="confirm" value="yes"')
+    expect(identityCount(t)).toBe(1)
+    const done = await adminClient.post(`/admin/users/${u.user.id}/identities/${identity.id}/unlink`, { confirm: 'yes' })
+    expect(done.status).toBe(303)
+    expect(done.headers.get('location')).toBe(`/admin/users/${u.user.id}`)
+    expect(identityCount(t)).toBe(0)
+    const event = audits(t, 'identity.unlinked')
+    expect(event).toHaveLength(1)
+    expect(JSON.parse(String(event[0]!.details))).toMatchObject({ provider: 'Hospital', sub: 'alice', by: 'admin' })
+    expect(event[0]!.actorId).toBe(admin.user.id)
+    expect(t.db.select().from(outbox).where(eq(outbox.recipient, u.user.email)).all().some((m) => m.subject.includes('unlinked'))).toBe(true)
+    const client = t.client()
+    const res = await client.get(await loginAtProvider(await start(client, provider.id), 'alice'))
+    expect(res.status).toBe(403)
+    expect(await res.text()).toContain('No account uses this identity')
+    expect(t.db.select().from(sessions).where(eq(sessions.userId, u.user.id)).all()).toHaveLength(0)
+  })
+
+  it('admin unlink ends the sessions signed in through that provider, not the others', async () => {
+    const { t, provider } = await setup()
+    const admin = await createTestUser(t, { role: 'admin' })
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    await signIn(t, u) // a password session
+    const viaProvider = t.client()
+    await viaProvider.get(await loginAtProvider(await start(viaProvider, provider.id), 'alice'))
+    expect(t.db.select().from(sessions).where(eq(sessions.userId, u.user.id)).all()).toHaveLength(2)
+    const identity = t.db.select().from(userIdentities).get()!
+    await (await signIn(t, admin)).post(`/admin/users/${u.user.id}/identities/${identity.id}/unlink`, { confirm: 'yes' })
+    expect(t.db.select().from(sessions).where(eq(sessions.userId, u.user.id)).all().map((s) => s.authMethod)).toEqual(['password'])
+  })
+
+  it("admin unlink of another user's identity id is a 404 and changes nothing", async () => {
+    const { t, provider } = await setup()
+    const admin = await createTestUser(t, { role: 'admin' })
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    const other = await createTestUser(t, { email: 'bob@hospital.example' })
+    link(t, other.user.id, provider.id, 'bob')
+    const identity = t.db.select().from(userIdentities).get()!
+    const adminClient = await signIn(t, admin)
+    for (const path of [`/admin/users/${u.user.id}/identities/${identity.id}/unlink`, `/admin/users/${u.user.id}/identities/999999/unlink`, `/admin/users/${u.user.id}/identities/abc/unlink`]) {
+      expect((await adminClient.post(path, { confirm: 'yes' })).status).toBe(404)
+    }
+    expect(identityCount(t)).toBe(1)
+    expect(audits(t, 'identity.unlinked')).toHaveLength(0)
+  })
+
+  it('a user manager below the account (privilege ceiling) gets 403 and no unlink button', async () => {
+    const { t, provider } = await setup()
+    t.db.insert(roles).values({ name: 'user_manager', scope: 'site', permissions: ['admin.access', 'users.manage'], createdAt: 0, updatedAt: 0 }).run()
+    const manager = await createTestUser(t, { role: 'user_manager' as 'admin' })
+    const target = await createTestUser(t, { role: 'admin', email: 'alice@hospital.example' })
+    link(t, target.user.id, provider.id, 'alice')
+    const identity = t.db.select().from(userIdentities).get()!
+    const client = await signIn(t, manager)
+    expect(await (await client.get(`/admin/users/${target.user.id}`)).text()).not.toContain('/unlink"')
+    const res = await client.post(`/admin/users/${target.user.id}/identities/${identity.id}/unlink`, { confirm: 'yes' })
+    expect(res.status).toBe(403)
+    expect(identityCount(t)).toBe(1)
+  })
+
+  it('a researcher cannot use the admin unlink route (403)', async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    const identity = t.db.select().from(userIdentities).get()!
+    const res = await (await signIn(t, u)).post(`/admin/users/${u.user.id}/identities/${identity.id}/unlink`, { confirm: 'yes' })
+    expect(res.status).toBe(403)
+    expect(identityCount(t)).toBe(1)
+  })
+
+  it('self unlink: confirmation, then 303 to /account with a flash; the identity then gets the unknown-identity page', async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    const identity = t.db.select().from(userIdentities).get()!
+    const client = await signIn(t, u)
+    const ask = await client.post(`/account/identities/${identity.id}/unlink`)
+    expect(ask.status).toBe(200)
+    expect(await ask.text()).toContain(`action="/account/identities/${identity.id}/unlink"`)
+    expect(identityCount(t)).toBe(1)
+    const done = await client.post(`/account/identities/${identity.id}/unlink`, { confirm: 'yes' })
+    expect(done.status).toBe(303)
+    expect(done.headers.get('location')).toBe('/account')
+    expect([...client.cookies.keys()]).toContain('flash')
+    expect(identityCount(t)).toBe(0)
+    expect(JSON.parse(String(audits(t, 'identity.unlinked')[0]!.details))).toMatchObject({ provider: 'Hospital', sub: 'alice', by: 'self' })
+    expect(t.db.select().from(outbox).where(eq(outbox.recipient, u.user.email)).all().some((m) => m.subject.includes('unlinked'))).toBe(true)
+    // the user's own session stays
+    expect((await client.get('/projects')).status).toBe(200)
+    const fresh = t.client()
+    const res = await fresh.get(await loginAtProvider(await start(fresh, provider.id), 'alice'))
+    expect(res.status).toBe(403)
+    expect(await res.text()).toContain('No account uses this identity')
+  })
+
+  it("self unlink of another user's identity is a 404 and changes nothing; anonymous is sent to sign-in", async () => {
+    const { t, provider } = await setup()
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    const other = await createTestUser(t, { email: 'bob@hospital.example' })
+    link(t, other.user.id, provider.id, 'bob')
+    const identity = t.db.select().from(userIdentities).get()!
+    const client = await signIn(t, u)
+    expect((await client.post(`/account/identities/${identity.id}/unlink`, { confirm: 'yes' })).status).toBe(404)
+    expect((await client.post(`/account/identities/${identity.id}/unlink`)).status).toBe(404)
+    const anonymous = await t.client().post(`/account/identities/${identity.id}/unlink`, { confirm: 'yes' })
+    expect(anonymous.status).toBe(303)
+    expect(anonymous.headers.get('location')).toBe('/login')
+    expect(identityCount(t)).toBe(1)
+    expect(audits(t, 'identity.unlinked')).toHaveLength(0)
+  })
+
+  it('unlinking the only way in (no local password, no other identity) is refused, by the user and by an admin; with a second identity it goes through', async () => {
+    const { t, provider } = await setup()
+    const admin = await createTestUser(t, { role: 'admin' })
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    const identity = t.db.select().from(userIdentities).get()!
+    const client = await signIn(t, u)
+    // the account becomes password-less, as one claimed through a provider is
+    t.db.update(users).set({ passwordHash: '!no-local-password', claimedVia: 'Hospital' }).where(eq(users.id, u.user.id)).run()
+    const self = await client.post(`/account/identities/${identity.id}/unlink`, { confirm: 'yes' })
+    expect(self.status).toBe(409)
+    expect(await self.text()).toContain('only way into the account')
+    const adminClient = await signIn(t, admin)
+    const byAdmin = await adminClient.post(`/admin/users/${u.user.id}/identities/${identity.id}/unlink`, { confirm: 'yes' })
+    expect(byAdmin.status).toBe(409)
+    expect(await byAdmin.text()).toContain('only way into the account')
+    expect(identityCount(t)).toBe(1)
+    expect(audits(t, 'identity.unlinked')).toHaveLength(0)
+    expect(t.db.select().from(outbox).all().some((m) => m.subject.includes('unlinked'))).toBe(false)
+    // a second provider's identity is another way in: now one of them may go
+    const second = createIdentityProvider(t.db, t.config.encryptionKey, { name: 'ORCID', issuer, clientId: 'gatehouse', clientSecret: 'test-secret-123', scopes: 'openid', domains: '', trustMfa: false, autoLink: false, enabled: true }, { actor: { id: admin.user.id, email: admin.user.email }, now: t.clock.now(), ip: '127.0.0.1' })
+    link(t, u.user.id, second.id, '0000-0001')
+    expect((await client.post(`/account/identities/${identity.id}/unlink`, { confirm: 'yes' })).status).toBe(303)
+    const last = t.db.select().from(userIdentities).get()!
+    expect(last.providerId).toBe(second.id)
+    expect((await adminClient.post(`/admin/users/${u.user.id}/identities/${last.id}/unlink`, { confirm: 'yes' })).status).toBe(409)
+    expect(identityCount(t)).toBe(1)
+  })
+})
+
+describe('hasLocalPassword', () => {
+  it('is true only for an argon2 PHC string', () => {
+    expect(hasLocalPassword('$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA')).toBe(true)
+    for (const sentinel of ['', '!', '!no-local-password', 'oidc:Hospital', 'argon2id$v=19']) expect(hasLocalPassword(sentinel)).toBe(false)
   })
 })

@@ -1,4 +1,6 @@
 import { SessionsTable } from '../components/sessions-table.tsx'
+import { LinkedIdentitiesTable } from '../components/linked-identities.tsx'
+import type { LinkedIdentity } from '../../src/models/user-identities.ts'
 import { AuditTable } from '../components/audit-table.tsx'
 import { Page, type PageChrome } from '../layouts/page.tsx'
 import { Card, Field, FormError } from '../components/form.tsx'
@@ -289,6 +291,7 @@ export function UserPage(props: {
   lockedUntil: number | null
   memberships: UserMemberships
   sessions: Session[]
+  identities: LinkedIdentity[]
   events: AuditEvent[]
   eventTargets?: Map<string, AuditTargetName>
   projects: { id: number; name: string }[]
@@ -427,6 +430,9 @@ export function UserPage(props: {
             Copy permissions
           </button>
         </form>
+      </Card>
+      <Card title="Linked identities">
+        <LinkedIdentitiesTable identities={props.identities} {...(props.mayAct ? { unlinkAction: (id: number) => `/admin/users/${user.id}/identities/${id}/unlink` } : {})} />
       </Card>
       <Card title="Active sessions">
         <SessionsTable sessions={props.sessions} {...(props.mayAct ? { revokeAction: (id: string) => `/admin/users/${user.id}/sessions/${id}/revoke` } : {})} />

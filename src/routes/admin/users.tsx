@@ -33,6 +33,7 @@ import {
   type Outcome,
 } from '../../models/user-admin.ts'
 import { listUserSessions } from '../../auth/session.ts'
+import { getUserIdentityForUser, listUserIdentities, ONLY_WAY_IN, unlinkUserIdentity } from '../../models/user-identities.ts'
 import { getLockedUntil } from '../../auth/rate-limit.ts'
 import { resolveAuditTargets } from '../../models/audit-log.ts'
 import { auditEvents, type User } from '../../db/schema.ts'
@@ -133,6 +134,7 @@ function renderUserPage(c: Context<AppEnv>, target: User, extra: { error?: strin
       lockedUntil={getLockedUntil(db, target.email, clock.now())}
       memberships={getUserMemberships(db, target.id)}
       sessions={listUserSessions(db, target.id)}
+      identities={listUserIdentities(db, target.id)}
       events={events}
       eventTargets={resolveAuditTargets(db, events)}
       projects={listProjectsForPicker(db)}
@@ -272,4 +274,28 @@ adminUsers.get('/admin/users/:id/explain', ...guard, (c) => {
   if (!access) return notFoundPage(c)
   const decisions = explainProjectAccess(resolveActor(db, target), access)
   return c.html(<ExplainPage chrome={chrome(c)} user={target} project={access.project} decisions={decisions} />)
+})
+
+/** Unlinks one of the user's provider identities, after a confirmation; 404 for another user's identity. */
+adminUsers.post('/admin/users/:id/identities/:identityId/unlink', ...guard, async (c) => {
+  const target = loadTarget(c)
+  if (!target) return notFoundPage(c)
+  const { db, config } = c.get('deps')
+  const identityId = idParam(c.req.param('identityId'))
+  const identity = identityId === null ? null : getUserIdentityForUser(db, identityId, target.id)
+  if (!identity) return notFoundPage(c)
+  const denial = denyActOnUser(db, c.get('actor'), target)
+  if (denial) return forbiddenPage(c, denial)
+  const form = await readForm(c)
+  const action = `/admin/users/${target.id}/identities/${identity.id}/unlink`
+  if (form.get('confirm') !== 'yes') {
+    return c.html(<ConfirmPage chrome={chrome(c)} title={`Unlink ${identity.providerName} from ${target.email}?`} question={`The ${identity.providerName} identity ${identity.sub}${identity.emailAtLink ? ` (${identity.emailAtLink})` : ''} will no longer sign in to this account, and sessions signed in through ${identity.providerName} end. They are told by email. The identity can be linked again later.`} button="Unlink identity" action={action} cancel={`/admin/users/${target.id}`} />)
+  }
+  const ctx = adminContext(c)
+  const self = c.get('actor').id === target.id
+  const result = unlinkUserIdentity(db, { identityId: identity.id, userId: target.id }, { ...ctx, baseUrl: config.baseUrl, ...(self ? { keepSessionId: c.get('auth')!.session.id } : {}) })
+  if (!result.ok) return result.reason === 'not_found' ? notFoundPage(c) : renderUserPage(c, target, { error: ONLY_WAY_IN }, 409)
+  c.get('deps').onEmailQueued?.()
+  setFlash(c, 'success', `${identity.providerName} identity unlinked; ${target.email} has been told by email.`)
+  return redirectTo(c, `/admin/users/${target.id}`)
 })
