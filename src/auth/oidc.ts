@@ -14,7 +14,11 @@ export const SECOND_FACTOR_AMR = ['mfa', 'otp', 'hwk', 'swk', 'sms', 'fpt', 'fac
 
 const configurations = new Map<string, Promise<client.Configuration>>()
 
-/** The discovered configuration of a provider; http is allowed only for loopback issuers. */
+/**
+ * The discovered configuration of a provider; http is allowed only for loopback issuers.
+ * Note: openid-client skips the ID token's JWS signature check for tokens from the token endpoint
+ * unless told otherwise (TLS vouches for the issuer); SPEC §10 wants it checked against the JWKS.
+ */
 export function getOidcConfiguration(key: Buffer, provider: IdentityProvider): Promise<client.Configuration> {
   // keyed by the provider's version and what discovery depends on, so an edit is never served stale
   const cacheKey = `${provider.id}:${provider.updatedAt}:${provider.issuer}:${provider.clientId}:${provider.clientSecret}`
@@ -24,7 +28,7 @@ export function getOidcConfiguration(key: Buffer, provider: IdentityProvider): P
   if (secret === null) return Promise.reject(new Error('the client secret cannot be decrypted with the configured key'))
   const issuer = new URL(provider.issuer)
   const loopback = issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname)
-  const pending = client.discovery(issuer, provider.clientId, secret, undefined, { execute: loopback ? [client.allowInsecureRequests] : [], timeout: 10 })
+  const pending = client.discovery(issuer, provider.clientId, secret, undefined, { execute: loopback ? [client.allowInsecureRequests, client.enableNonRepudiationChecks] : [client.enableNonRepudiationChecks], timeout: 10 })
   for (const k of configurations.keys()) if (k.startsWith(`${provider.id}:`)) configurations.delete(k)
   configurations.set(cacheKey, pending)
   pending.catch(() => configurations.delete(cacheKey)) // a provider that was down is asked again next time

@@ -35,8 +35,11 @@ function failed(c: Context<AppEnv>, reason: string, message: string, provider: I
   return renderErrorPage(c, status, 'Sign-in did not complete', message)
 }
 
+/** The error and the library's underlying cause (which names the claim, e.g. "nonce"), for the audit log. */
 function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 300) : String(error).slice(0, 300)
+  if (!(error instanceof Error)) return String(error).slice(0, 300)
+  const cause = error.cause instanceof Error && error.cause.message !== error.message ? ` (${error.cause.message})` : ''
+  return `${error.name}: ${error.message}${cause}`.slice(0, 300)
 }
 
 oidc.get('/login/oidc/callback', publicPage, async (c) => {
