@@ -1,13 +1,47 @@
 import { Page, type PageChrome } from './layouts/page.tsx'
 import { Field, FormError } from './components/form.tsx'
 
-export function LoginPage(props: { chrome: PageChrome; email?: string; error?: string; providers?: { id: number; name: string }[] }) {
+export type LoginProvider = { id: number; name: string; domains?: string }
+
+/**
+ * One button per enabled provider; `suggestedId` marks the one whose `domains` serve the typed
+ * address (the htmx fragment of GET /login/providers swaps this list while the email is typed).
+ */
+export function ProviderButtons(props: { providers: LoginProvider[]; suggestedId?: number | null; domain?: string }) {
+  return (
+    <ul id="provider-buttons" class="stack" role="list">
+      {props.providers.map((p) => {
+        const suggested = p.id === props.suggestedId
+        return (
+          <li>
+            <a class={suggested ? 'button suggested' : 'button'} href={`/login/oidc/${p.id}`} data-suggested={suggested ? 'true' : undefined} aria-describedby={suggested ? `provider-hint-${p.id}` : undefined}>
+              Sign in with {p.name}
+            </a>
+            {suggested && (
+              <small id={`provider-hint-${p.id}`} class="hint">
+                Suggested: {p.name} signs in addresses at {props.domain}.
+              </small>
+            )}
+          </li>
+        )
+      })}
+    </ul>
+  )
+}
+
+/** The email field asks for the suggestion only when some provider serves domains. */
+function suggestionAttributes(providers: LoginProvider[] | undefined): Record<string, string> | undefined {
+  if (!providers || !providers.some((p) => p.domains)) return undefined
+  return { 'hx-get': '/login/providers', 'hx-trigger': 'input changed delay:300ms, change', 'hx-target': '#provider-buttons', 'hx-swap': 'outerHTML' }
+}
+
+export function LoginPage(props: { chrome: PageChrome; email?: string; error?: string; providers?: LoginProvider[] }) {
   return (
     <Page title="Sign in" chrome={props.chrome} narrow>
       <h1>Sign in</h1>
       <form method="post" action="/login" class="stack">
         <FormError message={props.error} />
-        <Field name="email" label="Email" type="email" value={props.email ?? ''} autocomplete="username" required autofocus={!props.email} maxlength={254} />
+        <Field name="email" label="Email" type="email" value={props.email ?? ''} autocomplete="username" required autofocus={!props.email} maxlength={254} attributes={suggestionAttributes(props.providers)} />
         <Field name="password" label="Password" type="password" autocomplete="current-password" required autofocus={!!props.email} maxlength={256} />
         <button type="submit">Continue</button>
       </form>
@@ -15,17 +49,11 @@ export function LoginPage(props: { chrome: PageChrome; email?: string; error?: s
         <a href="/password/forgot">Forgot your password?</a>
       </p>
       {props.providers && props.providers.length > 0 && (
-        <section aria-labelledby="providers-heading" class="stack">
+        <section aria-labelledby="providers-heading" class="stack providers">
           <h2 id="providers-heading">Or sign in with your institution</h2>
-          <ul class="stack" role="list">
-            {props.providers.map((p) => (
-              <li>
-                <a class="button" href={`/login/oidc/${p.id}`}>
-                  Sign in with {p.name}
-                </a>
-              </li>
-            ))}
-          </ul>
+          <div aria-live="polite">
+            <ProviderButtons providers={props.providers} />
+          </div>
         </section>
       )}
     </Page>

@@ -572,3 +572,56 @@ describe('hasLocalPassword', () => {
     for (const sentinel of ['', '!', '!no-local-password', 'oidc:Hospital', 'argon2id$v=19']) expect(hasLocalPassword(sentinel)).toBe(false)
   })
 })
+
+describe('the sign-in page suggests the provider serving the typed address (htmx)', () => {
+  async function withDomains() {
+    const { t, provider } = await setup()
+    const admin = t.db.select().from(users).get()!
+    const ctx = { actor: { id: admin.id, email: admin.email }, now: t.clock.now(), ip: '127.0.0.1' }
+    const base = { issuer, clientId: 'gatehouse', clientSecret: 'test-secret-123', scopes: 'openid', trustMfa: false, autoLink: false }
+    const uni = createIdentityProvider(t.db, t.config.encryptionKey, { ...base, name: 'University', domains: 'uni.example research.uni.example', enabled: true }, ctx)
+    const off = createIdentityProvider(t.db, t.config.encryptionKey, { ...base, name: 'Retired', domains: 'old.example', enabled: false }, ctx)
+    return { t, hospital: provider, uni, off }
+  }
+  const htmx = { 'HX-Request': 'true' }
+
+  it('the email field asks for the suggestion with hx-get once a provider serves domains; without domains it does not', async () => {
+    const { t } = await setup()
+    expect(await (await t.client().get('/login')).text()).not.toContain('hx-get="/login/providers"')
+    const { t: t2 } = await withDomains()
+    const html = await (await t2.client().get('/login')).text()
+    expect(html).toMatch(/<input id="f-email"[^>]*hx-get="\/login\/providers"[^>]*hx-target="#provider-buttons"/)
+    expect(html).toContain('<ul id="provider-buttons"')
+    // without JavaScript every button is plain
+    expect(html).not.toContain('data-suggested')
+  })
+
+  it('marks the provider whose domains include the address (any case), and only that one', async () => {
+    const { t, uni, hospital } = await withDomains()
+    const res = await t.client().get('/login/providers?email=Ann%40Research.Uni.Example', htmx)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('vary')).toContain('HX-Request')
+    const html = await res.text()
+    expect(html.startsWith('<ul id="provider-buttons"')).toBe(true)
+    expect(html).toMatch(new RegExp(`<a class="button suggested" href="/login/oidc/${uni.id}" data-suggested="true"`))
+    expect(html).toContain(`<a class="button" href="/login/oidc/${hospital.id}"`)
+    expect(html.match(/data-suggested/g)).toHaveLength(1)
+    expect(html).toContain('signs in addresses at research.uni.example')
+  })
+
+  it('marks nothing for an address no provider serves, a sub-domain not listed, or no address; never a disabled provider', async () => {
+    const { t, off } = await withDomains()
+    for (const email of ['ann@elsewhere.example', 'ann@sub.uni.example', '', 'not-an-address', 'ann@old.example']) {
+      const html = await (await t.client().get(`/login/providers?email=${encodeURIComponent(email)}`, htmx)).text()
+      expect(html).not.toContain('data-suggested')
+      expect(html).not.toContain(`/login/oidc/${off.id}"`)
+    }
+  })
+
+  it('outside htmx the fragment URL sends the browser to the sign-in page', async () => {
+    const { t } = await withDomains()
+    const res = await t.client().get('/login/providers?email=ann%40uni.example')
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/login')
+  })
+})

@@ -5,7 +5,9 @@ import type { AppEnv } from '../http/context.ts'
 import { publicPage, setSessionCookie } from '../auth/middleware.ts'
 import { renderErrorPage } from '../http/errors.tsx'
 import { limitByIp } from '../http/ip-limit.ts'
-import { getIdentityProviderById, oidcRedirectUri } from '../models/identity-providers.ts'
+import { getIdentityProviderById, getIdentityProviderForEmail, listEnabledIdentityProviders, oidcRedirectUri } from '../models/identity-providers.ts'
+import { isHtmx } from '../http/htmx.ts'
+import { ProviderButtons } from '../../views/login.tsx'
 import { getUserIdentity, hasIdentityAtProvider, linkUserIdentity, touchUserIdentity } from '../models/user-identities.ts'
 import { getUserByEmail, getUserById } from '../models/users.ts'
 import { getOidcConfiguration, hasSecondFactorAmr, OIDC_ATTEMPT_COOKIE, OIDC_ATTEMPT_MS, safeReturnTo, storeOidcAttempt, takeOidcAttempt } from '../auth/oidc.ts'
@@ -145,4 +147,14 @@ oidc.get('/login/oidc/:providerId{[0-9]+}', publicPage, async (c) => {
   })
   setCookie(c, OIDC_ATTEMPT_COOKIE, id, { httpOnly: true, sameSite: 'Lax', secure: config.secureCookies, path: '/login/oidc', maxAge: OIDC_ATTEMPT_MS / 1000 })
   return c.redirect(url.href, 302)
+})
+
+/** The sign-in page's provider buttons for the typed `email`, its provider marked (an htmx fragment of /login). */
+oidc.get('/login/providers', publicPage, (c) => {
+  c.header('Vary', 'HX-Request')
+  if (!isHtmx(c)) return c.redirect('/login', 303)
+  const { db } = c.get('deps')
+  const email = (c.req.query('email') ?? '').trim().slice(0, 254)
+  const suggested = getIdentityProviderForEmail(db, email)
+  return c.html(<ProviderButtons providers={listEnabledIdentityProviders(db)} suggestedId={suggested?.id ?? null} domain={email.slice(email.lastIndexOf('@') + 1).toLowerCase()} />)
 })

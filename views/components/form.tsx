@@ -16,6 +16,8 @@ type FieldProps = {
   pattern?: string
   /** For type="file": the file types offered. */
   accept?: string
+  /** Extra attributes of the input (htmx `hx-*`). */
+  attributes?: Record<string, string> | undefined
 }
 
 /** A labelled input with its hint and per-field error, linked for screen readers. */
@@ -45,6 +47,7 @@ export function Field(props: FieldProps) {
         accept={props.accept}
         aria-invalid={props.error ? 'true' : undefined}
         aria-describedby={described || undefined}
+        {...props.attributes}
       />
       {props.error && (
         <p id={`${id}-error`} class="error">
