@@ -566,6 +566,24 @@ describe('identities: one account each, and unlinking', () => {
   })
 })
 
+describe('unlink under parallel requests', () => {
+  it('a password-less account with two identities: two parallel unlinks of both leave exactly one', async () => {
+    const { t, provider } = await setup()
+    const admin = t.db.select().from(users).get()!
+    const second = createIdentityProvider(t.db, t.config.encryptionKey, { name: 'ORCID', issuer, clientId: 'gatehouse', clientSecret: 'test-secret-123', scopes: 'openid', domains: '', trustMfa: false, autoLink: false, enabled: true }, { actor: { id: admin.id, email: admin.email }, now: t.clock.now(), ip: '127.0.0.1' })
+    const u = await createTestUser(t, { email: 'alice@hospital.example' })
+    link(t, u.user.id, provider.id, 'alice')
+    link(t, u.user.id, second.id, '0000-0001')
+    const client = await signIn(t, u)
+    t.db.update(users).set({ passwordHash: '!no-local-password' }).where(eq(users.id, u.user.id)).run()
+    const ids = t.db.select().from(userIdentities).all().map((i) => i.id)
+    const answers = await Promise.all(ids.map((id) => client.post(`/account/identities/${id}/unlink`, { confirm: 'yes' })))
+    expect(answers.map((r) => r.status).sort()).toEqual([303, 409])
+    expect(t.db.select().from(userIdentities).all()).toHaveLength(1)
+    expect(audits(t, 'identity.unlinked')).toHaveLength(1)
+  })
+})
+
 describe('hasLocalPassword', () => {
   it('is true only for an argon2 PHC string', () => {
     expect(hasLocalPassword('$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA')).toBe(true)
