@@ -1,3 +1,5 @@
+// Summarises a V8 .cpuprofile by inclusive time (a frame and everything it calls), Gatehouse frames only
+// (ALL=1: every frame). node --import tsx bench/diag/profile-inclusive.ts <file.cpuprofile> [count]
 import { readFileSync } from 'node:fs'
 type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number; children?: number[] }
 const [file, count] = process.argv.slice(2)
@@ -16,4 +18,4 @@ const root = p.nodes[0]!
 const all = total(root, new Set())
 const idle = p.nodes.filter((n) => n.callFrame.functionName === '(idle)').reduce((a, n) => a + n.hitCount, 0)
 const busy = all - idle
-for (const [k, v] of [...incl].filter(([k]) => /src\/|views\//.test(k)).sort((a, b) => b[1] - a[1]).slice(0, Number(count ?? 40))) console.log(((v / busy) * 100).toFixed(1).padStart(5), k)
+for (const [k, v] of [...incl].filter(([k]) => process.env.ALL ? true : /src\/|views\//.test(k)).sort((a, b) => b[1] - a[1]).slice(0, Number(count ?? 40))) console.log(((v / busy) * 100).toFixed(1).padStart(5), k)
