@@ -1,6 +1,5 @@
 import { and, eq, ne, sql } from 'drizzle-orm'
-import { sha256 } from '@oslojs/crypto/sha2'
-import { constantTimeEqual } from '@oslojs/crypto/subtle'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import { sessions, users, type Session, type User } from '../db/schema.ts'
 import { preparedOnce, type Db } from '../db/client.ts'
 import { generateToken } from './tokens.ts'
@@ -15,8 +14,9 @@ export type SessionWithUser = { session: Session; user: User }
 /** How often last_active_at is written: at most once a minute per session. */
 const ACTIVITY_WRITE_INTERVAL_MS = 60_000
 
+// node:crypto (OpenSSL) rather than a JavaScript SHA-256: this runs on every request.
 function hashSecret(secret: string): Buffer {
-  return Buffer.from(sha256(new TextEncoder().encode(secret)))
+  return createHash('sha256').update(secret, 'utf8').digest()
 }
 
 export function createSession(
@@ -52,7 +52,9 @@ export function validateSessionToken(db: Db, token: string, now: number, policy:
   const row = preparedOnce(db, prepareSessionLookup).get({ id })
   if (!row) return null
   const { sessions: session, users: user } = row
-  if (!constantTimeEqual(hashSecret(secret), session.secretHash)) return null
+  const expected = Buffer.from(session.secretHash)
+  const actual = hashSecret(secret)
+  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return null
   if (now - session.lastActiveAt >= policy.idleMs || now - session.createdAt >= policy.absoluteMs || user.disabledAt !== null) {
     invalidateSession(db, session.id)
     return null

@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { projectSites, projects, siteApprovers, siteDecisions, sites, users, type Site } from '../db/schema.ts'
-import type { Db } from '../db/client.ts'
+import { preparedOnce, type Db } from '../db/client.ts'
 import type { Actor } from '../authz/policy.ts'
 import { getCohortCounts, getCurrentCohortQuery } from './projects.ts'
 import { displayName } from './users.ts'
@@ -40,14 +40,29 @@ function decidesFor(actor: Actor, col: ReturnType<typeof sql.raw>) {
  */
 export function approvalsNavCount(db: Db, actor: Actor): number | null {
   if (actor.disabledAt !== null) return null
-  const approves = db.select({ one: sql`1` }).from(siteApprovers).where(eq(siteApprovers.userId, actor.id)).limit(1).get() !== undefined
-  const unapproved = mayDecideUnapprovedSites(actor) && db.get<{ one: number }>(sql`SELECT 1 AS one FROM sites s WHERE NOT EXISTS (SELECT 1 FROM site_approvers sa WHERE sa.site_id = s.id) LIMIT 1`) !== undefined
+  const nav = preparedOnce(db, prepareNavQueries)
+  const approves = nav.approves.get({ userId: actor.id }) !== undefined
+  const admin = mayDecideUnapprovedSites(actor)
+  const unapproved = admin && nav.unapprovedSiteExists.get() !== undefined
   if (!approves && !unapproved) return null
-  const row = db.get<{ n: number }>(
-    sql`SELECT count(*) AS n FROM project_sites ps JOIN projects p ON p.id = ps.project_id
-        WHERE ps.decision IS NULL AND p.deleted_at IS NULL AND p.status IN ('staged', 'approved') AND ${decidesFor(actor, sql.raw('ps.site_id'))}`,
-  )
-  return row?.n ?? 0
+  return (admin ? nav.awaitingAsAdmin : nav.awaitingAsApprover).get({ userId: actor.id })?.n ?? 0
+}
+
+// The nav count runs on every page a decider opens: its statements are prepared once per database.
+function prepareNavQueries(db: Db) {
+  const awaiting = (admin: boolean) =>
+    db.$client.prepare<{ userId: number }, { n: number }>(
+      `SELECT count(*) AS n FROM project_sites ps JOIN projects p ON p.id = ps.project_id
+       WHERE ps.decision IS NULL AND p.deleted_at IS NULL AND p.status IN ('staged', 'approved')
+         AND (ps.site_id IN (SELECT site_id FROM site_approvers WHERE user_id = @userId)` +
+        (admin ? ` OR NOT EXISTS (SELECT 1 FROM site_approvers sa WHERE sa.site_id = ps.site_id))` : `)`),
+    )
+  return {
+    approves: db.$client.prepare<{ userId: number }, { one: number }>('SELECT 1 AS one FROM site_approvers WHERE user_id = @userId LIMIT 1'),
+    unapprovedSiteExists: db.$client.prepare<[], { one: number }>('SELECT 1 AS one FROM sites s WHERE NOT EXISTS (SELECT 1 FROM site_approvers sa WHERE sa.site_id = s.id) LIMIT 1'),
+    awaitingAsAdmin: awaiting(true),
+    awaitingAsApprover: awaiting(false),
+  }
 }
 
 /** The sites this actor decides for, by name, with whether it is as an approver or as an admin. */
