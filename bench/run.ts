@@ -185,6 +185,7 @@ async function main(): Promise<number> {
       warmupMs,
       log,
       noteWindow: (name: string, load: Pick<LoadResult, 'otherCpuCores'>) => void windows.push({ name, otherCpuCores: load.otherCpuCores }),
+      figuresSoFar: () => figures,
     }
     // The servers (and their DATA_DIR) only when a selected producer measures them.
     let ctx: BenchContext | null = null

@@ -200,6 +200,7 @@ export const oidcSignIns: FigureProducer = {
         provider: 'oidc-provider 9 in its own process (bench/oidc-provider-server.ts, via tsx); login and consent finished by the bench through interactionFinished, no password check at the provider; its CPU is not bench CPU',
         identityProvider: { name: PROVIDER_NAME, trustMfa: true, autoLink: true, linkedIdentities: signInUsers.length },
       }
+      const password = ctx.figuresSoFar().find((f) => f.id === 'sign_ins_per_second' && !f.error && f.value > 0)
       return [
         figure({
           id: 'oidc_sign_ins_per_second',
@@ -226,6 +227,20 @@ export const oidcSignIns: FigureProducer = {
           target: null,
           ...(error ? { error } : {}),
         }),
+        // Side by side with the password + TOTP sign-ins of this run, when `signins` ran before.
+        ...(password
+          ? [
+              figure({
+                id: 'oidc_vs_password_sign_ins',
+                label: '  provider sign-ins/s ÷ password + TOTP sign-ins/s of this run',
+                value: round((rate / password.value) * 100, 1),
+                unit: '%',
+                target: null,
+                ...(error ? { error } : {}),
+                details: { passwordSignInsPerSecond: password.value, note: 'both with 50 concurrent browsers against the same server' },
+              }),
+            ]
+          : []),
       ]
     } finally {
       if (idp) setIdentityProviderEnabled(db, idp, false, { actor, now: Date.now(), ip: '127.0.0.1' })
