@@ -39,7 +39,7 @@ import type { BaseContext, BenchContext, Figure, FigureProducer } from './figure
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const RESULTS_FILE = join(REPO_ROOT, 'bench', 'results', 'latest.json')
-const TIME_LIMIT_MS = 240_000
+const TIME_LIMIT_MS = 300_000
 
 /**
  * The figures, in the order they run: one producer per figure of SPEC §9; see figures/types.ts.
