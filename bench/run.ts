@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process'
 // (default 2000), BENCH_SIGNIN_DURATION_MS (window of the sign-in load, default 8000),
 // BENCH_DIRECTORY=0 skips the seeded directory of SPEC §9 (100,000 users …; built once, then
 // cached in bench/results/cache/), BENCH_SIGNIN_USERS (default 300 per core, at least 600), BENCH_PAGE_CONCURRENCY (default 16),
-// BENCH_ONLY=page,signins runs a subset (ids: page, signins, users, import-freeze, import, audit-verify), BENCH_IMPORT_ENTRIES (default 10000),
+// BENCH_ONLY=page,signins runs a subset (ids: page, signins, users, oidc, approvals, import-freeze, import, audit-verify), BENCH_IMPORT_ENTRIES (default 10000),
 // BENCH_IMPORT_NODE_FLAGS adds node flags to the measured import (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_SERVER_NODE_FLAGS adds node flags to the server
 // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_KEEP=1 keeps the temporary DATA_DIR and server logs, BENCH_STRICT=1 exits 1 when a
 // figure misses its target.
@@ -33,17 +33,19 @@ import { signIns } from './figures/sign-ins.ts'
 import { importDirectory } from './figures/import.ts'
 import { importFreeze } from './figures/import-freeze.ts'
 import { auditVerify } from './figures/audit-verify.ts'
+import { oidcSignIns } from './figures/oidc.ts'
+import { approvalsPage } from './figures/approvals.ts'
 import type { BaseContext, BenchContext, Figure, FigureProducer } from './figures/types.ts'
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const RESULTS_FILE = join(REPO_ROOT, 'bench', 'results', 'latest.json')
-const TIME_LIMIT_MS = 180_000
+const TIME_LIMIT_MS = 300_000
 
 /**
  * The figures, in the order they run: one producer per figure of SPEC §9; see figures/types.ts.
  * A BENCH_ONLY of standalone producers only (the import) starts no server.
  */
-const FIGURES: FigureProducer[] = [authenticatedPage, signIns, userTable, importFreeze, importDirectory, auditVerify]
+const FIGURES: FigureProducer[] = [authenticatedPage, signIns, userTable, oidcSignIns, approvalsPage, importFreeze, importDirectory, auditVerify]
 
 /** Other processes using more CPU than this (cores) during a window make the run "disturbed". */
 const DISTURBED_CPU_CORES = 0.25
@@ -183,6 +185,7 @@ async function main(): Promise<number> {
       warmupMs,
       log,
       noteWindow: (name: string, load: Pick<LoadResult, 'otherCpuCores'>) => void windows.push({ name, otherCpuCores: load.otherCpuCores }),
+      figuresSoFar: () => figures,
     }
     // The servers (and their DATA_DIR) only when a selected producer measures them.
     let ctx: BenchContext | null = null

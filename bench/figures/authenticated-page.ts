@@ -6,9 +6,10 @@ import { round } from '../lib/stats.ts'
 import type { ServerChild } from '../lib/servers.ts'
 import { figure, type BenchContext, type FigureProducer } from './types.ts'
 
-const CONCURRENCY = Number(process.env.BENCH_PAGE_CONCURRENCY ?? 16)
+export const CONCURRENCY = Number(process.env.BENCH_PAGE_CONCURRENCY ?? 16)
 
-async function measure(ctx: BenchContext, server: ServerChild, path: string, headers: Record<string, string>, check: (body: string) => boolean): Promise<LoadResult> {
+/** GET `path` on `server` from CONCURRENCY keep-alive raw-socket connections (closed loop), after one checked request; also used by `approvals`. */
+export async function measure(ctx: BenchContext, server: ServerChild, path: string, headers: Record<string, string>, check: (body: string) => boolean): Promise<LoadResult> {
   const agent = server.target.agent(1)
   let connections: WireConnection[] = []
   try {
@@ -35,7 +36,7 @@ async function measure(ctx: BenchContext, server: ServerChild, path: string, hea
   }
 }
 
-function summary(r: LoadResult) {
+export function summary(r: LoadResult) {
   return {
     requestsPerSecond: Math.round(r.perSecond),
     completed: r.completed,

@@ -29,6 +29,8 @@ export type BaseContext = {
   log(message: string): void
   /** Every producer reports each load window here, so the run can tell whether it was disturbed. */
   noteWindow(name: string, load: Pick<LoadResult, 'otherCpuCores'>): void
+  /** The figures of this run so far (earlier producers), for side-by-side ratios. */
+  figuresSoFar(): readonly Figure[]
 }
 
 /** What producers that measure the running servers get as well. */

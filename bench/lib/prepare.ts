@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateSecret } from 'otplib'
 import { loadConfig } from '../../src/config.ts'
-import { openDatabase, writeTransaction } from '../../src/db/client.ts'
+import { openDatabase, writeTransaction, type Db } from '../../src/db/client.ts'
 import { applyMigrations, migrationsFolder } from '../../src/db/migrate.ts'
 import { seedDirectory, type SeedCounts } from '../seed-directory.ts'
 import { users } from '../../src/db/schema.ts'
@@ -74,6 +74,35 @@ async function seededTemplate(counts: SeedCounts, log: (message: string) => void
   return file
 }
 
+/**
+ * One bench account: password BENCH_PASSWORD (its hash given, to hash once for many), an enrolled
+ * TOTP secret encrypted with the data dir's key, recovery codes issued (no sign-in step left).
+ * Figures that need an account of their own (the approver of `approvals`) use it on the running
+ * server's database.
+ */
+export function insertBenchUser(db: Db, key: Buffer, passwordHash: string, email: string, role: SystemRoleName): BenchUser {
+  const now = Date.now()
+  const totpSecret = generateSecret({ length: 20 })
+  const row = db
+    .insert(users)
+    .values({
+      email,
+      role,
+      firstName: 'Bench',
+      lastName: email.split('@')[0]!,
+      passwordHash,
+      passwordChangedAt: now,
+      mustChangePassword: false,
+      totpSecret: encryptSecret(key, totpSecret),
+      mfaEnrolledAt: now,
+      recoveryCodesIssuedAt: now,
+      createdAt: now,
+    })
+    .returning({ id: users.id })
+    .get()
+  return { id: row.id, email, totpSecret }
+}
+
 export async function prepareDataDir(options: { signInUsers: number; directory: SeedCounts | null; log: (message: string) => void }): Promise<PreparedData> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'))
   // loadConfig creates DATA_DIR/secret.key, which the server will read in turn.
@@ -84,28 +113,7 @@ export async function prepareDataDir(options: { signInUsers: number; directory: 
   try {
     applyMigrations(db)
     const passwordHash = await hashPassword(BENCH_PASSWORD)
-    const now = Date.now()
-    const make = (email: string, role: SystemRoleName): BenchUser => {
-      const totpSecret = generateSecret({ length: 20 })
-      const row = db
-        .insert(users)
-        .values({
-          email,
-          role,
-          firstName: 'Bench',
-          lastName: email.split('@')[0]!,
-          passwordHash,
-          passwordChangedAt: now,
-          mustChangePassword: false,
-          totpSecret: encryptSecret(config.encryptionKey, totpSecret),
-          mfaEnrolledAt: now,
-          recoveryCodesIssuedAt: now,
-          createdAt: now,
-        })
-        .returning({ id: users.id })
-        .get()
-      return { id: row.id, email, totpSecret }
-    }
+    const make = (email: string, role: SystemRoleName) => insertBenchUser(db, config.encryptionKey, passwordHash, email, role)
     return writeTransaction(db, () => {
       const admin = make('bench-admin@bench.example', 'admin')
       const pageUser = make('bench-page@bench.example', 'researcher')
