@@ -110,7 +110,7 @@ describe('status facets', () => {
     const t = createTestEnv()
     const client = await population(t)
     const html = await (await client.get('/admin/users?status=disabled')).text()
-    const live = html.match(/<span aria-live="polite">([^]*?)<\/span>/)!
+    const live = html.match(/<span id="user-count" aria-live="polite">([^]*?)<\/span>/)!
     expect(live[1]).toBe('2 users · disabled')
     expect(html.match(/aria-live/g)!.length).toBe(1)
   })

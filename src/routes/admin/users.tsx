@@ -73,7 +73,7 @@ function renderUsersPage(c: Context<AppEnv>, form: { email?: string; role?: stri
   // Outstanding invitations are rows too, sorted in with the accounts by the same key.
   const table = listUsersForTable(db, query, statusPolicy(c))
   c.header('Vary', 'HX-Request')
-  if (isHtmx(c) && c.req.method === 'GET') return c.html(<UserTable table={table} inactiveDays={config.inactiveDays} />)
+  if (isHtmx(c) && c.req.method === 'GET') return c.html(<UserTable table={table} inactiveDays={config.inactiveDays} bulkRoles={grantableSiteRoleNames(c)} />)
   return c.html(<UsersPage chrome={chrome(c)} table={table} inactiveDays={config.inactiveDays} roles={grantableSiteRoleNames(c)} form={form} />, status)
 }
 
