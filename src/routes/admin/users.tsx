@@ -1,5 +1,4 @@
 import { Hono, type Context } from 'hono'
-import { desc, eq, or, and } from 'drizzle-orm'
 import type { AppEnv } from '../../http/context.ts'
 import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
@@ -35,7 +34,8 @@ import {
 import { listUserSessions } from '../../auth/session.ts'
 import { getLockedUntil } from '../../auth/rate-limit.ts'
 import { resolveAuditTargets } from '../../models/audit-log.ts'
-import { auditEvents, type User } from '../../db/schema.ts'
+import type { User } from '../../db/schema.ts'
+import { listRecentUserEvents } from '../../models/user-events.ts'
 
 export const adminUsers = new Hono<AppEnv>()
 
@@ -115,13 +115,7 @@ function loadTarget(c: Context<AppEnv>): User | null {
 
 function renderUserPage(c: Context<AppEnv>, target: User, extra: { error?: string; errors?: FieldErrors; values?: Record<string, string> } = {}, status: 200 | 409 | 422 = 200) {
   const { db, clock } = c.get('deps')
-  const events = db
-    .select()
-    .from(auditEvents)
-    .where(or(and(eq(auditEvents.targetType, 'user'), eq(auditEvents.targetId, String(target.id))), eq(auditEvents.actorId, target.id)))
-    .orderBy(desc(auditEvents.id))
-    .limit(20)
-    .all()
+  const events = listRecentUserEvents(db, target.id)
   const self = c.get('actor').id === target.id
   return c.html(
     <UserPage
