@@ -108,6 +108,6 @@ adminUsersBulk.post('/admin/users/bulk/apply', ...guard, async (c) => {
   if (prepared instanceof Response) return prepared
   const rows = applyBulkAction(c.get('deps').db, prepared.request, bulkContext(c))
   if (prepared.request.action === 'resend' && rows.some((r) => r.skip === null)) c.get('deps').onEmailQueued?.()
-  setFlash(c, 'success', summary(prepared.request, rows))
+  setFlash(c, rows.some((r) => r.skip === null) ? 'success' : 'info', summary(prepared.request, rows))
   return redirectTo(c, prepared.back)
 })
