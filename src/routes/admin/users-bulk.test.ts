@@ -82,6 +82,11 @@ describe('POST /admin/users/bulk (the confirmation)', () => {
     expect(form).toContain('<input type="hidden" name="back" value="/admin/users?q=x&amp;status=active&amp;sort=last_name&amp;dir=asc"/>')
     expect(getUser(t.db, a.user.id).disabledAt).toBeNull()
     expect(auditOf(t, 'user.disabled', [a.user.id])).toHaveLength(0)
+    // confirming the form as shown returns to the same filter
+    const back = form.match(/name="back" value="([^"]+)"/)![1]!.replaceAll('&amp;', '&')
+    const applied = await client.post('/admin/users/bulk/apply', { action: 'disable', user_ids: String(a.user.id), back })
+    expect(applied.headers.get('Location')).toBe('/admin/users?q=x&status=active&sort=last_name&dir=asc')
+    expect((await client.post('/admin/users/bulk/apply', { action: 'enable', user_ids: String(a.user.id), back: 'https://evil.example/?q=y' })).headers.get('Location')).toBe('/admin/users?q=y&sort=last_name&dir=asc')
   })
 
   it('"select every row on this page" without JavaScript selects the rows the page carried', async () => {

@@ -25,7 +25,8 @@ const guard = [requireUser, requirePermission('users.manage')] as const
 
 /** The list URL to return to, rebuilt from the parsed filter (never a caller-chosen location). */
 function backUrl(raw: string): string {
-  const query = parseUserTableQuery(Object.fromEntries(new URLSearchParams(raw.startsWith('?') ? raw.slice(1) : raw)))
+  // The list posts its query string; the confirmation posts the URL it showed (path dropped).
+  const query = parseUserTableQuery(Object.fromEntries(new URLSearchParams(raw.slice(raw.indexOf('?') + 1))))
   const params = new URLSearchParams()
   if (query.q) params.set('q', query.q)
   if (query.status) params.set('status', query.status)
