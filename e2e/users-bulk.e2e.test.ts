@@ -11,6 +11,23 @@ import { completeFirstSignIn, headingOf, launchChromium, REPO_ROOT, sentTo, star
 const ADMIN_EMAIL = 'admin@example.org'
 const ADMIN_PASSWORD = 'saffron ledger drifts past nine quiet piers'
 const PEOPLE = ['bulk.one@example.org', 'bulk.two@example.org', 'bulk.three@example.org']
+const AXE_PATH = join(REPO_ROOT, 'node_modules/axe-core/axe.min.js')
+type Violation = { id: string; impact: string | null; help: string }
+type PageGlobals = { document: { documentElement: { scrollWidth: number } }; innerWidth: number; axe: { run(): Promise<{ violations: Violation[] }> } }
+
+/** Sideways scroll and serious or critical axe-core violations of the page as it is now. */
+async function problemsOf(page: Page, where: string): Promise<string[]> {
+  const problems: string[] = []
+  const { scrollWidth, innerWidth } = await page.evaluate(() => {
+    const w = globalThis as unknown as PageGlobals
+    return { scrollWidth: w.document.documentElement.scrollWidth, innerWidth: w.innerWidth }
+  })
+  if (scrollWidth > innerWidth) problems.push(`${where}: ${scrollWidth} px wide in a ${innerWidth} px window`)
+  await page.addScriptTag({ path: AXE_PATH })
+  const violations = await page.evaluate(async () => (await (globalThis as unknown as PageGlobals).axe.run()).violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help })))
+  for (const v of violations) if (v.impact === 'serious' || v.impact === 'critical') problems.push(`${where}: ${v.id} (${v.impact}) ${v.help}`)
+  return problems
+}
 
 describe('bulk disable from the users list', () => {
   let sink: SmtpSink
@@ -84,5 +101,25 @@ describe('bulk disable from the users list', () => {
     expect(rows.find((r) => r.includes('bulk.one@example.org'))).toContain('Account disabled')
     expect(rows.find((r) => r.includes('bulk.two@example.org'))).not.toContain('Account disabled')
     expect(pageErrors).toEqual([])
+  })
+
+  it('the list and the confirmation on a phone, light and dark: no sideways scroll, no serious axe violation', async () => {
+    const problems: string[] = []
+    for (const colorScheme of ['light', 'dark'] as const) {
+      // bypassCSP lets the test inject axe-core; the pages load no inline script.
+      const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, bypassCSP: true, colorScheme, storageState: await context.storageState() })
+      const page = await phone.newPage()
+      await page.goto(url('/admin/users?q=bulk.'))
+      problems.push(...(await problemsOf(page, `${colorScheme} /admin/users`)))
+      await page.getByLabel('Select bulk.two@example.org', { exact: true }).check()
+      await page.getByLabel('Select bulk.one@example.org', { exact: true }).check()
+      await page.getByLabel('Action').selectOption('enable')
+      await page.getByRole('button', { name: 'Review…' }).click()
+      await page.waitForURL(url('/admin/users/bulk'))
+      expect(await page.locator('section[aria-labelledby="bulk-skipped"]').innerText()).toContain('bulk.two@example.org — already enabled')
+      problems.push(...(await problemsOf(page, `${colorScheme} confirmation`)))
+      await phone.close()
+    }
+    expect(problems).toEqual([])
   })
 })
