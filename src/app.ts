@@ -24,6 +24,7 @@ import { approvalRoutes } from './routes/approvals.tsx'
 import { projectModels } from './routes/project-models.tsx'
 import { adminHome } from './routes/admin/home.tsx'
 import { adminUsers } from './routes/admin/users.tsx'
+import { adminUsersBulk } from './routes/admin/users-bulk.tsx'
 import { adminRoles } from './routes/admin/roles.tsx'
 import { adminGroups } from './routes/admin/groups.tsx'
 import { adminConsortium } from './routes/admin/consortium.tsx'
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', approvalRoutes)
   app.route('/', projectModels)
   app.route('/', adminHome)
+  app.route('/', adminUsersBulk) // before adminUsers: /admin/users/bulk is not /admin/users/:id
   app.route('/', adminUsers)
   app.route('/', adminRoles)
   app.route('/', adminGroups)

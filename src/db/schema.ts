@@ -162,6 +162,8 @@ export const auditEvents = sqliteTable(
     index('audit_events_event_idx').on(t.event, t.at),
     index('audit_events_actor_idx').on(t.actorId, t.at),
     index('audit_events_target_idx').on(t.targetType, t.targetId),
+    // Membership events target the project or group and name the member in details.user_id: the user page finds them by it.
+    index('audit_events_user_id_idx').on(sql`json_extract(${t.details}, '$.user_id')`),
   ],
 )
 

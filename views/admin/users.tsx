@@ -77,7 +77,7 @@ export function UsersPage(props: { chrome: PageChrome; table: UserTablePage; ina
       <p>
         <a href="/admin/invitations">Invite someone</a> · <a href="/admin/invitations?all=1">All invitations</a>
       </p>
-      <form method="get" action="/admin/users" class="filter" role="search" hx-get="/admin/users" hx-trigger="input changed delay:250ms from:#f-q, submit" hx-target="#user-table" hx-swap="outerHTML" hx-push-url="true">
+      <form method="get" action="/admin/users" class="filter" role="search" hx-get="/admin/users" hx-trigger="input changed delay:250ms from:#f-q, submit" hx-target="#user-table" hx-swap="outerMorph" hx-push-url="true">
         <label for="f-q">Filter by name, username, email or organisation</label>
         <div class="row">
           <input id="f-q" type="search" name="q" value={query.q} autocomplete="off" maxlength={100} />
@@ -90,7 +90,8 @@ export function UsersPage(props: { chrome: PageChrome; table: UserTablePage; ina
           </button>
         </div>
       </form>
-      <UserTable table={props.table} inactiveDays={props.inactiveDays} />
+      <UserTable table={props.table} inactiveDays={props.inactiveDays} bulkRoles={props.roles} />
+      <script src="/public/select-all.js" defer></script>
       <Card title="Register a user">
         <p>They receive a temporary password by email, valid 7 days; at first sign-in they choose their own password and set up an authenticator.</p>
         <form method="post" action="/admin/users" class="stack">
@@ -118,7 +119,7 @@ export function UsersPage(props: { chrome: PageChrome; table: UserTablePage; ina
 }
 
 /** Facets, count, table and pager: swapped together when the htmx filter changes (the counts follow the text filter). */
-export function UserTable(props: { table: UserTablePage; inactiveDays: number }) {
+export function UserTable(props: { table: UserTablePage; inactiveDays: number; /** the site roles the bulk "change role" may give */ bulkRoles: string[] }) {
   const { entries, total, page, pages, query, facets } = props.table
   const facetLink = (status: UserFacet | '', label: string, count: number) => (
     <li>
@@ -141,7 +142,7 @@ export function UserTable(props: { table: UserTablePage; inactiveDays: number })
         </ul>
       </nav>
       <p class="muted">
-        <span aria-live="polite">
+        <span id="user-count" aria-live="polite">
           {counted}
           {facetNote}
           {query.q ? ` matching “${query.q}”` : ''}
@@ -156,22 +157,21 @@ export function UserTable(props: { table: UserTablePage; inactiveDays: number })
           </>
         )}
       </p>
+      <form method="post" action="/admin/users/bulk" class="bulk">
+      <input type="hidden" name="back" value={tableParams(query).toString()} />
+      {entries.map((e) => (
+        <input type="hidden" name={e.kind === 'user' ? 'page_user_ids' : 'page_invitation_ids'} value={String(e.kind === 'user' ? e.user.id : e.invitation.id)} />
+      ))}
       <TableScroll label="Users">
         <table class="users">
           <thead>
             <tr>
-              {COLUMNS.map(([key, label]) => {
-                const active = query.sort === key
-                const dir = active && query.dir === 'asc' ? 'desc' : 'asc'
-                return (
-                  <th scope="col" aria-sort={active ? (query.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
-                    <a href={tableUrl(query, { sort: key, dir, page: 1 })}>
-                      {label}
-                      {active ? (query.dir === 'asc' ? ' ▲' : ' ▼') : ''}
-                    </a>
-                  </th>
-                )
-              })}
+              <th scope="col" class="select">
+                <input type="checkbox" name="select_page" id="f-select-page" aria-label="Select every row on this page" data-select-all />
+              </th>
+              {COLUMNS.map(([key, label]) => (
+                <SortHeader query={query} sort={key} label={label} />
+              ))}
             </tr>
           </thead>
           <tbody>
@@ -180,6 +180,9 @@ export function UserTable(props: { table: UserTablePage; inactiveDays: number })
                 const i = e.invitation
                 return (
                   <tr class="invitation">
+                    <td class="select">
+                      <input type="checkbox" name="invitation_ids" value={String(i.id)} aria-label={`Select the invitation to ${i.email}`} />
+                    </td>
                     <td>{i.firstName ?? ''}</td>
                     <td>{i.lastName ?? ''}</td>
                     <td></td>
@@ -199,6 +202,9 @@ export function UserTable(props: { table: UserTablePage; inactiveDays: number })
               const u = e.user
               return (
                 <tr>
+                  <td class="select">
+                    <input type="checkbox" name="user_ids" value={String(u.id)} aria-label={`Select ${u.email}`} />
+                  </td>
                   <td>{u.firstName}</td>
                   <td>{u.lastName}</td>
                   <td>{u.username ?? ''}</td>
@@ -224,12 +230,14 @@ export function UserTable(props: { table: UserTablePage; inactiveDays: number })
             })}
             {entries.length === 0 && (
               <tr>
-                <td colspan={COLUMNS.length}>No users match.</td>
+                <td colspan={COLUMNS.length + 1}>No users match.</td>
               </tr>
             )}
           </tbody>
         </table>
       </TableScroll>
+      <BulkControls roles={props.bulkRoles} disabled={entries.length === 0} />
+      </form>
       <div class="row pager-bar">
         {pages > 1 && (
           <nav class="pager" aria-label="Pages">
@@ -268,6 +276,51 @@ export function UserTable(props: { table: UserTablePage; inactiveDays: number })
         </form>
       </div>
     </section>
+  )
+}
+
+/** A column header that is a sort control: the arrow shows the current direction (aria-sort says it too); the link toggles it. */
+function SortHeader(props: { query: UserTableQuery; sort: UserTableSort; label: string }) {
+  const { query } = props
+  const active = query.sort === props.sort
+  const next = active && query.dir === 'asc' ? 'desc' : 'asc'
+  return (
+    <th scope="col" aria-sort={active ? (query.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
+      <a href={tableUrl(query, { sort: props.sort, dir: next, page: 1 })} class="sort">
+        {props.label}
+        <span class="sort-arrow" aria-hidden="true">
+          {active ? (query.dir === 'asc' ? '▲' : '▼') : '↕'}
+        </span>
+        <span class="visually-hidden">{active ? `, sorted ${query.dir === 'asc' ? 'ascending' : 'descending'}; sort ${next === 'asc' ? 'ascending' : 'descending'}` : ', sort ascending'}</span>
+      </a>
+    </th>
+  )
+}
+
+/** The bulk action on the checked rows: reviewed on a confirmation page before anything changes. */
+function BulkControls(props: { roles: string[]; disabled: boolean }) {
+  return (
+    <fieldset class="row bulk-actions">
+      <legend>With the selected rows</legend>
+      <label for="f-bulk-action">Action</label>
+      <select id="f-bulk-action" name="action">
+        <option value="disable">Disable accounts</option>
+        <option value="enable">Enable accounts</option>
+        <option value="role">Change role</option>
+        <option value="resend">Resend invitations</option>
+      </select>
+      <label for="f-bulk-role">New role (for “Change role”)</label>
+      <select id="f-bulk-role" name="role">
+        {props.roles.map((r) => (
+          <option value={r} selected={r === 'researcher'}>
+            {r}
+          </option>
+        ))}
+      </select>
+      <button type="submit" class="secondary" disabled={props.disabled}>
+        Review…
+      </button>
+    </fieldset>
   )
 }
 

@@ -119,11 +119,37 @@ describe('status facets', () => {
     expect(facetCount(fragment, 'active')).toBe(0)
   })
 
+  it('sort headers are sort controls: aria-sort and an arrow on the current column, the link toggles the direction', async () => {
+    const t = createTestEnv()
+    const client = await population(t)
+    const header = (html: string, sort: string) => html.match(new RegExp(`<th scope="col"[^>]*><a href="/admin/users\\?sort=${sort}&amp;dir=(asc|desc)" class="sort">[^<]+<span class="sort-arrow" aria-hidden="true">([^<]+)</span>`))
+    const asc = await (await client.get('/admin/users?sort=email&dir=asc')).text()
+    expect(asc).toMatch(/<th scope="col" aria-sort="ascending"><a href="\/admin\/users\?sort=email&amp;dir=desc" class="sort">Email/)
+    expect(header(asc, 'email')!.slice(1)).toEqual(['desc', '▲'])
+    expect(header(asc, 'last_name')!.slice(1)).toEqual(['asc', '↕'])
+    expect(asc.match(/aria-sort=/g)).toHaveLength(1)
+    const desc = await (await client.get('/admin/users?sort=email&dir=desc')).text()
+    expect(desc).toContain('<th scope="col" aria-sort="descending">')
+    expect(header(desc, 'email')!.slice(1)).toEqual(['asc', '▼'])
+    // the direction is said in words too, inside the link
+    expect(desc).toContain('<span class="visually-hidden">, sorted descending; sort ascending</span>')
+  })
+
+  it('the live count keeps its node across htmx swaps (morph swap, stable id)', async () => {
+    const t = createTestEnv()
+    const client = await population(t)
+    const html = await (await client.get('/admin/users')).text()
+    expect(html).toContain('hx-target="#user-table" hx-swap="outerMorph"')
+    const fragment = await (await client.get('/admin/users?q=off', { 'HX-Request': 'true' })).text()
+    expect(fragment.match(/aria-live/g)).toHaveLength(1)
+    expect(fragment).toMatch(/<span id="user-count" aria-live="polite">2 users matching “off”<\/span>/)
+  })
+
   it('only the result count is live for screen readers, not the facets or the table', async () => {
     const t = createTestEnv()
     const client = await population(t)
     const html = await (await client.get('/admin/users?status=disabled')).text()
-    const live = html.match(/<span aria-live="polite">([^]*?)<\/span>/)!
+    const live = html.match(/<span id="user-count" aria-live="polite">([^]*?)<\/span>/)!
     expect(live[1]).toBe('2 users · disabled')
     expect(html.match(/aria-live/g)!.length).toBe(1)
   })

@@ -236,7 +236,7 @@ describe('GET /admin/users.csv', () => {
     const page = await (await client.get('/admin/users?q=bulk0&sort=email&dir=desc')).text()
     expect(page).toContain('href="/admin/users.csv?q=bulk0&amp;sort=email&amp;dir=desc"')
     expect(page).not.toContain('<section id="user-table" aria-live')
-    expect(page).toMatch(/<span aria-live="polite">/)
+    expect(page).toMatch(/<span id="user-count" aria-live="polite">/)
   })
 })
 

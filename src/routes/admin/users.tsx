@@ -1,5 +1,4 @@
 import { Hono, type Context } from 'hono'
-import { desc, eq, or, and } from 'drizzle-orm'
 import type { AppEnv } from '../../http/context.ts'
 import { requireUser } from '../../auth/middleware.ts'
 import { requirePermission } from '../../authz/middleware.ts'
@@ -36,7 +35,8 @@ import { listUserSessions } from '../../auth/session.ts'
 import { getUserIdentityForUser, listUserIdentities, ONLY_WAY_IN, unlinkUserIdentity } from '../../models/user-identities.ts'
 import { getLockedUntil } from '../../auth/rate-limit.ts'
 import { resolveAuditTargets } from '../../models/audit-log.ts'
-import { auditEvents, type User } from '../../db/schema.ts'
+import type { User } from '../../db/schema.ts'
+import { listRecentUserEvents } from '../../models/user-events.ts'
 
 export const adminUsers = new Hono<AppEnv>()
 
@@ -74,7 +74,7 @@ function renderUsersPage(c: Context<AppEnv>, form: { email?: string; role?: stri
   // Outstanding invitations are rows too, sorted in with the accounts by the same key.
   const table = listUsersForTable(db, query, statusPolicy(c))
   c.header('Vary', 'HX-Request')
-  if (isHtmx(c) && c.req.method === 'GET') return c.html(<UserTable table={table} inactiveDays={config.inactiveDays} />)
+  if (isHtmx(c) && c.req.method === 'GET') return c.html(<UserTable table={table} inactiveDays={config.inactiveDays} bulkRoles={grantableSiteRoleNames(c)} />)
   return c.html(<UsersPage chrome={chrome(c)} table={table} inactiveDays={config.inactiveDays} roles={grantableSiteRoleNames(c)} form={form} />, status)
 }
 
@@ -116,13 +116,7 @@ function loadTarget(c: Context<AppEnv>): User | null {
 
 function renderUserPage(c: Context<AppEnv>, target: User, extra: { error?: string; errors?: FieldErrors; values?: Record<string, string> } = {}, status: 200 | 409 | 422 = 200) {
   const { db, clock } = c.get('deps')
-  const events = db
-    .select()
-    .from(auditEvents)
-    .where(or(and(eq(auditEvents.targetType, 'user'), eq(auditEvents.targetId, String(target.id))), eq(auditEvents.actorId, target.id)))
-    .orderBy(desc(auditEvents.id))
-    .limit(20)
-    .all()
+  const events = listRecentUserEvents(db, target.id)
   const self = c.get('actor').id === target.id
   return c.html(
     <UserPage
