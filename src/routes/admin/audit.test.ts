@@ -526,5 +526,11 @@ describe('audit log readability', () => {
     const oneDay = await client.get('/admin/audit?from=2026-11-02&to=2026-11-02')
     expect(oneDay.status).toBe(200)
     expect(marksOf(await oneDay.text())).toEqual(['mk_04', 'mk_05', 'mk_07', 'mk_09'])
+    // The CSV of the same filter says so too, instead of a file with only a header.
+    const csv = await client.get('/admin/audit.csv?from=2026-11-03&to=2026-11-01&actor=bob')
+    expect(csv.status).toBe(422)
+    expect(csv.headers.get('Content-Disposition')).toBeNull()
+    expect(await csv.text()).toBe('The end day (2026-11-01) is before the start day (2026-11-03), so no event can match. Swap the days or clear one of them.\n')
+    expect((await client.get('/admin/audit.csv?from=2026-11-02&to=2026-11-02')).status).toBe(200)
   })
 })
