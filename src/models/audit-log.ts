@@ -106,14 +106,52 @@ const TARGET_NAMES: Record<string, string> = {
 
 export type AuditTargetName = { name: string; projectId: number | null }
 
-/** `${type} ${id}` → the target's current name, for the events of one page, in one query; targets that no longer exist are absent. */
-export function resolveAuditTargets(db: Db, events: readonly Pick<AuditEvent, 'targetType' | 'targetId'>[]): Map<string, AuditTargetName> {
+/** Detail keys that hold the id (or a list of ids) of a record, and the record's target type: shown by name and linked. */
+export const AUDIT_DETAIL_REFERENCES: Readonly<Record<string, string>> = {
+  user_id: 'user',
+  owner_id: 'user',
+  project_id: 'project',
+  project_ids: 'project',
+  group_id: 'group',
+  group_ids: 'group',
+  site_id: 'site',
+  site_ids: 'site',
+  role_id: 'role',
+  role_ids: 'role',
+}
+
+/** The ids a detail value refers to: a positive integer, or a list of them (anything else refers to nothing). */
+export function detailReferenceIds(value: unknown): number[] {
+  const one = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? [v] : typeof v === 'string' && /^[1-9][0-9]{0,14}$/.test(v) ? [Number(v)] : [])
+  return Array.isArray(value) ? value.flatMap(one) : one(value)
+}
+
+function parseDetails(json: string | undefined): Record<string, unknown> | null {
+  if (!json) return null
+  try {
+    const value: unknown = JSON.parse(json)
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * `${type} ${id}` → the current name, for the targets of one page's events and the records their
+ * details refer to (AUDIT_DETAIL_REFERENCES), in one query; records that no longer exist are absent.
+ */
+export function resolveAuditTargets(db: Db, events: readonly (Pick<AuditEvent, 'targetType' | 'targetId'> & { details?: string })[]): Map<string, AuditTargetName> {
   const ids = new Map<string, Set<number>>()
+  const add = (type: string, id: number) => {
+    const set = ids.get(type) ?? new Set<number>()
+    set.add(id)
+    ids.set(type, set)
+  }
   for (const e of events) {
+    const details = parseDetails(e.details)
+    if (details) for (const [key, type] of Object.entries(AUDIT_DETAIL_REFERENCES)) for (const id of detailReferenceIds(details[key])) add(type, id)
     if (!e.targetType || !(e.targetType in TARGET_NAMES) || !e.targetId || !/^[1-9][0-9]{0,14}$/.test(e.targetId)) continue
-    const set = ids.get(e.targetType) ?? new Set<number>()
-    set.add(Number(e.targetId))
-    ids.set(e.targetType, set)
+    add(e.targetType, Number(e.targetId))
   }
   const names = new Map<string, AuditTargetName>()
   if (ids.size === 0) return names

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm'
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
 import { generateRandomString, type RandomReader } from '@oslojs/crypto/random'
@@ -78,9 +78,15 @@ export function getOpenInvitationFor(db: Db, email: string): Invitation | null {
   return getBlockingInvitation(db, e) ?? preparedOnce(db, openByContactEmail).get({ email: e }) ?? null
 }
 
-export function listInvitations(db: Db, options: { includeClosed: boolean }): Invitation[] {
-  const q = db.select().from(invitations)
-  return (options.includeClosed ? q : q.where(inArray(invitations.status, ['sent', 'link visited']))).orderBy(desc(invitations.createdAt)).limit(500).all()
+export const OPEN_INVITATION_STATES = ['outstanding', 'expired'] as const
+export type OpenInvitationState = (typeof OPEN_INVITATION_STATES)[number]
+
+/** Newest first (at most 500): open invitations, or all with `includeClosed`; `state` keeps only the open ones still valid at `now` (outstanding) or past their expiry (expired), as the dashboard counts them. */
+export function listInvitations(db: Db, options: { includeClosed: boolean; state: OpenInvitationState | null; now: number }): Invitation[] {
+  const open = inArray(invitations.status, ['sent', 'link visited'])
+  const now = options.now
+  const where = options.state === 'outstanding' ? and(open, gt(invitations.expiresAt, now)) : options.state === 'expired' ? and(open, lte(invitations.expiresAt, now)) : options.includeClosed ? undefined : open
+  return db.select().from(invitations).where(where).orderBy(desc(invitations.createdAt)).limit(500).all()
 }
 
 /** Outstanding (and expired, not deleted) invitations whose email or organisation contains q. */

@@ -499,4 +499,14 @@ describe('listProjectsForUser', () => {
     expect(listProjectsForUser(f.t.db, { userId: f.owner.user.id, everything: false, q: 'SHARED', page: 1 }).rows.map((r) => r.project.id)).toEqual([shared.id])
     expect(listProjectsForUser(f.t.db, { userId: f.owner.user.id, everything: false, q: 'Own 0', page: 1 }).total).toBe(0) // deleted
   })
+
+  it('status "deleted" lists deleted projects only with everything; for anyone else it is no status filter (their live projects), never their own deleted ones', async () => {
+    const f = await fixture()
+    const live = createProject(f.t.db, { name: 'Live', description: '', groupId: null }, f.ctx())
+    const gone = createProject(f.t.db, { name: 'Gone', description: '', groupId: null }, f.ctx())
+    deleteProject(f.t.db, gone, f.ctx())
+    const ids = (userId: number, everything: boolean) => listProjectsForUser(f.t.db, { userId, everything, q: '', page: 1, status: 'deleted' }).rows.map((r) => r.project.id)
+    expect(ids(f.owner.user.id, false)).toEqual([live.id])
+    expect(ids(f.admin.user.id, true)).toEqual([gone.id])
+  })
 })

@@ -280,6 +280,23 @@ describe('GET /projects filters and sorting', () => {
     expect(listedIds(mine).sort()).toEqual([stagedId, draft.id].sort())
     expect((await owner.get('/projects?status=%00&group=x&sort=;drop&dir=up&owner=%25')).status).toBe(200)
   })
+
+  it('a non-admin cannot list deleted projects through the filter, not even their own: status=deleted is ignored (their live projects), while an admin sees it', async () => {
+    const w = await world()
+    const ctx = (u: TestUser) => ({ actor: { id: u.user.id, email: u.user.email }, now: w.t.clock.now(), ip: '127.0.0.1' })
+    const live = createProject(w.t.db, { name: 'Live study', description: '', groupId: null }, ctx(w.owner))
+    const mineGone = createProject(w.t.db, { name: 'My deleted study', description: '', groupId: null }, ctx(w.owner))
+    w.t.db.update(projects).set({ deletedAt: w.t.clock.now() }).where(eq(projects.id, mineGone.id)).run()
+    const owner = await w.as(w.owner)
+    for (const query of ['?status=deleted', '?status=deleted&owner=' + encodeURIComponent(w.owner.user.email), '?status=deleted&q=deleted', '?status=DELETED']) {
+      const html = await (await owner.get(`/projects${query}`)).text()
+      expect(html, query).not.toContain('My deleted study')
+      expect(listedIds(html), query).not.toContain(mineGone.id)
+    }
+    expect(listedIds(await (await owner.get('/projects?status=deleted')).text())).toEqual([live.id])
+    const admin = await w.as(w.admin)
+    expect(await (await admin.get('/projects?status=deleted')).text()).toContain('My deleted study')
+  })
 })
 
 describe('the stage button', () => {

@@ -20,8 +20,8 @@ export type StructureUpload = { pasted: string; source: string; errors: Structur
 
 export type StructurePlan = Extract<ApplyStructureResult, { ok: true }>
 
-/** Shown in the empty state; the same shape as README "Consortium structure". */
-const EXAMPLE = `admin_group: NACC
+/** Shown in the empty state; the same shape as README "Consortium structure"; the import page's examples fit it. */
+export const EXAMPLE = `admin_group: NACC
 studies:
   - { id: adrc, kind: primary }
   - { id: dvcid, kind: affiliated }

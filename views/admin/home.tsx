@@ -6,10 +6,7 @@ import type { AdminSummary } from '../../src/models/dashboard.ts'
 import type { AuditTargetName } from '../../src/models/audit-log.ts'
 import { BarChart } from '../components/bar-chart.tsx'
 
-/**
- * A count that links to the list it counts. Lists without a filter for it yet get their
- * unfiltered (or sorted) URL; the hidden text names what is counted for screen readers.
- */
+/** A count that links to the list filtered to what it counts; the hidden text names what is counted for screen readers. */
 function CountLink(props: { href: string; n: number; what: string }) {
   return (
     <a href={props.href}>
@@ -59,11 +56,11 @@ export function AdminHomePage(props: { chrome: PageChrome; summary: AdminSummary
           <dl class="facts">
             <dt>Invitations outstanding</dt>
             <dd>
-              <CountLink href="/admin/invitations" n={invitations.outstanding} what="invitations outstanding" />
+              <CountLink href="/admin/invitations?state=outstanding" n={invitations.outstanding} what="invitations outstanding" />
             </dd>
             <dt>Invitations expired</dt>
             <dd>
-              <CountLink href="/admin/invitations" n={invitations.expired} what="invitations expired" />
+              <CountLink href="/admin/invitations?state=expired" n={invitations.expired} what="invitations expired" />
             </dd>
             <dt>Projects awaiting site decisions</dt>
             <dd>

@@ -5,6 +5,7 @@ import type { ImportRun } from '../../src/db/schema.ts'
 import type { JobProgress, StoredReport } from '../../src/import/runs.ts'
 import type { listImportRuns } from '../../src/import/runs.ts'
 import { TableScroll } from '../components/table-scroll.tsx'
+import { AUTHORIZATIONS_EXAMPLE, DIRECTORY_EXAMPLE, DOMAINS_EXAMPLE } from './import-examples.ts'
 
 export const STATUS_LABELS: Record<ImportRun['status'], string> = {
   planning: 'Planning…',
@@ -27,6 +28,44 @@ const ending = (n: number) => (n === 1 ? '' : 's')
 
 export type ImportFormErrors = Partial<Record<'users' | 'authorizations' | 'domains' | 'notify', string>> & { form?: string }
 
+/** What each file looks like: the examples fit the consortium page's example structure. */
+function FileFormats() {
+  return (
+    <section aria-labelledby="formats-h">
+      <h2 id="formats-h">What the files look like</h2>
+      <p>
+        YAML 1.2 with strict types (<code>yes</code> is text, <code>"true"</code> is not true); unknown keys and duplicate keys are errors. Centre ids, studies and data types
+        come from the <a href="/admin/consortium">consortium structure</a>; role names are existing project roles, spelled exactly.
+      </p>
+      <details open>
+        <summary>User directory</summary>
+        <p>
+          Active entries need <code>adcid</code>, <code>org_name</code> and all five <code>authorizations</code>; inactive entries carry none of them.
+        </p>
+        <pre class="sql">
+          <code>{DIRECTORY_EXAMPLE}</code>
+        </pre>
+      </details>
+      <details open>
+        <summary>Authorization map</summary>
+        <p>
+          Authorizations are <code>approve-data</code>, <code>audit-data</code>, <code>view-reports</code> and <code>submit-&lt;data type&gt;</code>. A label without an
+          entry of its own for an affiliated study (<code>ingest-form-dvcid</code>) uses the generic one (<code>ingest-form</code>).
+        </p>
+        <pre class="sql">
+          <code>{AUTHORIZATIONS_EXAMPLE}</code>
+        </pre>
+      </details>
+      <details>
+        <summary>Domain config (optional)</summary>
+        <pre class="sql">
+          <code>{DOMAINS_EXAMPLE}</code>
+        </pre>
+      </details>
+    </section>
+  )
+}
+
 export function ImportPage(props: {
   chrome: PageChrome
   runs: ReturnType<typeof listImportRuns>
@@ -45,7 +84,7 @@ export function ImportPage(props: {
       <h1>Consortium import</h1>
       <p>
         Upload the user directory and the authorization map (and, for duplicate and identity-provider checks, the domain config). You see the plan first: counts, every error,
-        warning, action and flag. Nothing changes until you apply it. The formats are in the README (“Consortium import”); the CLI does the same:{' '}
+        warning, action and flag. Nothing changes until you apply it. The formats are shown below (in full in the README, “Consortium import”); the CLI does the same:{' '}
         <code>npm run cli -- import USERS.yaml AUTH.yaml</code>.
       </p>
       {!props.hasStructure && (
@@ -77,6 +116,7 @@ export function ImportPage(props: {
           <button type="submit">Upload and plan</button>
         </form>
       </section>
+      <FileFormats />
       <section aria-labelledby="followups-h">
         <h2 id="followups-h">Follow-ups</h2>
         <p>

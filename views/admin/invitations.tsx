@@ -3,7 +3,7 @@ import { Card, Field, FormError } from '../components/form.tsx'
 import { DateTime } from '../components/time.tsx'
 import type { Invitation, Role } from '../../src/db/schema.ts'
 import type { GroupSummary } from '../../src/models/groups.ts'
-import type { InvitationStatus } from '../../src/models/invitations.ts'
+import type { InvitationStatus, OpenInvitationState } from '../../src/models/invitations.ts'
 import type { FieldErrors } from '../../src/http/forms.ts'
 import { TableScroll } from '../components/table-scroll.tsx'
 
@@ -66,7 +66,7 @@ export function invitationStatusLabel(status: InvitationStatus): string {
   return STATUS_LABEL[status]
 }
 
-export function InvitationsPage(props: Pickers & { chrome: PageChrome; invitations: Invitation[]; showAll: boolean; now: number; form: { values: InvitationFormValues; errors: FieldErrors; note?: string | undefined } }) {
+export function InvitationsPage(props: Pickers & { chrome: PageChrome; invitations: Invitation[]; showAll: boolean; state: OpenInvitationState | null; now: number; form: { values: InvitationFormValues; errors: FieldErrors; note?: string | undefined } }) {
   const { values, errors } = props.form
   return (
     <Page title="Invitations" chrome={props.chrome}>
@@ -74,9 +74,20 @@ export function InvitationsPage(props: Pickers & { chrome: PageChrome; invitatio
         <a href="/admin/users">← Users</a>
       </p>
       <h1>Invitations</h1>
-      <p>
-        {props.showAll ? <a href="/admin/invitations">Show outstanding only</a> : <a href="/admin/invitations?all=1">Show accepted and deleted too</a>}
-      </p>
+      <nav class="admin-nav" aria-label="Filter invitations">
+        <a href="/admin/invitations" aria-current={!props.showAll && props.state === null ? 'page' : undefined}>
+          Open
+        </a>
+        <a href="/admin/invitations?state=outstanding" aria-current={props.state === 'outstanding' ? 'page' : undefined}>
+          Outstanding
+        </a>
+        <a href="/admin/invitations?state=expired" aria-current={props.state === 'expired' ? 'page' : undefined}>
+          Expired
+        </a>
+        <a href="/admin/invitations?all=1" aria-current={props.showAll && props.state === null ? 'page' : undefined}>
+          All, accepted and deleted too
+        </a>
+      </nav>
       <TableScroll label="Invitations">
       <table>
         <thead>

@@ -1,8 +1,9 @@
 import { DateTime } from './time.tsx'
 import type { AuditEvent } from '../../src/db/schema.ts'
-import type { AuditTargetName } from '../../src/models/audit-log.ts'
+import { AUDIT_DETAIL_REFERENCES, detailReferenceIds, type AuditTargetName } from '../../src/models/audit-log.ts'
+import type { Child } from 'hono/jsx'
 import { TableScroll } from './table-scroll.tsx'
-import { KeyValues } from './key-values.tsx'
+import { KeyValues, keyLabel } from './key-values.tsx'
 
 /** Where a target of each type is shown (a model on its project's models page). */
 function targetHref(type: string, id: string, target: AuditTargetName | undefined): string | null {
@@ -48,16 +49,43 @@ function Target(props: { event: AuditEvent; targets: Map<string, AuditTargetName
   )
 }
 
-/** An event's details (stored as JSON) as key–value pairs. */
-function Details(props: { json: string }) {
+/** A record a detail refers to: its name linked while it exists, "type id" once it does not. */
+function Reference(props: { type: string; id: number; targets: Map<string, AuditTargetName> }) {
+  const target = props.targets.get(`${props.type} ${props.id}`)
+  const href = targetHref(props.type, String(props.id), target)
+  return target && href ? <a href={href}>{target.name}</a> : <>{`${props.type} ${props.id}`}</>
+}
+
+/** An event's details (stored as JSON) as key–value pairs; ids of users, projects, groups, sites and roles shown by name and linked. */
+function Details(props: { json: string; targets: Map<string, AuditTargetName> }) {
   let value: unknown
   try {
     value = JSON.parse(props.json)
   } catch {
     return <>{props.json}</>
   }
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return Object.keys(value).length === 0 ? <></> : <KeyValues values={value as Record<string, unknown>} />
-  return <>{String(value)}</>
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return <>{String(value)}</>
+  const values = value as Record<string, unknown>
+  if (Object.keys(values).length === 0) return <></>
+  const render: Record<string, Child> = {}
+  const labels: Record<string, string> = {}
+  for (const [key, type] of Object.entries(AUDIT_DETAIL_REFERENCES)) {
+    const ids = key in values ? detailReferenceIds(values[key]) : []
+    const all = Array.isArray(values[key]) ? (values[key] as unknown[]).length : 1
+    if (ids.length === 0 || ids.length !== all) continue // not (only) ids: shown as stored
+    labels[key] = keyLabel(key.replace(/_ids$/, 's').replace(/_id$/, '')) // "site_ids" → "Sites"
+    render[key] = (
+      <>
+        {ids.map((id, i) => (
+          <>
+            {i > 0 && ', '}
+            <Reference type={type} id={id} targets={props.targets} />
+          </>
+        ))}
+      </>
+    )
+  }
+  return <KeyValues values={values} render={render} labels={labels} />
 }
 
 /**
@@ -95,7 +123,7 @@ export function AuditTable(props: { events: AuditEvent[]; details?: boolean; tar
               <td class="nowrap">{e.ip ?? '—'}</td>
               {props.details && (
                 <td class="details">
-                  <Details json={e.details} />
+                  <Details json={e.details} targets={targets} />
                 </td>
               )}
             </tr>

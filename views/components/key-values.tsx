@@ -38,16 +38,16 @@ function Value(props: { name: string; value: unknown; depth: number }): Child {
 
 /**
  * Details (of an audit event, a task step, a result) as a key–value list: times formatted, lists
- * joined, nested objects nested. `render` replaces the value of a key (e.g. a linked name).
+ * joined, nested objects nested. `render` replaces the value of a key (e.g. a linked name), `labels` its label.
  */
-export function KeyValues(props: { values: Record<string, unknown>; depth?: number; render?: Record<string, Child> }) {
+export function KeyValues(props: { values: Record<string, unknown>; depth?: number; render?: Record<string, Child>; labels?: Record<string, string> }) {
   const entries = Object.entries(props.values)
   if (entries.length === 0) return <span class="muted">—</span>
   return (
     <dl class="facts kv">
       {entries.map(([key, value]) => (
         <>
-          <dt>{keyLabel(key)}</dt>
+          <dt>{props.labels?.[key] ?? keyLabel(key)}</dt>
           <dd>{props.render?.[key] ?? <Value name={key} value={value} depth={props.depth ?? 0} />}</dd>
         </>
       ))}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createTestEnv, createTestUser, signIn, T0, BASE_URL, type TestEnv } from '../../test/helpers.ts'
 import { recordAuditEvent, type AuditInput } from '../../models/audit.ts'
-import { auditEvents } from '../../db/schema.ts'
+import { auditEvents, sites } from '../../db/schema.ts'
 import { createGroup } from '../../models/groups.ts'
 import { createProject } from '../../models/projects.ts'
 
@@ -473,6 +473,43 @@ describe('audit log readability', () => {
     expect(await (await client.get('/admin')).text()).toContain(`<a href="/admin/groups/${group.id}">Leeds imaging</a>`)
   })
 
+  it('names and links the records the details refer to (user, group, project, sites), in the same one query; a record that is gone shows as "type id"', async () => {
+    const t = createTestEnv()
+    const { admin, client } = await adminSession(t)
+    const at = t.clock.now()
+    const actor = { id: admin.user.id, email: admin.user.email }
+    const group = createGroup(t.db, { name: 'Leeds imaging', description: '' }, { at, actor, ip: '' })
+    const project = createProject(t.db, { name: 'Lung nodules', description: '', groupId: null }, { actor, now: at, ip: '' })
+    const [leeds, york] = t.db.insert(sites).values([
+      { name: 'Leeds <LTH>', code: 'LTH', apiKeyHash: 'a', apiKeyPrefix: 'a', createdAt: at, keyRotatedAt: at },
+      { name: 'York', code: 'YRK', apiKeyHash: 'b', apiKeyPrefix: 'b', createdAt: at, keyRotatedAt: at },
+    ]).returning().all()
+    recordAuditEvent(t.db, { event: 'group.member_added', at, actor, targetType: 'group', targetId: group.id, details: { user_id: admin.user.id, role: 'member' } })
+    recordAuditEvent(t.db, { event: 'project.staged', at, actor, targetType: 'project', targetId: project.id, details: { site_ids: [leeds!.id, york!.id, 9999], group_id: group.id } })
+    recordAuditEvent(t.db, { event: 'invitation.created', at, actor, targetType: 'invitation', targetId: 1, details: { project_ids: [project.id], user_id: 'not an id' } })
+
+    const statements: string[] = []
+    const prepare = t.db.$client.prepare.bind(t.db.$client)
+    t.db.$client.prepare = ((source: string) => {
+      statements.push(source)
+      return prepare(source)
+    }) as typeof t.db.$client.prepare
+    const html = await (await client.get('/admin/audit')).text()
+    t.db.$client.prepare = prepare
+    expect(statements.filter((q) => /union all|where id in/i.test(q)).length).toBe(1)
+
+    const details = (event: string) => {
+      const row = [...html.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => m[1]!).find((r) => r.includes(`<code>${event}</code>`))!
+      return /<td class="details">([\s\S]*?)<\/td>$/.exec(row)![1]
+    }
+    expect(details('group.member_added')).toBe(`<dl class="facts kv"><dt>User</dt><dd><a href="/admin/users/${admin.user.id}">root@example.org</a></dd><dt>Role</dt><dd>member</dd></dl>`)
+    expect(details('project.staged')).toBe(
+      `<dl class="facts kv"><dt>Sites</dt><dd><a href="/admin/sites/${leeds!.id}">Leeds &lt;LTH&gt;</a>, <a href="/admin/sites/${york!.id}">York</a>, site 9999</dd><dt>Group</dt><dd><a href="/admin/groups/${group.id}">Leeds imaging</a></dd></dl>`,
+    )
+    // a value that is not an id is shown as stored, under its own label
+    expect(details('invitation.created')).toBe(`<dl class="facts kv"><dt>Projects</dt><dd><a href="/projects/${project.id}">Lung nodules</a></dd><dt>User id</dt><dd>not an id</dd></dl>`)
+  })
+
   it('answers a reversed date range with a message naming both days (and a link to the swapped range), not an empty list', async () => {
     const t = createTestEnv()
     const { client } = await adminSession(t)
@@ -489,5 +526,11 @@ describe('audit log readability', () => {
     const oneDay = await client.get('/admin/audit?from=2026-11-02&to=2026-11-02')
     expect(oneDay.status).toBe(200)
     expect(marksOf(await oneDay.text())).toEqual(['mk_04', 'mk_05', 'mk_07', 'mk_09'])
+    // The CSV of the same filter says so too, instead of a file with only a header.
+    const csv = await client.get('/admin/audit.csv?from=2026-11-03&to=2026-11-01&actor=bob')
+    expect(csv.status).toBe(422)
+    expect(csv.headers.get('Content-Disposition')).toBeNull()
+    expect(await csv.text()).toBe('The end day (2026-11-01) is before the start day (2026-11-03), so no event can match. Swap the days or clear one of them.\n')
+    expect((await client.get('/admin/audit.csv?from=2026-11-02&to=2026-11-02')).status).toBe(200)
   })
 })

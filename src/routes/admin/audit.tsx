@@ -21,6 +21,8 @@ adminAudit.get('/admin/audit', requireUser, requirePermission('audit.view'), (c)
 
 adminAudit.get('/admin/audit.csv', requireUser, requirePermission('audit.view'), (c) => {
   const filter = parseAuditFilter(c.req.query())
+  // Like the page: a reversed range is answered with what is wrong, not an empty file.
+  if (isReversedRange(filter)) return c.text(`The end day (${filter.to}) is before the start day (${filter.from}), so no event can match. Swap the days or clear one of them.\n`, 422)
   return streamCsv(c, 'audit', ['id', 'time', 'event', 'actor_id', 'actor_email', 'target_type', 'target_id', 'ip', 'details', 'hash'], iterateAuditEvents(c.get('deps').db, filter), (e) => [
     e.id, new Date(e.at).toISOString(), e.event, e.actorId, e.actorEmail, e.targetType, e.targetId, e.ip, e.details, e.hash,
   ])

@@ -6,6 +6,7 @@ import { applyConsortiumStructure } from '../../models/consortium.ts'
 import { applyPlannedRun, getImportRun, markInterruptedRuns, settleImportJobs } from '../../import/runs.ts'
 import type { ImportReport } from '../../import/plan.ts'
 import { AUTH, STRUCTURE } from '../../test/small-consortium.ts'
+import { AUTHORIZATIONS_EXAMPLE, DIRECTORY_EXAMPLE, DOMAINS_EXAMPLE } from '../../../views/admin/import-examples.ts'
 
 // The admin consortium import (SPEC §6, §7 `GET,POST /admin/import`): upload → plan in the
 // background → the plan → apply after confirmation → the result, on a real in-memory database.
@@ -43,6 +44,10 @@ afterEach(async () => {
 async function stepHeldJob() {
   vi.runOnlyPendingTimers()
   await new Promise((resolve) => setTimeout(resolve, 0))
+}
+
+function escapeHtml(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;')
 }
 
 async function adminSession() {
@@ -116,6 +121,17 @@ function importEvents(t: TestEnv) {
 function nameUser(t: TestEnv, id: number, first: string, last: string) {
   t.db.update(users).set({ firstName: first, lastName: last }).where(eq(users.id, id)).run()
 }
+
+describe('the import page', () => {
+  it('shows an inline example of each file (escaped), the directory and authorization map open', async () => {
+    const { browser } = await adminSession()
+    const html = await (await browser.get('/admin/import')).text()
+    expect(html).toContain('<h2 id="formats-h">What the files look like</h2>')
+    for (const example of [DIRECTORY_EXAMPLE, AUTHORIZATIONS_EXAMPLE, DOMAINS_EXAMPLE]) expect(html).toContain(`<code>${escapeHtml(example)}</code>`)
+    expect(html).toMatch(/<details open=""><summary>User directory<\/summary>/)
+    expect(html).toMatch(/<details open=""><summary>Authorization map<\/summary>/)
+  })
+})
 
 describe('who may import', () => {
   it('sends anonymous visitors to sign-in on every import URL, and creates nothing', async () => {

@@ -675,3 +675,31 @@ describe('imported invitations show the directory’s names', () => {
     expect(users).toMatch(/<tr class="invitation"><td>Grace<\/td><td>Hopper<\/td>/)
   })
 })
+
+describe('GET /admin/invitations?state= (the dashboard counts link here)', () => {
+  it('outstanding: open and not yet expired; expired: open and past expiry; accepted and deleted in neither; the counts match the dashboard; an unknown state lists every open one', async () => {
+    const t = await setup()
+    const now = t.clock.now()
+    const row = (email: string, status: Invitation['status'], expiresAt: number) =>
+      t.db.insert(invitations).values({ email, role: 'researcher', tokenSalt: email, tokenHash: email, status, createdAt: now, sentAt: now, expiresAt }).run()
+    row('fresh@example.org', 'sent', now + HOUR)
+    row('visited@example.org', 'link visited', now + HOUR)
+    row('stale@example.org', 'sent', now - MIN)
+    row('stale-visited@example.org', 'link visited', now)
+    row('taken@example.org', 'accepted', now + HOUR)
+    row('gone@example.org', 'revoked', now - HOUR)
+    const listed = async (query: string) => {
+      const html = await (await t.admin.get(`/admin/invitations${query}`)).text()
+      return [...html.matchAll(/<a href="\/admin\/invitations\/\d+">([^<]+)<\/a>/g)].map((m) => m[1]!).sort()
+    }
+    expect(await listed('?state=outstanding')).toEqual(['fresh@example.org', 'visited@example.org'])
+    expect(await listed('?state=expired')).toEqual(['stale-visited@example.org', 'stale@example.org'])
+    expect(await listed('?state=bogus')).toEqual(['fresh@example.org', 'stale-visited@example.org', 'stale@example.org', 'visited@example.org'])
+    expect(await listed('?all=1')).toHaveLength(6)
+    const html = await (await t.admin.get('/admin/invitations?state=expired')).text()
+    expect(html).toContain('<a href="/admin/invitations?state=expired" aria-current="page">')
+    const dashboard = await (await t.admin.get('/admin')).text()
+    expect(dashboard).toMatch(/<a href="\/admin\/invitations\?state=outstanding">2</)
+    expect(dashboard).toMatch(/<a href="\/admin\/invitations\?state=expired">2</)
+  })
+})

@@ -11,7 +11,7 @@ import { forbiddenPage, notFoundPage } from '../../http/errors.tsx'
 import { InvitationsPage, InvitationPage, type InvitationFormValues } from '../../../views/admin/invitations.tsx'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { INVITATION_RESEND_EVENTS, invitationSendsInLastHour, SENDS_PER_HOUR } from '../../auth/send-limits.ts'
-import { createInvitation, getBlockingInvitation, getInvitationById, invitationStatus, listInvitations, resendInvitation, revokeInvitation, updateInvitation, type InvitationGrants } from '../../models/invitations.ts'
+import { createInvitation, getBlockingInvitation, getInvitationById, invitationStatus, listInvitations, OPEN_INVITATION_STATES, resendInvitation, revokeInvitation, updateInvitation, type InvitationGrants } from '../../models/invitations.ts'
 import { getUserByEmail, displayName } from '../../models/users.ts'
 import { getRoleById, getRoleByName, listRoles } from '../../models/roles.ts'
 import { getGroupById, listGroups } from '../../models/groups.ts'
@@ -91,7 +91,8 @@ function readInvitationForm(c: Context<AppEnv>, form: FormData): { values: Invit
 function renderList(c: Context<AppEnv>, form: { values: InvitationFormValues; errors: FieldErrors; note?: string }, status: 200 | 422 = 200) {
   const { db, clock } = c.get('deps')
   const all = c.req.query('all') === '1'
-  return c.html(<InvitationsPage chrome={chrome(c)} invitations={listInvitations(db, { includeClosed: all })} showAll={all} now={clock.now()} form={form} {...pickers(c)} />, status)
+  const state = OPEN_INVITATION_STATES.find((s) => s === c.req.query('state')) ?? null
+  return c.html(<InvitationsPage chrome={chrome(c)} invitations={listInvitations(db, { includeClosed: all, state, now: clock.now() })} showAll={all} state={state} now={clock.now()} form={form} {...pickers(c)} />, status)
 }
 
 adminInvitations.get('/admin/invitations', ...guard, (c) => {

@@ -106,9 +106,9 @@ describe('GET /admin/roles', () => {
 })
 
 describe('POST /admin/roles (create)', () => {
-  it('creates a project role: project.view always on though not ticked, site permissions ignored, audited', async () => {
+  it('creates a project role: project.view always on though not ticked, audited', async () => {
     const { t, admin, browser } = await adminSession()
-    const res = await browser.post('/admin/roles', { name: 'Model runner', description: 'Trains models', scope: 'project', permissions: ['models.train', 'results.view', 'users.manage', 'admin.access'] })
+    const res = await browser.post('/admin/roles', { name: 'Model runner', description: 'Trains models', scope: 'project', permissions: ['models.train', 'results.view'] })
     expect(res.status).toBe(303)
     expect(res.headers.get('Location')).toBe('/admin/roles')
 
@@ -134,9 +134,9 @@ describe('POST /admin/roles (create)', () => {
     expect(role.permissions).toEqual(['project.view'])
   })
 
-  it('creates a site role: project permissions ignored, nothing added', async () => {
+  it('creates a site role: nothing added to what was ticked', async () => {
     const { t, browser } = await adminSession()
-    const res = await browser.post('/admin/roles', { name: 'auditor', description: 'Reads the log', scope: 'site', permissions: ['audit.view', 'admin.access', 'project.edit', 'project.view'] })
+    const res = await browser.post('/admin/roles', { name: 'auditor', description: 'Reads the log', scope: 'site', permissions: ['audit.view', 'admin.access'] })
     expect(res.status).toBe(303)
     const role = roleNamed(t, 'auditor')!
     expect(role).toMatchObject({ scope: 'site', isSystem: false, description: 'Reads the log' })
@@ -154,6 +154,9 @@ describe('POST /admin/roles (create)', () => {
     { what: '“viewer” (alias of observer)', fields: { name: 'viewer', scope: 'site' }, field: 'name', message: 'exists already' },
     { what: '“Viewer” as a project role', fields: { name: 'Viewer', scope: 'project' }, field: 'name', message: 'exists already' },
     { what: 'an unknown permission', fields: { name: 'runner', scope: 'project', permissions: ['models.train', 'no.such.permission'] }, field: 'permissions', message: 'Unknown permissions: no.such.permission.' },
+    { what: 'a site permission on a project role', fields: { name: 'runner', scope: 'project', permissions: ['models.train', 'users.manage'] }, field: 'permissions', message: 'users.manage is a site permission: a project role cannot hold it.' },
+    { what: 'site permissions on a project role', fields: { name: 'runner', scope: 'project', permissions: ['users.manage', 'admin.access'] }, field: 'permissions', message: 'users.manage, admin.access are site permissions: a project role cannot hold them.' },
+    { what: 'a project permission on a site role', fields: { name: 'auditor', scope: 'site', permissions: ['audit.view', 'project.edit'] }, field: 'permissions', message: 'project.edit is a project permission: a site role cannot hold it.' },
     { what: 'group limits on a site role', fields: { name: 'gatekeeper', scope: 'site', permissions: ['admin.access'], group_ids: ['GROUP'] }, field: 'group_ids', message: 'Only project roles can be limited to groups.' },
     { what: 'an unknown scope', fields: { name: 'runner', scope: 'global' }, field: 'scope', message: 'Choose site or project.' },
     { what: 'a description over 250 characters', fields: { name: 'runner', scope: 'project', description: 'd'.repeat(251) }, field: 'description', message: 'At most 250 characters.' },
@@ -253,7 +256,7 @@ describe('POST /admin/roles/:id (edit)', () => {
     expect(before.status).toBe(403)
     expect(await before.text()).toContain('admin.access')
 
-    const edit = await browser.post(`/admin/roles/${role.id}`, { description: 'Opens the admin area', permissions: ['audit.view', 'admin.access', 'project.edit'] })
+    const edit = await browser.post(`/admin/roles/${role.id}`, { description: 'Opens the admin area', permissions: ['audit.view', 'admin.access'] })
     expect(edit.status).toBe(303)
     expect(edit.headers.get('Location')).toBe(`/admin/roles/${role.id}`)
     const saved = roleNamed(t, 'gatekeeper')!
@@ -274,10 +277,14 @@ describe('POST /admin/roles/:id (edit)', () => {
     expect((await holderBrowser.get('/admin')).status).toBe(403)
   })
 
-  it('edits a custom project role: project.view stays on though unticked, site permissions ignored, name and scope unchanged', async () => {
+  it('edits a custom project role: project.view stays on though unticked, a site permission refused with 422, name and scope unchanged', async () => {
     const { t, browser } = await adminSession()
     const role = await createRoleViaHttp(browser, t, { name: 'runner', description: 'old', scope: 'project', permissions: ['models.train'] })
-    const res = await browser.post(`/admin/roles/${role.id}`, { name: 'renamed', scope: 'site', description: 'Deletes results', permissions: ['results.delete', 'banner.manage'] })
+    const refused = await browser.post(`/admin/roles/${role.id}`, { description: 'Deletes results', permissions: ['results.delete', 'banner.manage'] })
+    expect(refused.status).toBe(422)
+    expect(await refused.text()).toContain('banner.manage is a site permission: a project role cannot hold it.')
+    expect(sorted(t.db.select().from(roles).where(eq(roles.id, role.id)).get()!.permissions)).toEqual(['models.train', 'project.view'])
+    const res = await browser.post(`/admin/roles/${role.id}`, { name: 'renamed', scope: 'site', description: 'Deletes results', permissions: ['results.delete'] })
     expect(res.status).toBe(303)
     const saved = t.db.select().from(roles).where(eq(roles.id, role.id)).get()!
     expect(saved).toMatchObject({ name: 'runner', scope: 'project', description: 'Deletes results' })
@@ -539,6 +546,22 @@ describe('the new-role form shows one scope', () => {
     expect(html).toContain('value="models.create"')
     expect(html).toContain('Limit to groups')
     expect(html).not.toContain('<html')
+  })
+
+  it('a project box ticked but “site” chosen (the step skipped without JavaScript) is 422: the form comes back with the site boxes, the message and what was typed, nothing created', async () => {
+    const { t, browser } = await adminSession()
+    const before = allRoles(t)
+    const res = await browser.post('/admin/roles', { name: 'Auditors', description: 'Reads logs', scope: 'site', permissions: ['models.create', 'audit.view'] })
+    expect(res.status).toBe(422)
+    const page = await res.text()
+    expect(page).toContain('models.create is a project permission: a site role cannot hold it.')
+    expect(page).toContain('value="users.manage"')
+    expect(page).not.toContain('value="models.create"')
+    expect(page).toMatch(/<input type="checkbox" name="permissions" value="audit.view" checked=""/)
+    expect(page).toMatch(/<input type="radio" name="scope" value="site" checked=""/)
+    expect(page).toMatch(/name="name"[^>]*value="Auditors"/)
+    expect(allRoles(t)).toEqual(before)
+    expect(roleEvents(t)).toHaveLength(0)
   })
 })
 

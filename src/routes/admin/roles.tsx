@@ -31,18 +31,25 @@ function readRoleForm(c: Context<AppEnv>, form: FormData, scope: string): { valu
     name: form.get('name').trim(),
     description: form.get('description').trim(),
     scope: scope === 'site' || scope === 'project' ? scope : 'project',
-    permissions: form.getAll('permissions').filter((p) => (scope === 'site' ? isSitePermission(p) : isProjectPermission(p)) || !(isSitePermission(p) || isProjectPermission(p))),
+    permissions: form.getAll('permissions'),
     groupIds: [...new Set(form.getAll('group_ids').map(Number))],
   }
   const knownGroups = new Set(listGroups(c.get('deps').db).map((g) => g.id))
   const unknownGroups = values.groupIds.filter((id) => !knownGroups.has(id))
   const unknown = values.permissions.filter((p) => !isSitePermission(p) && !isProjectPermission(p))
+  // A permission of the other scope comes from a stale or tampered form (the boxes shown are the scope's own): refused, never dropped silently.
+  const otherScope = values.permissions.filter((p) => (values.scope === 'site' ? isProjectPermission(p) : isSitePermission(p)))
   return {
     values,
     errors: checkTextFields({
       scope: scope !== 'site' && scope !== 'project' ? 'Choose site or project.' : undefined,
       description: values.description.length > 250 ? 'At most 250 characters.' : undefined,
-      permissions: unknown.length > 0 ? `Unknown permissions: ${unknown.join(', ')}.` : undefined,
+      permissions:
+        unknown.length > 0
+          ? `Unknown permissions: ${unknown.join(', ')}.`
+          : otherScope.length > 0
+            ? `${otherScope.join(', ')} ${otherScope.length === 1 ? 'is a' : 'are'} ${values.scope === 'site' ? 'project' : 'site'} ${otherScope.length === 1 ? 'permission' : 'permissions'}: a ${values.scope} role cannot hold ${otherScope.length === 1 ? 'it' : 'them'}. Tick only the permissions shown for this scope.`
+            : undefined,
       group_ids:
         values.scope === 'site' && values.groupIds.length > 0
           ? 'Only project roles can be limited to groups.'
