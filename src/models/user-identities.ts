@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm'
-import { userIdentities, type IdentityProvider, type User, type UserIdentity } from '../db/schema.ts'
+import { identityProviders, userIdentities, type IdentityProvider, type User, type UserIdentity } from '../db/schema.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
 import { recordAuditEvent } from './audit.ts'
 import { queueSecurityNotice } from '../mail/security-notice.ts'
@@ -31,4 +31,17 @@ export function linkUserIdentity(
     queueSecurityNotice(db, { to: input.user.email, subject: `Sign-in with ${input.provider.name} was linked to your account`, what: `Your ${input.provider.name} identity (${input.email}) was linked to your Gatehouse account and can now be used to sign in.`, now: input.now, ip: input.ip, baseUrl: input.baseUrl })
     return identity
   })
+}
+
+export type LinkedIdentityRow = { id: number; providerId: number; providerName: string; sub: string; emailAtLink: string; linkedAt: number; lastUsedAt: number | null }
+
+/** The account's linked identities with their provider's name, oldest link first. */
+export function listUserIdentities(db: Db, userId: number): LinkedIdentityRow[] {
+  return db
+    .select({ id: userIdentities.id, providerId: userIdentities.providerId, providerName: identityProviders.name, sub: userIdentities.sub, emailAtLink: userIdentities.emailAtLink, linkedAt: userIdentities.linkedAt, lastUsedAt: userIdentities.lastUsedAt })
+    .from(userIdentities)
+    .innerJoin(identityProviders, eq(identityProviders.id, userIdentities.providerId))
+    .where(eq(userIdentities.userId, userId))
+    .orderBy(userIdentities.linkedAt, userIdentities.id)
+    .all()
 }

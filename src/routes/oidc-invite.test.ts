@@ -88,7 +88,7 @@ describe('accepting an invitation with a provider', () => {
     expect(t.db.select().from(groupMembers).where(eq(groupMembers.userId, user.id)).all()).toMatchObject([{ groupId: group.id, role: 'member' }])
     expect(row(t, invitation.id)).toMatchObject({ status: 'accepted', acceptedUserId: user.id })
     expect(emailsTo(t.db, 'inviter@example.org').some((m) => m.subject === 'Ivy Nguyen joined Gatehouse')).toBe(true)
-    expect(emailsTo(t.db, INVITEE).some((m) => m.subject.includes('Hospital was linked'))).toBe(true)
+    expect(emailsTo(t.db, INVITEE).some((m) => m.subject === 'Gatehouse security: Sign-in with Hospital was linked to your account')).toBe(true)
     const details = events(t, 'invitation.accepted')[0]!.details as unknown
     expect((typeof details === 'string' ? JSON.parse(details) : details).claimed_via).toBe('Hospital')
     expect(events(t, 'identity.linked')).toHaveLength(1)
