@@ -26,7 +26,7 @@ export const USERNAME_PATTERN = /^[A-Za-z0-9_-]{2,20}$/
 const DEAD_ENDS = {
   unknown: { title: 'This invitation link is not valid', message: 'Check that you copied the whole link from the email. If it still does not work, ask your Gatehouse administrator for a new invitation.', status: 404 },
   expired: { title: 'This invitation has expired', message: 'Invitation links work for a limited time. Ask your Gatehouse administrator to send you a new invitation.', status: 410 },
-  accepted: { title: 'This invitation has already been used', message: 'The account has been created. Sign in with its email address and password.', status: 410 },
+  accepted: { title: 'This invitation has already been used', message: 'The account has been created. Sign in with its email address and password, or with the identity provider it was created through.', status: 410 },
   revoked: { title: 'This invitation was withdrawn', message: 'An administrator has cancelled it. Ask your Gatehouse administrator for a new invitation if you still need one.', status: 410 },
 } as const
 
