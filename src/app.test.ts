@@ -4,7 +4,7 @@ import { createTestEnv, createTestUser, signIn, BASE_URL } from './test/helpers.
 import { users } from './db/schema.ts'
 
 /** Routes anyone may reach without signing in. Everything else must send them to /login. */
-const PUBLIC_ROUTES = new Set(['GET /favicon.ico', 'GET /healthz', 'GET /readyz', 'GET /login', 'POST /login', 'POST /logout', 'GET /password/forgot', 'POST /password/forgot', 'GET /password/reset/:token', 'POST /password/reset/:token', 'GET /invite/:token', 'POST /invite/:token', 'POST /invite/:token/verify', 'GET /login/oidc/callback', 'GET /login/providers', 'GET /login/oidc/:providerId{[0-9]+}'])
+const PUBLIC_ROUTES = new Set(['GET /favicon.ico', 'GET /healthz', 'GET /readyz', 'GET /login', 'POST /login', 'POST /logout', 'GET /password/forgot', 'POST /password/forgot', 'GET /password/reset/:token', 'POST /password/reset/:token', 'GET /invite/:token', 'POST /invite/:token', 'POST /invite/:token/verify', 'POST /invite/:token/oidc', 'GET /login/oidc/callback', 'GET /login/providers', 'GET /login/oidc/:providerId{[0-9]+}'])
 /** Pages of the sign-in chain (reachable with a half-done session, each only at its step). */
 const CHAIN_ROUTES = new Set(['GET /login/mfa', 'POST /login/mfa', 'GET /mfa/setup', 'POST /mfa/setup', 'GET /password/change', 'POST /password/change'])
 

@@ -17,6 +17,7 @@ import { password } from './routes/password.tsx'
 import { home } from './routes/home.tsx'
 import { accountNotifications } from './routes/account-notifications.tsx'
 import { accountIdentities } from './routes/account-identities.tsx'
+import { accountIdentityLink } from './routes/account-identity-link.tsx'
 import { invite } from './routes/invite.tsx'
 import { projectRoutes } from './routes/projects.tsx'
 import { siteDecisionRoutes } from './routes/site-decisions.tsx'
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', home)
   app.route('/', accountNotifications)
   app.route('/', accountIdentities)
+  app.route('/', accountIdentityLink)
   app.route('/', invite)
   app.route('/', projectRoutes)
   app.route('/', siteDecisionRoutes)

@@ -3,8 +3,10 @@ import { Card } from './components/form.tsx'
 import { DateTime } from './components/time.tsx'
 import { SessionsTable } from './components/sessions-table.tsx'
 import type { Session, User } from '../src/db/schema.ts'
+import { LinkedIdentitiesSection, type LinkableProvider } from './components/linked-identities.tsx'
+import type { LinkedIdentity } from '../src/models/user-identities.ts'
 
-export function HomePage(props: { chrome: PageChrome; user: User; sessions: Session[]; currentSessionId: string }) {
+export function HomePage(props: { chrome: PageChrome; user: User; sessions: Session[]; currentSessionId: string; identities?: LinkedIdentity[]; linkableProviders?: LinkableProvider[] }) {
   const { user } = props
   return (
     <Page title="Home" chrome={props.chrome}>
@@ -42,6 +44,9 @@ export function HomePage(props: { chrome: PageChrome; user: User; sessions: Sess
           <button type="submit">Save email setting</button>
         </form>
       </Card>
+      {((props.identities?.length ?? 0) > 0 || (props.linkableProviders?.length ?? 0) > 0) && (
+        <LinkedIdentitiesSection identities={props.identities ?? []} providers={props.linkableProviders ?? []} returnTo="/" />
+      )}
       <Card title="Where you are signed in">
         <SessionsTable sessions={props.sessions} currentId={props.currentSessionId} />
       </Card>

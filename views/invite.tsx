@@ -2,7 +2,7 @@ import { Page, type PageChrome } from './layouts/page.tsx'
 import { Field, FormError } from './components/form.tsx'
 import type { FieldErrors } from '../src/http/forms.ts'
 
-export function InviteFormPage(props: { chrome: PageChrome; action: string; email: string; values: Record<string, string>; errors: FieldErrors; minLength: number }) {
+export function InviteFormPage(props: { chrome: PageChrome; action: string; email: string; values: Record<string, string>; errors: FieldErrors; minLength: number; providers?: { id: number; name: string }[] }) {
   const { values, errors } = props
   return (
     <Page title="Accept your invitation" chrome={props.chrome} narrow>
@@ -18,6 +18,19 @@ export function InviteFormPage(props: { chrome: PageChrome; action: string; emai
         <Field name="username" label="Username" value={values.username ?? ''} required minlength={2} maxlength={20} pattern="[A-Za-z0-9_\-]{2,20}" autocomplete="username" error={errors.username} hint="2 to 20 letters, digits, “_” or “-”." />
         <PasswordAndConfirm errors={errors} minLength={props.minLength} />
         <button type="submit">Continue</button>
+        {props.providers && props.providers.length > 0 && (
+          <section aria-labelledby="accept-with-heading" class="stack">
+            <h2 id="accept-with-heading">Or accept without a password</h2>
+            <p class="hint">
+              Fill in your name and username, then sign in at your institution instead of choosing a password. It must confirm the address {props.email}. Gatehouse then signs you in through it, with no password of its own.
+            </p>
+            {props.providers.map((p) => (
+              <button type="submit" class="secondary" formaction={`${props.action}/oidc`} formnovalidate name="provider_id" value={String(p.id)}>
+                Accept with {p.name}
+              </button>
+            ))}
+          </section>
+        )}
       </form>
     </Page>
   )

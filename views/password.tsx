@@ -20,6 +20,22 @@ export function PasswordChangePage(props: { chrome: PageChrome; reason: 'tempora
   )
 }
 
+/** /password/change for an account claimed through an identity provider: nothing to change here. */
+export function NoLocalPasswordPage(props: { chrome: PageChrome; providers: string[] }) {
+  const names = props.providers.length > 0 ? props.providers.join(', ') : 'your identity provider'
+  return (
+    <Page title="No Gatehouse password" chrome={props.chrome} narrow>
+      <h1>Your account has no Gatehouse password</h1>
+      <p>
+        You sign in with <strong>{names}</strong>, so there is no password to change here. To change the password you use there, go to {names}. Your Gatehouse second factor stays as it is.
+      </p>
+      <p>
+        <a href="/">Back to your account</a>
+      </p>
+    </Page>
+  )
+}
+
 export function NewPasswordFields(props: { errors: FieldErrors; minLength: number }) {
   return (
     <>

@@ -35,7 +35,13 @@ export function getOidcConfiguration(key: Buffer, provider: IdentityProvider): P
   return pending
 }
 
-export type OidcAttempt = { providerId: number; state: string; nonce: string; codeVerifier: string; returnTo: string; expiresAt: number }
+/** What the attempt is for: a sign-in, accepting an invitation (with the form's answers), or linking to the signed-in account. */
+export type OidcPurpose =
+  | { kind: 'signin' }
+  | { kind: 'invite'; invitationId: number; firstName: string; lastName: string; username: string }
+  | { kind: 'link'; userId: number; sessionId: string }
+
+export type OidcAttempt = { providerId: number; state: string; nonce: string; codeVerifier: string; returnTo: string; expiresAt: number; purpose?: OidcPurpose }
 
 const attempts = new Map<string, OidcAttempt>()
 

@@ -1,4 +1,5 @@
 import type { Session, User } from '../db/schema.ts'
+import { hasLocalPassword } from './local-password.ts'
 
 // The sign-in chain, written once: password → (TOTP if enrolled) → must-change password →
 // TOTP enrolment → recovery codes shown once → full session. A user with an authenticator proves it before changing an
@@ -13,8 +14,9 @@ export const STEP_PAGES: Record<SignInStep, string> = {
   'recovery-codes': '/mfa/recovery-codes',
 }
 
+/** Never for an account without a local password: there is nothing to change. */
 export function isPasswordExpired(user: User, now: number, maxAgeDays: number): boolean {
-  return maxAgeDays > 0 && now - user.passwordChangedAt > maxAgeDays * 24 * 60 * 60_000
+  return maxAgeDays > 0 && hasLocalPassword(user) && now - user.passwordChangedAt > maxAgeDays * 24 * 60 * 60_000
 }
 
 /** The step this session must pass next, or null when it is a full session. */

@@ -274,7 +274,7 @@ function sameHash(a: string, b: string): boolean {
 
 export type VerifyOutcome =
   | { ok: true; user: User }
-  | { ok: false; reason: 'no token' | 'other tab' | 'expired' | 'locked' | 'username taken' | 'email taken' }
+  | { ok: false; reason: 'no token' | 'other tab' | 'expired' | 'locked' | 'username taken' | 'email taken' | 'closed' }
   | { ok: false; reason: 'wrong'; remaining: number }
 
 /**
@@ -295,36 +295,56 @@ export function verifyInvitationSecurityToken(db: Db, invitation: Invitation, in
       auditInvitation(db, ctx, 'invitation.security_token_failed', current, { failures })
       return failures >= SECURITY_TOKEN_MAX_FAILURES ? { ok: false, reason: 'locked' } : { ok: false, reason: 'wrong', remaining: SECURITY_TOKEN_MAX_FAILURES - failures }
     }
-    if (db.select({ id: users.id }).from(users).where(eq(users.email, current.email)).get()) return { ok: false, reason: 'email taken' }
-    const username = current.pendingUsername!
-    if (db.select({ id: users.id }).from(users).where(sql`lower(${users.username}) = lower(${username})`).get()) return { ok: false, reason: 'username taken' }
-    const user = db
-      .insert(users)
-      .values({
-        email: current.email,
-        firstName: current.pendingFirstName ?? '',
-        lastName: current.pendingLastName ?? '',
-        username,
-        organization: current.organization,
-        role: current.role,
-        passwordHash: current.pendingPasswordHash,
-        passwordChangedAt: ctx.now,
-        contactEmail: current.contactEmail !== null && current.contactEmail !== current.email ? current.contactEmail : null,
-        createdAt: ctx.now,
-      })
-      .returning()
-      .get()
-    if (current.groupId !== null) db.insert(groupMembers).values({ groupId: current.groupId, userId: user.id, role: current.groupRole ?? 'member', createdAt: ctx.now }).onConflictDoNothing().run()
-    for (const grant of current.projectGrants) {
-      db.insert(projectMembers).values({ projectId: grant.projectId, userId: user.id, roleId: grant.roleId, createdAt: ctx.now }).onConflictDoNothing().run()
-    }
-    db.update(invitations)
-      .set({ status: 'accepted', acceptedAt: ctx.now, acceptedUserId: user.id, securityTokenHash: null, tabBindingHash: null, pendingPasswordHash: null })
-      .where(eq(invitations.id, current.id))
-      .run()
-    recordAuditEvent(db, { event: 'invitation.accepted', at: ctx.now, actor: { id: user.id, email: user.email }, targetType: 'invitation', targetId: current.id, ip: ctx.ip, details: { user_id: user.id, username, role: user.role, group_id: current.groupId, project_grants: current.projectGrants } })
-    const inviter = current.invitedBy === null ? null : db.select().from(users).where(eq(users.id, current.invitedBy)).get()
-    if (inviter) enqueueEmail(db, invitationAcceptedEmail({ to: inviter.email, invitee: displayName(user), username }), ctx.now)
-    return { ok: true, user }
+    const created = createAccountFromInvitation(db, current, { firstName: current.pendingFirstName ?? '', lastName: current.pendingLastName ?? '', username: current.pendingUsername!, passwordHash: current.pendingPasswordHash, claimedVia: 'local' }, ctx)
+    return created
   })
+}
+
+/**
+ * The account an invitation creates, inside the caller's transaction: the user with the invited
+ * role, the group and project memberships, the invitation accepted (a guarded UPDATE: only one
+ * caller ever accepts it), the audit event and the email to the inviter. Null-free refusals:
+ * `closed` when the invitation is no longer open (accepted, revoked, expired meanwhile).
+ */
+export function createAccountFromInvitation(
+  db: Db,
+  current: Invitation,
+  answers: { firstName: string; lastName: string; username: string; passwordHash: string; claimedVia: string },
+  ctx: Ctx,
+): { ok: true; user: User } | { ok: false; reason: 'closed' | 'username taken' | 'email taken' } {
+  if (db.select({ id: users.id }).from(users).where(eq(users.email, current.email)).get()) return { ok: false, reason: 'email taken' }
+  const username = answers.username
+  if (db.select({ id: users.id }).from(users).where(sql`lower(${users.username}) = lower(${username})`).get()) return { ok: false, reason: 'username taken' }
+  const accepted = db
+    .update(invitations)
+    .set({ status: 'accepted', acceptedAt: ctx.now, securityTokenHash: null, tabBindingHash: null, pendingPasswordHash: null })
+    .where(and(eq(invitations.id, current.id), inArray(invitations.status, ['sent', 'link visited']), sql`${invitations.expiresAt} > ${ctx.now}`))
+    .run().changes
+  if (accepted !== 1) return { ok: false, reason: 'closed' }
+  const user = db
+    .insert(users)
+    .values({
+      email: current.email,
+      firstName: answers.firstName,
+      lastName: answers.lastName,
+      username,
+      organization: current.organization,
+      role: current.role,
+      passwordHash: answers.passwordHash,
+      passwordChangedAt: ctx.now,
+      claimedVia: answers.claimedVia,
+      contactEmail: current.contactEmail !== null && current.contactEmail !== current.email ? current.contactEmail : null,
+      createdAt: ctx.now,
+    })
+    .returning()
+    .get()
+  if (current.groupId !== null) db.insert(groupMembers).values({ groupId: current.groupId, userId: user.id, role: current.groupRole ?? 'member', createdAt: ctx.now }).onConflictDoNothing().run()
+  for (const grant of current.projectGrants) {
+    db.insert(projectMembers).values({ projectId: grant.projectId, userId: user.id, roleId: grant.roleId, createdAt: ctx.now }).onConflictDoNothing().run()
+  }
+  db.update(invitations).set({ acceptedUserId: user.id }).where(eq(invitations.id, current.id)).run()
+  recordAuditEvent(db, { event: 'invitation.accepted', at: ctx.now, actor: { id: user.id, email: user.email }, targetType: 'invitation', targetId: current.id, ip: ctx.ip, details: { user_id: user.id, username, role: user.role, group_id: current.groupId, project_grants: current.projectGrants, claimed_via: answers.claimedVia } })
+  const inviter = current.invitedBy === null ? null : db.select().from(users).where(eq(users.id, current.invitedBy)).get()
+  if (inviter) enqueueEmail(db, invitationAcceptedEmail({ to: inviter.email, invitee: displayName(user), username }), ctx.now)
+  return { ok: true, user }
 }

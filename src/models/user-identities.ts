@@ -1,5 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm'
 import { identityProviders, sessions, userIdentities, users, type IdentityProvider, type User, type UserIdentity } from '../db/schema.ts'
+import { hasLocalPassword } from '../auth/local-password.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
 import { recordAuditEvent } from './audit.ts'
 import { queueSecurityNotice } from '../mail/security-notice.ts'
@@ -31,14 +32,6 @@ export function linkUserIdentity(
     queueSecurityNotice(db, { to: input.user.email, subject: `Sign-in with ${input.provider.name} was linked to your account`, what: `Your ${input.provider.name} identity (${input.email}) was linked to your Gatehouse account and can now be used to sign in.`, now: input.now, ip: input.ip, baseUrl: input.baseUrl })
     return identity
   })
-}
-
-/**
- * Whether a stored password hash is a usable local password. An account claimed through a provider
- * holds a sentinel instead of an argon2 PHC string ("$argon2…"): anything else means "no local password".
- */
-export function hasLocalPassword(passwordHash: string): boolean {
-  return passwordHash.startsWith('$argon2')
 }
 
 /** A user's linked identities with their provider's name, oldest link first. */
@@ -75,7 +68,7 @@ export function unlinkUserIdentity(db: Db, input: { identityId: number; userId: 
     const all = user ? listUserIdentities(db, user.id) : []
     const identity = all.find((i) => i.id === input.identityId)
     if (!user || !identity) return { ok: false, reason: 'not_found' } as const
-    if (!hasLocalPassword(user.passwordHash) && all.length <= 1) return { ok: false, reason: 'only_way_in' } as const
+    if (!hasLocalPassword(user) && all.length <= 1) return { ok: false, reason: 'only_way_in' } as const
     db.delete(userIdentities).where(and(eq(userIdentities.id, identity.id), eq(userIdentities.userId, user.id))).run()
     const method = `oidc:${identity.providerName}`
     const ended = db

@@ -2,7 +2,10 @@ import { Hono, type Context } from 'hono'
 import { sql } from 'drizzle-orm'
 import type { AppEnv } from '../http/context.ts'
 import { publicPage, setSessionCookie } from '../auth/middleware.ts'
-import { readForm, hasErrors, checkTextFields, normalizePassword, type FieldErrors } from '../http/forms.ts'
+import { readForm, hasErrors, checkTextFields, normalizePassword, type FieldErrors, type FormData } from '../http/forms.ts'
+import { getIdentityProviderById, listEnabledIdentityProviders } from '../models/identity-providers.ts'
+import { renderErrorPage } from '../http/errors.tsx'
+import { startOidcFlow } from './oidc-flow.tsx'
 import { chrome } from '../http/page.ts'
 import { redirectTo } from '../http/htmx.ts'
 import { limitByIp } from '../http/ip-limit.ts'
@@ -23,7 +26,7 @@ export const USERNAME_PATTERN = /^[A-Za-z0-9_-]{2,20}$/
 const DEAD_ENDS = {
   unknown: { title: 'This invitation link is not valid', message: 'Check that you copied the whole link from the email. If it still does not work, ask your Gatehouse administrator for a new invitation.', status: 404 },
   expired: { title: 'This invitation has expired', message: 'Invitation links work for a limited time. Ask your Gatehouse administrator to send you a new invitation.', status: 410 },
-  accepted: { title: 'This invitation has already been used', message: 'The account has been created. Sign in with its email address and password.', status: 410 },
+  accepted: { title: 'This invitation has already been used', message: 'The account has been created. Sign in with its email address and password, or with the identity provider it was created through.', status: 410 },
   revoked: { title: 'This invitation was withdrawn', message: 'An administrator has cancelled it. Ask your Gatehouse administrator for a new invitation if you still need one.', status: 410 },
 } as const
 
@@ -36,6 +39,20 @@ function loadLiveInvitation(c: Context<AppEnv>): { invitation: Invitation } | { 
   return { response: c.html(<InviteDeadEndPage chrome={chrome(c)} title={end.title} message={end.message} />, end.status) }
 }
 
+/** The names and username of the acceptance form, checked as both ways of accepting need them. */
+function checkAnswers(c: Context<AppEnv>, form: FormData): { values: { first_name: string; last_name: string; username: string }; errors: FieldErrors } {
+  const { db } = c.get('deps')
+  const values = { first_name: form.get('first_name').trim(), last_name: form.get('last_name').trim(), username: form.get('username').trim() }
+  const usernameTaken = USERNAME_PATTERN.test(values.username) && db.select({ id: users.id }).from(users).where(sql`lower(${users.username}) = lower(${values.username})`).get()
+  const errors: FieldErrors = {
+    first_name: values.first_name === '' ? 'Enter your first name.' : values.first_name.length > 100 ? 'At most 100 characters.' : undefined,
+    last_name: values.last_name === '' ? 'Enter your last name.' : values.last_name.length > 100 ? 'At most 100 characters.' : undefined,
+    username: !USERNAME_PATTERN.test(values.username) ? '2 to 20 letters, digits, “_” or “-”.' : usernameTaken ? 'This username is taken; choose another.' : undefined,
+  }
+  checkTextFields(errors, values)
+  return { values, errors }
+}
+
 function ctxOf(c: Context<AppEnv>) {
   return { actor: null, now: c.get('deps').clock.now(), ip: c.get('clientIp') }
 }
@@ -44,7 +61,7 @@ invite.get('/invite/:token', publicPage, (c) => {
   const live = loadLiveInvitation(c)
   if ('response' in live) return live.response
   markInvitationVisited(c.get('deps').db, live.invitation, ctxOf(c))
-  return c.html(<InviteFormPage chrome={chrome(c)} action={c.req.path} email={live.invitation.email} values={{ first_name: live.invitation.firstName ?? '', last_name: live.invitation.lastName ?? '' }} errors={{}} minLength={c.get('deps').config.passwordMinLength} />)
+  return c.html(<InviteFormPage chrome={chrome(c)} action={c.req.path} email={live.invitation.email} values={{ first_name: live.invitation.firstName ?? '', last_name: live.invitation.lastName ?? '' }} errors={{}} minLength={c.get('deps').config.passwordMinLength} providers={listEnabledIdentityProviders(c.get('deps').db)} />)
 })
 
 invite.post('/invite/:token', publicPage, async (c) => {
@@ -55,19 +72,12 @@ invite.post('/invite/:token', publicPage, async (c) => {
   const { invitation } = live
   const { db, config } = c.get('deps')
   const form = await readForm(c)
-  const values = { first_name: form.get('first_name').trim(), last_name: form.get('last_name').trim(), username: form.get('username').trim() }
+  const { values, errors } = checkAnswers(c, form)
   const password = normalizePassword(form.get('password'))
-  const usernameTaken = USERNAME_PATTERN.test(values.username) && db.select({ id: users.id }).from(users).where(sql`lower(${users.username}) = lower(${values.username})`).get()
   const policy = checkPasswordPolicy(password, { minLength: config.passwordMinLength, email: invitation.email, username: values.username, forbiddenWords: ['gatehouse', config.siteName] })
-  const errors: FieldErrors = {
-    first_name: values.first_name === '' ? 'Enter your first name.' : values.first_name.length > 100 ? 'At most 100 characters.' : undefined,
-    last_name: values.last_name === '' ? 'Enter your last name.' : values.last_name.length > 100 ? 'At most 100 characters.' : undefined,
-    username: !USERNAME_PATTERN.test(values.username) ? '2 to 20 letters, digits, “_” or “-”.' : usernameTaken ? 'This username is taken; choose another.' : undefined,
-    password: policy ?? undefined,
-    confirm_password: !policy && normalizePassword(form.get('confirm_password')) !== password ? 'The two passwords do not match.' : undefined,
-  }
-  checkTextFields(errors, values)
-  if (hasErrors(errors)) return c.html(<InviteFormPage chrome={chrome(c)} action={c.req.path} email={invitation.email} values={values} errors={errors} minLength={config.passwordMinLength} />, 422)
+  errors.password = policy ?? undefined
+  errors.confirm_password = !policy && normalizePassword(form.get('confirm_password')) !== password ? 'The two passwords do not match.' : undefined
+  if (hasErrors(errors)) return c.html(<InviteFormPage chrome={chrome(c)} action={c.req.path} email={invitation.email} values={values} errors={errors} minLength={config.passwordMinLength} providers={listEnabledIdentityProviders(db)} />, 422)
   const passwordHash = await hashPassword(password)
   let tabBinding: string
   try {
@@ -79,6 +89,24 @@ invite.post('/invite/:token', publicPage, async (c) => {
   c.get('deps').onEmailQueued?.()
   // Note: answered directly, not redirected: the tab binding exists only in this page.
   return c.html(<InviteVerifyPage chrome={chrome(c)} action={`${c.req.path}/verify`} email={invitation.email} tabBinding={tabBinding} />)
+})
+
+// "Accept with <provider>": the same answers without a password; the provider's verified email
+// proves the address (instead of the emailed security code) at the callback (routes/oidc-claims.tsx).
+invite.post('/invite/:token/oidc', publicPage, async (c) => {
+  const limited = limitByIp(c)
+  if (limited) return limited
+  const live = loadLiveInvitation(c)
+  if ('response' in live) return live.response
+  const { invitation } = live
+  const { db, config } = c.get('deps')
+  const form = await readForm(c)
+  const providerId = Number(form.get('provider_id'))
+  const provider = Number.isInteger(providerId) && providerId > 0 ? getIdentityProviderById(db, providerId) : null
+  if (provider === null || !provider.enabled) return renderErrorPage(c, 404, 'Not found', 'This way of signing in is not offered.')
+  const { values, errors } = checkAnswers(c, form)
+  if (hasErrors(errors)) return c.html(<InviteFormPage chrome={chrome(c)} action={c.req.path.replace(/\/oidc$/, '')} email={invitation.email} values={values} errors={errors} minLength={config.passwordMinLength} providers={listEnabledIdentityProviders(db)} />, 422)
+  return startOidcFlow(c, provider, { returnTo: '/', fromForm: true, purpose: { kind: 'invite', invitationId: invitation.id, firstName: values.first_name, lastName: values.last_name, username: values.username } })
 })
 
 invite.post('/invite/:token/verify', publicPage, async (c) => {
@@ -118,6 +146,8 @@ invite.post('/invite/:token/verify', publicPage, async (c) => {
       return deadEnd('That username was taken meanwhile', 'Someone else took the username you chose. Open the invitation link again and choose another.', 409)
     case 'email taken':
       return c.html(<InviteDeadEndPage chrome={chrome(c)} title="An account with this address exists already" message="Someone created an account for this email address after the invitation was sent. Sign in with it, or use “Forgot your password?” on the sign-in page." />, 409)
+    case 'closed':
+      return c.html(<InviteDeadEndPage chrome={chrome(c)} title="This invitation has already been used" message="The invitation was accepted or withdrawn meanwhile. Sign in, or ask your Gatehouse administrator for a new invitation." />, 410)
     case 'no token':
       setFlash(c, 'info', 'The invitation was opened again (perhaps in another tab), which started the form again and cancelled the earlier code. Fill in the form once more to get a new code.')
       return redirectTo(c, restart)

@@ -11,6 +11,7 @@ import { LoginPage, LoginMfaPage } from '../../views/login.tsx'
 import { getUserByEmail } from '../models/users.ts'
 import { listEnabledIdentityProviders } from '../models/identity-providers.ts'
 import { getDummyPasswordHash, verifyPasswordHash } from '../auth/password.ts'
+import { hasLocalPassword } from '../auth/local-password.ts'
 import { beginSignInAttempt, clearSignInFailures, concludeFailedAttempt, concludeSucceededAttempt, type ThrottleState } from '../auth/rate-limit.ts'
 import { createSession, invalidateSession, markSessionMfaVerified } from '../auth/session.ts'
 import { nextSignInStep, STEP_PAGES } from '../auth/sign-in-chain.ts'
@@ -96,7 +97,8 @@ login.post('/login', publicPage, async (c) => {
 
   const user = getUserByEmail(db, email)
   // NFC first; a password set before passwords were normalised may be stored as typed then
-  const passwordOk = user
+  // Note: an account without a local password is answered as a wrong password, after the same dummy hash as an unknown email
+  const passwordOk = user && hasLocalPassword(user)
     ? (await verifyPasswordHash(user.passwordHash, password)) || (typed !== password && (await verifyPasswordHash(user.passwordHash, typed)))
     : await verifyPasswordHash(await getDummyPasswordHash(), password).then(() => false)
   if (!user || !passwordOk) {

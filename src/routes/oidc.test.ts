@@ -6,7 +6,8 @@ import { createServer, type Server } from 'node:http'
 import Provider from 'oidc-provider'
 import { eq } from 'drizzle-orm'
 import { BASE_URL, createTestEnv, createTestUser, signIn, totpAt, type TestClient, type TestEnv } from '../test/helpers.ts'
-import { hasLocalPassword, linkUserIdentity } from '../models/user-identities.ts'
+import { linkUserIdentity } from '../models/user-identities.ts'
+import { hasLocalPassword } from '../auth/local-password.ts'
 import { createIdentityProvider } from '../models/identity-providers.ts'
 import { auditEvents, signInThrottles, identityProviders, userIdentities, users, sessions, outbox, roles } from '../db/schema.ts'
 import { writeTransaction } from '../db/client.ts'
@@ -586,8 +587,8 @@ describe('unlink under parallel requests', () => {
 
 describe('hasLocalPassword', () => {
   it('is true only for an argon2 PHC string', () => {
-    expect(hasLocalPassword('$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA')).toBe(true)
-    for (const sentinel of ['', '!', '!no-local-password', 'oidc:Hospital', 'argon2id$v=19']) expect(hasLocalPassword(sentinel)).toBe(false)
+    expect(hasLocalPassword({ passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA' })).toBe(true)
+    for (const sentinel of ['', '!', '!no-local-password', 'oidc:Hospital', 'argon2id$v=19']) expect(hasLocalPassword({ passwordHash: sentinel })).toBe(false)
   })
 })
 

@@ -7,7 +7,9 @@ import { redirectTo } from '../http/htmx.ts'
 import { limitByIp } from '../http/ip-limit.ts'
 import { gonePage } from '../http/errors.tsx'
 import { setFlash } from '../http/flash.ts'
-import { PasswordChangePage, PasswordForgotPage, PasswordResetPage } from '../../views/password.tsx'
+import { NoLocalPasswordPage, PasswordChangePage, PasswordForgotPage, PasswordResetPage } from '../../views/password.tsx'
+import { hasLocalPassword } from '../auth/local-password.ts'
+import { sendProviderSignInReminder, signInProviderNames } from '../models/password-less.ts'
 import { checkPasswordPolicy, hashPassword, verifyPasswordHash } from '../auth/password.ts'
 import { isPasswordExpired, nextSignInStep, STEP_PAGES } from '../auth/sign-in-chain.ts'
 import { invalidateOtherUserSessions, invalidateUserSessions } from '../auth/session.ts'
@@ -44,8 +46,14 @@ function changeReason(c: Context<AppEnv>, user: User): 'temporary' | 'expired' |
   return isPasswordExpired(user, clock.now(), config.passwordMaxAgeDays) ? 'expired' : 'voluntary'
 }
 
+/** The page for an account without a local password: it signs in through its provider(s) and has nothing to change here. */
+function noLocalPasswordPage(c: Context<AppEnv>, user: User, status: 200 | 409) {
+  return c.html(<NoLocalPasswordPage chrome={chrome(c)} providers={signInProviderNames(c.get('deps').db, user)} />, status)
+}
+
 password.get('/password/change', requireSignInStep('change-password', { alsoWhenComplete: true }), (c) => {
   const { user } = c.get('auth')!
+  if (!hasLocalPassword(user)) return noLocalPasswordPage(c, user, 200)
   return c.html(<PasswordChangePage chrome={chrome(c)} reason={changeReason(c, user)} email={user.email} minLength={c.get('deps').config.passwordMinLength} />)
 })
 
@@ -54,6 +62,7 @@ password.post('/password/change', requireSignInStep('change-password', { alsoWhe
   if (limited) return limited
   const { db, clock, config } = c.get('deps')
   const { user, session } = c.get('auth')!
+  if (!hasLocalPassword(user)) return noLocalPasswordPage(c, user, 409)
   const form = await readForm(c)
   const errors = checkNewPassword(c, form, user)
   const typedCurrent = form.get('current_password')
@@ -90,7 +99,10 @@ password.post('/password/forgot', publicPage, async (c) => {
   // Note: the answer is the same whether or not the account exists; only the outbox differs.
   // At most SENDS_PER_HOUR reset emails per account per hour; beyond, nothing is sent (the answer
   // stays the same), counted inside the transaction so parallel requests cannot exceed it.
-  if (user && user.disabledAt === null) {
+  if (user && user.disabledAt === null && !hasLocalPassword(user)) {
+    // no password to reset: an email naming the provider(s) instead, under the same hourly limit
+    if (sendProviderSignInReminder(db, user, { now: clock.now(), ip: c.get('clientIp'), baseUrl: config.baseUrl })) c.get('deps').onEmailQueued?.()
+  } else if (user && user.disabledAt === null) {
     const now = clock.now()
     const sent = writeTransaction(db, () => {
       if (resetEmailsInLastHour(db, user.id, now) >= SENDS_PER_HOUR) {

@@ -59,3 +59,35 @@ export function LinkedIdentitiesTable(props: { identities: LinkedIdentity[]; unl
     </TableScroll>
   )
 }
+
+export type LinkableProvider = { id: number; name: string }
+
+/**
+ * The signed-in person's own linked identities (SPEC §10, §11): the table with an Unlink button each
+ * (POST /account/identities/:id/unlink, which asks for confirmation), and a "Link <provider>" form per
+ * enabled provider not linked yet (POST /account/identities/link). Forms need no token: unsafe
+ * methods are guarded by the Origin check. `returnTo` is where a completed link lands.
+ */
+export function LinkedIdentitiesSection(props: { identities: LinkedIdentity[]; providers: LinkableProvider[]; returnTo?: string; headingLevel?: 2 | 3 }) {
+  const Heading = props.headingLevel === 3 ? 'h3' : 'h2'
+  return (
+    <section aria-labelledby="linked-identities-heading" class="stack" id="linked-identities">
+      <Heading id="linked-identities-heading">Sign-in with your institution</Heading>
+      {props.identities.length === 0 ? <p>No identity provider is linked to your account.</p> : <LinkedIdentitiesTable identities={props.identities} unlinkAction={(id) => `/account/identities/${id}/unlink`} />}
+      {props.providers.length > 0 && (
+        <div class="stack">
+          <p class="hint">Linking sends you to the provider to sign in; afterwards you can sign in to Gatehouse with it. Your Gatehouse second factor is still asked unless the provider is trusted for it.</p>
+          {props.providers.map((p) => (
+            <form method="post" action="/account/identities/link">
+              <input type="hidden" name="provider_id" value={String(p.id)} />
+              {props.returnTo && <input type="hidden" name="return_to" value={props.returnTo} />}
+              <button type="submit" class="secondary">
+                Link {p.name}
+              </button>
+            </form>
+          ))}
+        </div>
+      )}
+    </section>
+  )
+}
