@@ -16,6 +16,7 @@ import { recoveryCodeRoutes } from './routes/recovery-codes.tsx'
 import { password } from './routes/password.tsx'
 import { home } from './routes/home.tsx'
 import { accountNotifications } from './routes/account-notifications.tsx'
+import { account } from './routes/account.tsx'
 import { invite } from './routes/invite.tsx'
 import { projectRoutes } from './routes/projects.tsx'
 import { siteDecisionRoutes } from './routes/site-decisions.tsx'
@@ -76,6 +77,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', password)
   app.route('/', home)
   app.route('/', accountNotifications)
+  app.route('/', account)
   app.route('/', invite)
   app.route('/', projectRoutes)
   app.route('/', siteDecisionRoutes)

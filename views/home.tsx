@@ -30,17 +30,8 @@ export function HomePage(props: { chrome: PageChrome; user: User; sessions: Sess
           </dd>
         </dl>
         <p>
-          <a href="/password/change">Change your password</a> · <a href="/account/recovery-codes">Recovery codes</a>
+          <a href="/account">Your account</a>: name, password, second factors, sessions and email settings
         </p>
-      </Card>
-      <Card title="Email notifications">
-        <form method="post" action="/account/notifications" class="stack">
-          <label>
-            <input type="checkbox" name="workflow_emails" checked={user.workflowEmails} /> Workflow emails: projects awaiting your decision, site decisions on your projects, approval expiry reminders
-          </label>
-          <p class="hint">Security notices (password, second factor, sign-in lock) are always sent.</p>
-          <button type="submit">Save email setting</button>
-        </form>
       </Card>
       <Card title="Where you are signed in">
         <SessionsTable sessions={props.sessions} currentId={props.currentSessionId} />
