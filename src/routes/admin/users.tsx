@@ -217,7 +217,11 @@ const ACTIONS: Record<string, Action> = {
     title: 'Reset authenticator',
     question: 'Their authenticator and recovery codes are cleared and all their sessions end; at the next sign-in they enrol a new one and get new codes.',
     button: 'Reset authenticator',
-    run: (c, t) => resetUserMfaByAdmin(c.get('deps').db, t, adminContext(c)),
+    run: (c, t) => {
+      const outcome = resetUserMfaByAdmin(c.get('deps').db, t, { ...adminContext(c), baseUrl: c.get('deps').config.baseUrl })
+      c.get('deps').onEmailQueued?.()
+      return outcome
+    },
     done: 'Authenticator reset; all sessions have ended.',
   },
 }
