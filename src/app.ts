@@ -17,6 +17,7 @@ import { password } from './routes/password.tsx'
 import { home } from './routes/home.tsx'
 import { accountNotifications } from './routes/account-notifications.tsx'
 import { account } from './routes/account.tsx'
+import { accountTotp } from './routes/account-totp.tsx'
 import { invite } from './routes/invite.tsx'
 import { projectRoutes } from './routes/projects.tsx'
 import { siteDecisionRoutes } from './routes/site-decisions.tsx'
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', home)
   app.route('/', accountNotifications)
   app.route('/', account)
+  app.route('/', accountTotp)
   app.route('/', invite)
   app.route('/', projectRoutes)
   app.route('/', siteDecisionRoutes)
