@@ -33,6 +33,7 @@ import {
   type Outcome,
 } from '../../models/user-admin.ts'
 import { listUserSessions } from '../../auth/session.ts'
+import { countUnusedRecoveryCodes } from '../../auth/recovery-codes.ts'
 import { getLockedUntil } from '../../auth/rate-limit.ts'
 import { resolveAuditTargets } from '../../models/audit-log.ts'
 import { auditEvents, type User } from '../../db/schema.ts'
@@ -133,6 +134,7 @@ function renderUserPage(c: Context<AppEnv>, target: User, extra: { error?: strin
       lockedUntil={getLockedUntil(db, target.email, clock.now())}
       memberships={getUserMemberships(db, target.id)}
       sessions={listUserSessions(db, target.id)}
+      factors={{ totpEnrolledAt: target.totpSecret ? target.mfaEnrolledAt : null, recoveryCodesLeft: countUnusedRecoveryCodes(db, target.id), recoveryCodesIssued: target.recoveryCodesIssuedAt !== null }}
       events={events}
       eventTargets={resolveAuditTargets(db, events)}
       projects={listProjectsForPicker(db)}
