@@ -67,7 +67,13 @@ function refuseCode(c: Context<AppEnv>, user: User, reason: string) {
   return null
 }
 
-accountTotp.get('/account/totp', requireUser, (c) => c.html(<TotpReplaceStartPage chrome={chrome(c)} />))
+/** Only an account with an authenticator app replaces it (a full session has one today; kept for other factors). */
+function noAuthenticator(c: Context<AppEnv>) {
+  setFlash(c, 'info', 'Your account has no authenticator app to replace.')
+  return redirectTo(c, '/account')
+}
+
+accountTotp.get('/account/totp', requireUser, (c) => (c.get('auth')!.user.totpSecret === null ? noAuthenticator(c) : c.html(<TotpReplaceStartPage chrome={chrome(c)} />)))
 
 accountTotp.post('/account/totp', requireUser, async (c) => {
   const limited = limitByIp(c)
@@ -79,6 +85,7 @@ accountTotp.post('/account/totp', requireUser, async (c) => {
 async function proveCurrentAuthenticator(c: Context<AppEnv>, code: string) {
   const { db, clock, config } = c.get('deps')
   const { user, session } = c.get('auth')!
+  if (user.totpSecret === null) return noAuthenticator(c)
   const refused = beginAttempt(c, user.email)
   if (refused) return refused
   const current = decryptSecret(config.encryptionKey, user.totpSecret ?? '')
