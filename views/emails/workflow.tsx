@@ -12,7 +12,8 @@ export type WorkflowNotice =
 
 /** The footer: where to turn these emails off (the account page, on the same Gatehouse as `url`). */
 function offLine(url: string): string {
-  return `You receive this because workflow emails are on for your account; you can turn them off on your account page: ${new URL('/account', url).href}`
+  const origin = /^https?:\/\/[^/]+/.exec(url)?.[0] ?? ''
+  return `You receive this because workflow emails are on for your account; you can turn them off on your account page: ${origin}/account`
 }
 
 function content(n: WorkflowNotice): { subject: string; lines: string[]; link: string } {
