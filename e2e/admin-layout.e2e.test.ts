@@ -108,6 +108,9 @@ describe('admin console layout: no sideways scroll and no serious axe violation,
 
     paths.push(
       '/',
+      '/account',
+      '/account/totp',
+      '/account/recovery-codes',
       '/projects',
       '/projects/new',
       projectPath,

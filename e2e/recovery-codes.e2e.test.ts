@@ -43,7 +43,10 @@ describe('recovery codes: regenerate, copy, download, sign in with one', () => {
   it('makes new codes with a fresh authenticator code; copy and download give the same codes', async () => {
     const temporaryPassword = temporaryPasswordFrom(await sink.waitForEmail(sentTo(EMAIL)))
     const { totpSecret, step } = await completeFirstSignIn(page, server.baseUrl, { email: EMAIL, temporaryPassword, newPassword: PASSWORD })
-    await page.getByRole('link', { name: 'Recovery codes' }).first().click()
+    await page.locator('header.site a.who').click()
+    await page.waitForURL(url('/account'))
+    expect(await page.locator('#account-recovery-codes-left').innerText()).toContain('10 unused recovery codes are left.')
+    await page.getByRole('link', { name: 'Make new recovery codes' }).click()
     await page.waitForURL(url('/account/recovery-codes'))
     expect(await page.locator('#recovery-codes-left').innerText()).toContain('10 unused recovery codes are left.')
     await waitForNextTotpStep(step)

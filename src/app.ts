@@ -18,6 +18,8 @@ import { home } from './routes/home.tsx'
 import { accountNotifications } from './routes/account-notifications.tsx'
 import { accountIdentities } from './routes/account-identities.tsx'
 import { accountIdentityLink } from './routes/account-identity-link.tsx'
+import { account } from './routes/account.tsx'
+import { accountTotp } from './routes/account-totp.tsx'
 import { invite } from './routes/invite.tsx'
 import { projectRoutes } from './routes/projects.tsx'
 import { siteDecisionRoutes } from './routes/site-decisions.tsx'
@@ -81,6 +83,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', accountNotifications)
   app.route('/', accountIdentities)
   app.route('/', accountIdentityLink)
+  app.route('/', account)
+  app.route('/', accountTotp)
   app.route('/', invite)
   app.route('/', projectRoutes)
   app.route('/', siteDecisionRoutes)

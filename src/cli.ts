@@ -71,8 +71,9 @@ async function main(argv: string[]): Promise<number> {
         if (!email) return usageError('reset-mfa needs a valid EMAIL')
         const user = getUserByEmail(db, email)
         if (!user) return failure(`no account for ${email}`)
-        writeTransaction(db, () => resetUserMfa(db, { userId: user.id, now, actor, ip: null, via: 'cli' }))
+        writeTransaction(db, () => resetUserMfa(db, { userId: user.id, email: user.email, now, actor, ip: null, via: 'cli', baseUrl: config.baseUrl }))
         process.stdout.write(`Cleared the authenticator of ${email} and ended their sessions. They will enrol again at their next sign-in.\n`)
+        await deliverNow()
         return 0
       }
       case 'backup': {

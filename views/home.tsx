@@ -3,10 +3,8 @@ import { Card } from './components/form.tsx'
 import { DateTime } from './components/time.tsx'
 import { SessionsTable } from './components/sessions-table.tsx'
 import type { Session, User } from '../src/db/schema.ts'
-import { LinkedIdentitiesSection, type LinkableProvider } from './components/linked-identities.tsx'
-import type { LinkedIdentity } from '../src/models/user-identities.ts'
 
-export function HomePage(props: { chrome: PageChrome; user: User; sessions: Session[]; currentSessionId: string; identities?: LinkedIdentity[]; linkableProviders?: LinkableProvider[] }) {
+export function HomePage(props: { chrome: PageChrome; user: User; sessions: Session[]; currentSessionId: string }) {
   const { user } = props
   return (
     <Page title="Home" chrome={props.chrome}>
@@ -32,21 +30,9 @@ export function HomePage(props: { chrome: PageChrome; user: User; sessions: Sess
           </dd>
         </dl>
         <p>
-          <a href="/password/change">Change your password</a> · <a href="/account/recovery-codes">Recovery codes</a>
+          <a href="/account">Your account</a>: name, password, second factors, sessions and email settings
         </p>
       </Card>
-      <Card title="Email notifications">
-        <form method="post" action="/account/notifications" class="stack">
-          <label>
-            <input type="checkbox" name="workflow_emails" checked={user.workflowEmails} /> Workflow emails: projects awaiting your decision, site decisions on your projects, approval expiry reminders
-          </label>
-          <p class="hint">Security notices (password, second factor, sign-in lock) are always sent.</p>
-          <button type="submit">Save email setting</button>
-        </form>
-      </Card>
-      {((props.identities?.length ?? 0) > 0 || (props.linkableProviders?.length ?? 0) > 0) && (
-        <LinkedIdentitiesSection identities={props.identities ?? []} providers={props.linkableProviders ?? []} returnTo="/" />
-      )}
       <Card title="Where you are signed in">
         <SessionsTable sessions={props.sessions} currentId={props.currentSessionId} />
       </Card>

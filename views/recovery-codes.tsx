@@ -59,7 +59,7 @@ export function RecoveryCodesAccountPage(props: { chrome: PageChrome; left: numb
         </form>
       </Card>
       <p>
-        <a href="/">Back to home</a>
+        <a href="/account">Back to your account</a>
       </p>
     </Page>
   )

@@ -7,6 +7,7 @@ import { invalidateUserSessions } from '../auth/session.ts'
 import { clearSignInFailures } from '../auth/rate-limit.ts'
 import { hashPassword } from '../auth/password.ts'
 import { enqueueEmail } from '../mail/outbox.ts'
+import { queueSecurityNotice } from '../mail/security-notice.ts'
 import { temporaryPasswordEmail } from '../../views/emails/temporary-password.tsx'
 import { TEMPORARY_PASSWORD_TTL_MS } from './users.ts'
 
@@ -87,14 +88,15 @@ export async function resetUserPassword(db: Db, target: User, ctx: AdminContext 
     const ended = invalidateUserSessions(db, target.id)
     audit(db, ctx, 'password.reset_by_admin', target, { sessions_ended: ended })
     enqueueEmail(db, temporaryPasswordEmail({ to: target.email, password, loginUrl: `${ctx.baseUrl}/login`, reason: 'reset' }), ctx.now)
+    queueSecurityNotice(db, { to: target.email, subject: 'An administrator issued you a temporary password', what: 'An administrator reset your password: your old password no longer works, you were signed out everywhere, and a temporary password was sent to you in a separate email.', now: ctx.now, ip: ctx.ip, baseUrl: ctx.baseUrl })
   })
   return ok
 }
 
 /** Clears the authenticator (next sign-in enrols again) and ends every session. Not on yourself: use the CLI. */
-export function resetUserMfaByAdmin(db: Db, target: User, ctx: AdminContext): Outcome {
+export function resetUserMfaByAdmin(db: Db, target: User, ctx: AdminContext & { baseUrl: string }): Outcome {
   if (target.id === ctx.actor.id) return { ok: false, reason: 'You cannot reset your own authenticator here. Another admin can, or use `npm run cli -- reset-mfa EMAIL` on the server.' }
-  writeTransaction(db, () => resetUserMfa(db, { userId: target.id, now: ctx.now, actor: ctx.actor, ip: ctx.ip, via: 'admin' }))
+  writeTransaction(db, () => resetUserMfa(db, { userId: target.id, email: target.email, now: ctx.now, actor: ctx.actor, ip: ctx.ip, via: 'admin', baseUrl: ctx.baseUrl }))
   return ok
 }
 

@@ -4,6 +4,7 @@ import { generateRandomString, type RandomReader } from '@oslojs/crypto/random'
 import { randomBytes } from 'node:crypto'
 import { users, type User } from '../db/schema.ts'
 import { preparedOnce, writeTransaction, type Db } from '../db/client.ts'
+import { queueSecurityNotice } from '../mail/security-notice.ts'
 import { recordAuditEvent } from './audit.ts'
 import { enqueueEmail } from '../mail/outbox.ts'
 import { temporaryPasswordEmail } from '../../views/emails/temporary-password.tsx'
@@ -123,9 +124,18 @@ export async function registerUserWithTemporaryPassword(
  * Clears the user's authenticator and ends all their sessions, with its audit event; the next
  * sign-in goes through enrolment. Call inside a transaction.
  */
-export function resetUserMfa(db: Db, input: { userId: number; now: number; actor: Actor; ip: string | null; via: 'admin' | 'cli' }): void {
+/** Clears every second factor and ends every session (call inside the caller's transaction); the user is told by a security notice. */
+export function resetUserMfa(db: Db, input: { userId: number; email: string; now: number; actor: Actor; ip: string | null; via: 'admin' | 'cli'; baseUrl: string }): void {
   db.update(users).set({ totpSecret: null, totpPendingSecret: null, totpLastStep: null, mfaEnrolledAt: null }).where(eq(users.id, input.userId)).run()
   clearRecoveryCodes(db, input.userId)
   const ended = invalidateUserSessions(db, input.userId)
   recordAuditEvent(db, { event: 'mfa.reset', at: input.now, actor: input.actor, targetType: 'user', targetId: input.userId, ip: input.ip, details: { via: input.via, sessions_ended: ended } })
+  queueSecurityNotice(db, {
+    to: input.email,
+    subject: 'Your second factors were reset by an administrator',
+    what: 'An administrator reset the second factors of your account: your authenticator app and recovery codes no longer work, and you were signed out everywhere. At your next sign-in you set up a new authenticator.',
+    now: input.now,
+    ip: input.ip ?? '',
+    baseUrl: input.baseUrl,
+  })
 }

@@ -25,5 +25,5 @@ accountIdentityLink.post('/account/identities/link', requireUser, async (c) => {
   const provider = Number.isInteger(providerId) && providerId > 0 ? getIdentityProviderById(db, providerId) : null
   if (provider === null || !provider.enabled) return renderErrorPage(c, 404, 'Not found', 'This identity provider is not offered.')
   if (hasIdentityAtProvider(db, auth.user.id, provider.id)) return renderErrorPage(c, 409, `${provider.name} is already linked`, `Your account is already linked to a ${provider.name} identity. Unlink it first if you want to link another one.`)
-  return startOidcFlow(c, provider, { returnTo: safeReturnTo(form.get('return_to') || '/'), fromForm: true, purpose: { kind: 'link', userId: auth.user.id, sessionId: auth.session.id } })
+  return startOidcFlow(c, provider, { returnTo: safeReturnTo(form.get('return_to') || '/account'), fromForm: true, purpose: { kind: 'link', userId: auth.user.id, sessionId: auth.session.id } })
 })

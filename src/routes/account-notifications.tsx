@@ -1,4 +1,5 @@
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono'
+import { redirectTo } from '../http/htmx.ts'
 import { eq } from 'drizzle-orm'
 import type { AppEnv } from '../http/context.ts'
 import { requireUser } from '../auth/middleware.ts'
@@ -11,19 +12,6 @@ import { recordAuditEvent } from '../models/audit.ts'
 // The signed-in user's workflow-email setting (SPEC §12). Security notices are not affected.
 
 export const accountNotifications = new Hono<AppEnv>()
-
-/** Back to the page the form was on: the Referer's path when it is one of ours, else home. */
-function backTo(c: Context<AppEnv>): string {
-  const referer = c.req.header('Referer')
-  if (!referer) return '/'
-  try {
-    const url = new URL(referer)
-    if (url.origin !== new URL(c.get('deps').config.baseUrl).origin) return '/'
-    return url.pathname.startsWith('/') && !url.pathname.startsWith('//') ? url.pathname + url.search : '/'
-  } catch {
-    return '/'
-  }
-}
 
 accountNotifications.post('/account/notifications', requireUser, async (c) => {
   const { db, clock } = c.get('deps')
@@ -39,5 +27,5 @@ accountNotifications.post('/account/notifications', requireUser, async (c) => {
     return true
   })
   setFlash(c, 'success', changed ? (on ? 'Workflow emails are on.' : 'Workflow emails are off. Security notices are still sent.') : 'Your email setting is unchanged.')
-  return c.redirect(backTo(c), 303)
+  return redirectTo(c, '/account')
 })

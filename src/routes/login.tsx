@@ -61,13 +61,26 @@ function lockedMessage(seconds: number, locked: boolean): string {
 export function recordFailure(c: Context<AppEnv>, email: string, userId: number | null, reason: string): boolean {
   const { db, clock, config } = c.get('deps')
   const now = clock.now()
-  return writeTransaction(db, () => {
+  const locked = writeTransaction(db, () => {
     const locked = concludeFailedAttempt(db, email, now, lockoutPolicy(c))
     const base = { at: now, targetType: 'user', targetId: userId, ip: c.get('clientIp') }
     recordAuditEvent(db, { ...base, event: 'signin.failed', details: { email, reason } })
     if (locked) recordAuditEvent(db, { ...base, event: 'signin.locked', details: { email, minutes: config.lockoutMinutes } })
+    // Note: only the failure that set the lock gets locked = true (a conditional UPDATE), so one email per lock.
+    if (locked && userId !== null) {
+      queueSecurityNotice(db, {
+        to: email,
+        subject: 'Sign-in to your account was locked',
+        what: `After ${config.lockoutThreshold} failed sign-in attempts in a row, sign-in to your account is locked for ${config.lockoutMinutes} minutes. An administrator can unlock it sooner.`,
+        now,
+        ip: c.get('clientIp'),
+        baseUrl: config.baseUrl,
+      })
+    }
     return locked
   })
+  if (locked && userId !== null) c.get('deps').onEmailQueued?.()
+  return locked
 }
 
 login.get('/login', publicPage, (c) => {

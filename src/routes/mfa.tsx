@@ -13,6 +13,7 @@ import { decryptSecret, encryptSecret } from '../auth/encryption.ts'
 import { users, type User } from '../db/schema.ts'
 import { writeTransaction } from '../db/client.ts'
 import { recordAuditEvent } from '../models/audit.ts'
+import { queueSecurityNotice } from '../mail/security-notice.ts'
 import { beginAttempt, completeSignIn, concludeSuccess, recordFailure, throttledPage } from './login.tsx'
 import { getLockedUntil } from '../auth/rate-limit.ts'
 import { clearSessionCookie } from '../auth/middleware.ts'
@@ -74,7 +75,9 @@ mfa.post('/mfa/setup', requireSignInStep('mfa-setup'), async (c) => {
       .where(eq(users.id, user.id))
       .run()
     recordAuditEvent(db, { event: 'mfa.enrolled', at: now, actor: { id: user.id, email: user.email }, targetType: 'user', targetId: user.id, ip: c.get('clientIp') })
+    queueSecurityNotice(db, { to: user.email, subject: 'A second factor was added to your account', what: 'An authenticator app was set up as the second factor of your account.', now, ip: c.get('clientIp'), baseUrl: config.baseUrl })
   })
+  c.get('deps').onEmailQueued?.()
   completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip: c.get('clientIp'), method: 'totp enrolment' })
   return redirectTo(c, '/')
 })

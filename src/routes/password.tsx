@@ -17,6 +17,7 @@ import { consumePasswordResetToken, createPasswordResetToken, getPasswordResetTo
 import { getUserByEmail, setUserPassword } from '../models/users.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { enqueueEmail } from '../mail/outbox.ts'
+import { queueSecurityNotice } from '../mail/security-notice.ts'
 import { passwordResetEmail } from '../../views/emails/password-reset.tsx'
 import { writeTransaction } from '../db/client.ts'
 import { resetEmailsInLastHour, SENDS_PER_HOUR } from '../auth/send-limits.ts'
@@ -79,7 +80,9 @@ password.post('/password/change', requireSignInStep('change-password', { alsoWhe
     setUserPassword(db, user.id, hash, now)
     const ended = invalidateOtherUserSessions(db, user.id, session.id)
     recordAuditEvent(db, { event: 'password.changed', at: now, actor: { id: user.id, email: user.email }, targetType: 'user', targetId: user.id, ip: c.get('clientIp'), details: { other_sessions_ended: ended, was: changeReason(c, user) } })
+    queueSecurityNotice(db, { to: user.email, subject: 'Your password was changed', what: `The password of your account was changed${ended > 0 ? `, and ${ended === 1 ? 'one other session was' : `${ended} other sessions were`} signed out` : ''}.`, now, ip: c.get('clientIp'), baseUrl: config.baseUrl })
   })
+  c.get('deps').onEmailQueued?.()
   const updated = { ...user, mustChangePassword: false, passwordChangedAt: now }
   const step = nextSignInStep(updated, session, now, config.passwordMaxAgeDays)
   setFlash(c, 'success', 'Your password has been changed.')
@@ -149,8 +152,10 @@ password.post('/password/reset/:token', publicPage, async (c) => {
     setUserPassword(db, user.id, hash, now)
     const ended = invalidateUserSessions(db, user.id)
     recordAuditEvent(db, { event: 'password.reset', at: now, targetType: 'user', targetId: user.id, ip: c.get('clientIp'), details: { method: 'emailed link', sessions_ended: ended } })
+    queueSecurityNotice(db, { to: user.email, subject: 'Your password was reset', what: 'The password of your account was changed through an emailed reset link, and you were signed out everywhere.', now, ip: c.get('clientIp'), baseUrl: config.baseUrl })
     return true
   })
+  if (done) c.get('deps').onEmailQueued?.()
   if (!done) return deadResetLink(c)
   setFlash(c, 'success', 'Your password has been changed. Sign in with it; your authenticator code is still required.')
   return redirectTo(c, '/login')

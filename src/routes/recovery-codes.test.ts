@@ -173,7 +173,7 @@ describe('regenerating at /account/recovery-codes', () => {
     expect(page.status).toBe(200)
     expect(await page.text()).toContain('10 unused recovery codes are left.')
     expect(codes).toHaveLength(10)
-    expect(await (await client.get('/')).text()).toContain('href="/account/recovery-codes"')
+    expect(await (await client.get('/account')).text()).toContain('href="/account/recovery-codes"')
   })
 
   it('needs a fresh valid TOTP code: wrong or replayed refused 422 and the old codes still work', async () => {

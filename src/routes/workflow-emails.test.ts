@@ -22,6 +22,9 @@ describe('workflow emails', () => {
     const [leedsMail] = w.mails('awaits Leeds')
     expect(leedsMail!.textBody).toContain(`${BASE_URL}/projects/${id}/sites/${w.leeds.site.id}/decision`)
     expect(leedsMail!.htmlBody).toContain(`href="${BASE_URL}/projects/${id}/sites/${w.leeds.site.id}/decision"`)
+    // the footer says where to turn them off: the account page, not the home page
+    expect(leedsMail!.textBody).toContain(`turn them off on your account page: ${BASE_URL}/account`)
+    expect(leedsMail!.textBody).not.toContain('home page')
   })
 
   it('a decision, and a withdrawal, email the project owner (only the owner)', async () => {
@@ -72,19 +75,19 @@ describe('workflow emails', () => {
 })
 
 describe('POST /account/notifications', () => {
-  it('turns the signed-in user’s workflow emails off and on, audited, with a flash, back to the local page it came from', async () => {
+  it('turns the signed-in user’s workflow emails off and on, audited, with a flash, back to /account', async () => {
     const w = await approvalWorld()
     const owner = await w.as(w.owner)
     const off = await owner.post('/account/notifications', {}, { Referer: `${BASE_URL}/projects?page=2` })
     expect(off.status).toBe(303)
-    expect(off.headers.get('Location')).toBe('/projects?page=2')
+    expect(off.headers.get('Location')).toBe('/account')
     expect(setting(w, w.owner.user.id)).toBe(false)
     expect(setting(w, w.alice.user.id)).toBe(true)
-    const home = await (await owner.get('/')).text()
+    const home = await (await owner.get('/account')).text()
     expect(home).toContain('Workflow emails are off')
     expect(home).toMatch(/name="workflow_emails"(?![^>]*checked)/)
     const on = await owner.post('/account/notifications', { workflow_emails: 'on' })
-    expect(on.headers.get('Location')).toBe('/')
+    expect(on.headers.get('Location')).toBe('/account')
     expect(setting(w, w.owner.user.id)).toBe(true)
     const events = w.t.db.select().from(auditEvents).where(eq(auditEvents.event, 'user.workflow_emails_changed')).all()
     expect(events.map((e) => [e.actorId, e.targetId, JSON.parse(e.details).workflow_emails])).toEqual([
@@ -96,13 +99,13 @@ describe('POST /account/notifications', () => {
     expect(w.t.db.select().from(auditEvents).where(eq(auditEvents.event, 'user.workflow_emails_changed')).all()).toHaveLength(2)
   })
 
-  it('never redirects off-site: a foreign or odd Referer goes home', async () => {
+  it('never redirects off-site: whatever the Referer, it goes to /account', async () => {
     const w = await approvalWorld()
     const owner = await w.as(w.owner)
     for (const referer of ['https://evil.example/phish', `${BASE_URL}//evil.example/x`, 'not a url']) {
       const res = await owner.post('/account/notifications', { workflow_emails: 'on' }, { Referer: referer })
       expect(res.status).toBe(303)
-      expect(res.headers.get('Location')).toBe('/')
+      expect(res.headers.get('Location')).toBe('/account')
     }
   })
 

@@ -1,6 +1,7 @@
 import { SessionsTable } from '../components/sessions-table.tsx'
 import { LinkedIdentitiesTable } from '../components/linked-identities.tsx'
 import type { LinkedIdentity } from '../../src/models/user-identities.ts'
+import { FactorsSummaryFacts, type FactorsSummary } from '../components/factors-summary.tsx'
 import { AuditTable } from '../components/audit-table.tsx'
 import { Page, type PageChrome } from '../layouts/page.tsx'
 import { Card, Field, FormError } from '../components/form.tsx'
@@ -345,6 +346,7 @@ export function UserPage(props: {
   memberships: UserMemberships
   sessions: Session[]
   identities: LinkedIdentity[]
+  factors: FactorsSummary
   events: AuditEvent[]
   eventTargets?: Map<string, AuditTargetName>
   projects: { id: number; name: string }[]
@@ -372,8 +374,7 @@ export function UserPage(props: {
             <dd>{props.lockedUntil ? <strong class="bad">Locked until <DateTime ms={props.lockedUntil} /></strong> : 'Not locked'}</dd>
             <dt>Password</dt>
             <dd>{user.mustChangePassword ? 'Temporary: must change at next sign-in' : <>changed <DateTime ms={user.passwordChangedAt} /></>}</dd>
-            <dt>Authenticator</dt>
-            <dd>{user.totpSecret ? <>enrolled <DateTime ms={user.mfaEnrolledAt} /></> : 'Not enrolled'}</dd>
+            <FactorsSummaryFacts factors={props.factors} />
             <dt>Last sign-in</dt>
             <dd>
               <DateTime ms={user.lastSignInAt} />

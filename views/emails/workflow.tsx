@@ -10,7 +10,11 @@ export type WorkflowNotice =
   | { kind: 'lapsed'; project: string; site: string; expiresOn: string }
   | { kind: 'reminder'; project: string; site: string; expiresOn: string; days: number }
 
-const OFF = 'You receive this because workflow emails are on for your account; you can turn them off on your home page in Gatehouse.'
+/** The footer: where to turn these emails off (the account page, on the same Gatehouse as `url`). */
+function offLine(url: string): string {
+  const origin = /^https?:\/\/[^/]+/.exec(url)?.[0] ?? ''
+  return `You receive this because workflow emails are on for your account; you can turn them off on your account page: ${origin}/account`
+}
 
 function content(n: WorkflowNotice): { subject: string; lines: string[]; link: string } {
   switch (n.kind) {
@@ -47,6 +51,7 @@ function content(n: WorkflowNotice): { subject: string; lines: string[]; link: s
 
 export function workflowEmail(to: string, notice: WorkflowNotice, url: string): Email {
   const { subject, lines, link } = content(notice)
+  const OFF = offLine(url)
   const text = [...lines, '', `${link}: ${url}`, '', OFF].join('\n')
   const html = renderEmailHtml(
     <>

@@ -97,9 +97,9 @@ export function Page(props: { title: string; chrome: PageChrome; children: Child
                   </a>
                 )}
                 {viewer.canAdminister && ADMIN_LINK}
-                <span class="who" title={viewer.email}>
+                <a class="who" href="/account" title={`Your account (${viewer.email})`}>
                   {viewer.name}
-                </span>
+                </a>
                 {SIGN_OUT}
               </nav>
             )}

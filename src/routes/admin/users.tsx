@@ -33,6 +33,7 @@ import {
 } from '../../models/user-admin.ts'
 import { listUserSessions } from '../../auth/session.ts'
 import { getUserIdentityForUser, listUserIdentities, ONLY_WAY_IN, unlinkUserIdentity } from '../../models/user-identities.ts'
+import { countUnusedRecoveryCodes } from '../../auth/recovery-codes.ts'
 import { getLockedUntil } from '../../auth/rate-limit.ts'
 import { resolveAuditTargets } from '../../models/audit-log.ts'
 import type { User } from '../../db/schema.ts'
@@ -129,6 +130,7 @@ function renderUserPage(c: Context<AppEnv>, target: User, extra: { error?: strin
       memberships={getUserMemberships(db, target.id)}
       sessions={listUserSessions(db, target.id)}
       identities={listUserIdentities(db, target.id)}
+      factors={{ totpEnrolledAt: target.totpSecret ? target.mfaEnrolledAt : null, recoveryCodesLeft: countUnusedRecoveryCodes(db, target.id), recoveryCodesIssued: target.recoveryCodesIssuedAt !== null }}
       events={events}
       eventTargets={resolveAuditTargets(db, events)}
       projects={listProjectsForPicker(db)}
@@ -213,7 +215,11 @@ const ACTIONS: Record<string, Action> = {
     title: 'Reset authenticator',
     question: 'Their authenticator and recovery codes are cleared and all their sessions end; at the next sign-in they enrol a new one and get new codes.',
     button: 'Reset authenticator',
-    run: (c, t) => resetUserMfaByAdmin(c.get('deps').db, t, adminContext(c)),
+    run: (c, t) => {
+      const outcome = resetUserMfaByAdmin(c.get('deps').db, t, { ...adminContext(c), baseUrl: c.get('deps').config.baseUrl })
+      c.get('deps').onEmailQueued?.()
+      return outcome
+    },
     done: 'Authenticator reset; all sessions have ended.',
   },
 }
