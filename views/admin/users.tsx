@@ -289,6 +289,7 @@ export function UserPage(props: {
   lockedUntil: number | null
   memberships: UserMemberships
   sessions: Session[]
+  passkeyCount?: number
   events: AuditEvent[]
   eventTargets?: Map<string, AuditTargetName>
   projects: { id: number; name: string }[]
@@ -318,6 +319,8 @@ export function UserPage(props: {
             <dd>{user.mustChangePassword ? 'Temporary: must change at next sign-in' : <>changed <DateTime ms={user.passwordChangedAt} /></>}</dd>
             <dt>Authenticator</dt>
             <dd>{user.totpSecret ? <>enrolled <DateTime ms={user.mfaEnrolledAt} /></> : 'Not enrolled'}</dd>
+            <dt>Passkeys</dt>
+            <dd>{props.passkeyCount ?? 0}</dd>
             <dt>Last sign-in</dt>
             <dd>
               <DateTime ms={user.lastSignInAt} />
