@@ -30,7 +30,7 @@ export function HomePage(props: { chrome: PageChrome; user: User; sessions: Sess
           </dd>
         </dl>
         <p>
-          <a href="/password/change">Change your password</a> · <a href="/account/recovery-codes">Recovery codes</a>
+          <a href="/password/change">Change your password</a> · <a href="/account/recovery-codes">Recovery codes</a> · <a href="/account/passkeys">Passkeys</a>
         </p>
       </Card>
       <Card title="Email notifications">
