@@ -1,6 +1,7 @@
 // Passkeys in real Chromium through the DevTools protocol's virtual authenticator (CTAP2, internal,
 // resident keys, user verification): register one at /account/passkeys, use it as the second
-// factor after the password, sign in with it alone, remove it (confirmed) and see it refused.
+// factor after the password, sign in with it alone (Chromium's assertion replayed is refused),
+// remove it (confirmed) and see it refused.
 // The security email arrives by real SMTP. BASE_URL is http://localhost:<port>: an RP id cannot
 // be an IP address.
 import { join } from 'node:path'
@@ -78,16 +79,28 @@ describe('passkeys: register, second factor, passwordless sign-in, removal', () 
     expect(await page.getByRole('heading', { level: 1 }).innerText()).toContain('Welcome')
   })
 
-  it('signs in with the passkey alone', async () => {
+  it('signs in with the passkey alone; the same assertion replayed is refused', async () => {
     await signOut()
+    const sent = page.waitForRequest((r) => r.url() === url('/login/passkey') && r.method() === 'POST')
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click()
     await page.waitForURL(url('/'))
     expect(await page.getByRole('heading', { level: 1 }).innerText()).toContain('Welcome')
+    const assertion = (await sent).postData()!
     await page.goto(url('/account/passkeys'))
     expect(await page.locator('#passkeys-table').innerText()).not.toContain('Never')
+
+    await signOut()
+    // a fresh challenge for this browser, then Chromium's earlier assertion sent again
+    expect((await page.request.post(url('/login/passkey/options'), { headers: { Origin: server.baseUrl, 'Content-Type': 'application/json' }, data: '{}' })).status()).toBe(200)
+    const replay = await page.request.post(url('/login/passkey'), { headers: { Origin: server.baseUrl, 'Content-Type': 'application/json' }, data: assertion })
+    expect(replay.status()).toBe(422)
+    expect((await page.request.get(url('/'), { maxRedirects: 0 })).headers()['location']).toBe('/login')
   })
 
   it('removes the passkey after a confirmation; the browser’s credential is refused at once', async () => {
+    await page.goto(url('/login'))
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click()
+    await page.waitForURL(url('/'))
     await page.goto(url('/account/passkeys'))
     await page.getByRole('button', { name: 'Remove passkey Virtual laptop key' }).click()
     expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe('Remove this passkey?')
