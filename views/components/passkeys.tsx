@@ -1,5 +1,6 @@
 import { Field } from './form.tsx'
 import { DateTime } from './time.tsx'
+import { TableScroll } from './table-scroll.tsx'
 import type { Passkey } from '../../src/db/schema.ts'
 
 /** The script of every passkey ceremony (with the @simplewebauthn/browser bundle it needs). */
@@ -43,6 +44,7 @@ export function PasskeysSection(props: { passkeys: Passkey[]; error?: string | u
       {props.passkeys.length === 0 ? (
         <p id="passkeys-none">You have no passkeys yet.</p>
       ) : (
+        <TableScroll label="Your passkeys">
         <table id="passkeys-table">
           <thead>
             <tr>
@@ -75,6 +77,7 @@ export function PasskeysSection(props: { passkeys: Passkey[]; error?: string | u
             ))}
           </tbody>
         </table>
+        </TableScroll>
       )}
       <form method="post" action="/account/passkeys" class="stack" data-passkey="register" data-status="passkey-register-status">
         <Field name="name" label="Name of the new passkey" autocomplete="off" required maxlength={60} hint="Something you will recognise, such as “Work laptop” or “Phone”." />
