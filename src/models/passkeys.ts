@@ -26,6 +26,11 @@ export function getPasskeyByCredentialId(db: Db, credentialId: string): Passkey 
   return db.select().from(passkeys).where(eq(passkeys.credentialId, credentialId)).get() ?? null
 }
 
+/** One of the user's own passkeys, or null (unknown, or another user's). */
+export function getOwnPasskey(db: Db, userId: number, passkeyId: number): Passkey | null {
+  return db.select().from(passkeys).where(and(eq(passkeys.id, passkeyId), eq(passkeys.userId, userId))).get() ?? null
+}
+
 /** The user's second factors: the authenticator app (one) plus each passkey. Recovery codes are not one. */
 export function countSecondFactors(db: Db, userId: number): number {
   const user = db.select({ totp: users.totpSecret }).from(users).where(eq(users.id, userId)).get()

@@ -7,11 +7,10 @@ import { idParam, readForm } from '../http/forms.ts'
 import { chrome } from '../http/page.ts'
 import { setFlash } from '../http/flash.ts'
 import { redirectTo } from '../http/htmx.ts'
-import { notFoundPage } from '../http/errors.tsx'
-import { describeWait } from '../http/errors.tsx'
+import { describeWait, notFoundPage } from '../http/errors.tsx'
 import { PasskeysPage } from '../../views/passkeys.tsx'
 import { ConfirmPage } from '../../views/components/confirm.tsx'
-import { addPasskey, countPasskeys, listPasskeys, passkeyNameError, removePasskey } from '../models/passkeys.ts'
+import { addPasskey, countPasskeys, getOwnPasskey, listPasskeys, passkeyNameError, removePasskey } from '../models/passkeys.ts'
 import { getUserById } from '../models/users.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { bindingFor, findAssertedPasskey, finishPasskeyRegistration, startPasskeyAssertion, startPasskeyRegistration, verifyPasskeyAssertion } from '../auth/webauthn.ts'
@@ -20,8 +19,6 @@ import { createSession, invalidateSession } from '../auth/session.ts'
 import { nextSignInStep, STEP_PAGES } from '../auth/sign-in-chain.ts'
 import { generateToken, hashToken } from '../auth/tokens.ts'
 import { completeSignIn, lockoutPolicy, recordFailure } from './login.tsx'
-import { and, eq } from 'drizzle-orm'
-import { passkeys } from '../db/schema.ts'
 
 // Passkeys (SPEC §11). Every ceremony is JSON between public/passkeys.js and these routes:
 // success answers { redirect }, a refusal { error } with its status (422 refused, 404 unknown,
@@ -104,8 +101,8 @@ passkeyRoutes.post('/account/passkeys/:id/remove', requireUser, async (c) => {
   const { db, config, clock } = c.get('deps')
   const { user } = c.get('auth')!
   const id = idParam(c.req.param('id'))
-  const passkey = id === null ? undefined : db.select().from(passkeys).where(and(eq(passkeys.id, id), eq(passkeys.userId, user.id))).get()
-  if (!passkey) return notFoundPage(c)
+  const passkey = id === null ? null : getOwnPasskey(db, user.id, id)
+  if (passkey === null) return notFoundPage(c)
   const form = await readForm(c)
   if (form.get('confirm') !== 'yes') {
     return c.html(
