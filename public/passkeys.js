@@ -8,6 +8,9 @@
 // Without JavaScript these stay hidden and the page says the authenticator code works instead.
 ;(function () {
   'use strict'
+  // a page embedding several passkey sections loads this file more than once: bind once
+  if (window.gatehousePasskeysBound) return
+  window.gatehousePasskeysBound = true
   var lib = window.SimpleWebAuthnBrowser
   var supported = !!(lib && lib.browserSupportsWebAuthn())
 
