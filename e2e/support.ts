@@ -121,10 +121,11 @@ export async function findFreePort(): Promise<number> {
  * returns a handle whose stop() sends SIGTERM, waits for the process to exit and, when
  * `logFile` is given, writes the server's output there (under test-results/, for failures).
  */
-export async function startGatehouse(options: { smtpPort: number; adminEmail: string; env?: Record<string, string>; logFile?: string }): Promise<GatehouseServer> {
+/** `publicHost: 'localhost'` for WebAuthn, whose RP id cannot be an IP address. */
+export async function startGatehouse(options: { smtpPort: number; adminEmail: string; env?: Record<string, string>; logFile?: string; publicHost?: 'localhost' }): Promise<GatehouseServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'))
   const port = await findFreePort()
-  const baseUrl = `http://127.0.0.1:${port}`
+  const baseUrl = `http://${options.publicHost ?? '127.0.0.1'}:${port}`
   let log = ''
   const child: ChildProcess = spawn(join(REPO_ROOT, 'node_modules/.bin/tsx'), ['src/server.ts'], {
     cwd: REPO_ROOT,
@@ -172,7 +173,7 @@ export async function startGatehouse(options: { smtpPort: number; adminEmail: st
       throw new Error(`Gatehouse exited before it answered /healthz:\n${log}`)
     }
     try {
-      const response = await fetch(`${baseUrl}/healthz`)
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`)
       if (response.ok && ((await response.json()) as { status?: string }).status === 'ok') break
     } catch {
       // not listening yet

@@ -13,6 +13,7 @@ import { login } from './routes/login.tsx'
 import { oidc } from './routes/oidc.tsx'
 import { mfa } from './routes/mfa.tsx'
 import { recoveryCodeRoutes } from './routes/recovery-codes.tsx'
+import { passkeyRoutes } from './routes/passkeys.tsx'
 import { password } from './routes/password.tsx'
 import { home } from './routes/home.tsx'
 import { accountNotifications } from './routes/account-notifications.tsx'
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', oidc)
   app.route('/', mfa)
   app.route('/', recoveryCodeRoutes)
+  app.route('/', passkeyRoutes)
   app.route('/', password)
   app.route('/', home)
   app.route('/', accountNotifications)

@@ -15,7 +15,7 @@ const USAGE = `Usage: npm run cli -- <command> [arguments]
 
 Commands:
   create-admin EMAIL   create an admin; a one-time password is emailed (printed when no SMTP_URL)
-  reset-mfa EMAIL      clear a user's authenticator and end their sessions (recovery for a locked-out admin)
+  reset-mfa EMAIL      clear a user's authenticator, passkeys and codes and end their sessions (recovery for a locked-out admin)
   backup FILE          online backup of the database to FILE (safe while the server runs), integrity-checked
   import-structure FILE [--dry-run] [--owner EMAIL]
                        create or update the consortium structure (studies, data types, centres, projects)

@@ -3,11 +3,12 @@ import { Page, type PageChrome } from './layouts/page.tsx'
 import { Card, Field } from './components/form.tsx'
 import { DateTime } from './components/time.tsx'
 import { TableScroll } from './components/table-scroll.tsx'
-import type { AuditEvent, Session, User } from '../src/db/schema.ts'
+import type { AuditEvent, Passkey, Session, User } from '../src/db/schema.ts'
 import type { FieldErrors } from '../src/http/forms.ts'
 import { RECOVERY_CODES_LOW } from '../src/auth/recovery-codes.ts'
 import { summarizeUserAgent } from '../src/auth/user-agent.ts'
 import { LinkedIdentitiesSection, type LinkableProvider } from './components/linked-identities.tsx'
+import { PasskeysSection } from './components/passkeys.tsx'
 import type { LinkedIdentity } from '../src/models/user-identities.ts'
 
 // The account page (SPEC §11) is a column of sections, each exported on its own so more can be
@@ -234,6 +235,7 @@ export type AccountPageProps = {
   currentSessionId: string
   recoveryCodesLeft: number
   events: AuditEvent[]
+  passkeys: Passkey[]
   /** The person's linked identities and the enabled providers they have not linked (the section shows when either exists). */
   identities: LinkedIdentity[]
   linkableProviders: LinkableProvider[]
@@ -252,6 +254,7 @@ export function AccountPage(props: AccountPageProps) {
         <TotpFactor enrolledAt={user.mfaEnrolledAt} />
         <RecoveryCodesFactor left={props.recoveryCodesLeft} />
       </SecondFactorsSection>
+      <PasskeysSection passkeys={props.passkeys} />
       <SessionsSection sessions={props.sessions} currentId={props.currentSessionId} />
       {(props.identities.length > 0 || props.linkableProviders.length > 0) && <LinkedIdentitiesSection identities={props.identities} providers={props.linkableProviders} returnTo="/account" />}
       <NotificationsSection workflowEmails={user.workflowEmails} />

@@ -30,7 +30,7 @@ export function HomePage(props: { chrome: PageChrome; user: User; sessions: Sess
           </dd>
         </dl>
         <p>
-          <a href="/account">Your account</a>: name, password, second factors, sessions and email settings
+          <a href="/account">Your account</a>: name, password, authenticator, passkeys, recovery codes, sessions and email settings
         </p>
       </Card>
       <Card title="Where you are signed in">

@@ -1,5 +1,6 @@
 import { Page, type PageChrome } from './layouts/page.tsx'
 import { Field, FormError } from './components/form.tsx'
+import { PasskeyNeedsJs, PasskeyScripts, PasskeyStatus } from './components/passkeys.tsx'
 
 export type LoginProvider = { id: number; name: string; domains?: string }
 
@@ -48,6 +49,16 @@ export function LoginPage(props: { chrome: PageChrome; email?: string; error?: s
       <p>
         <a href="/password/forgot">Forgot your password?</a>
       </p>
+      <section aria-labelledby="passkey-heading" class="stack">
+        <h2 id="passkey-heading">Or use a passkey</h2>
+        <p>A passkey that verifies you (fingerprint, face or PIN) signs you in without your password and authenticator code.</p>
+        <button type="button" hidden data-passkey="sign-in" data-passkey-button data-status="passkey-sign-in-status">
+          Sign in with a passkey
+        </button>
+        <PasskeyNeedsJs alternative="Sign in with your password and authenticator code instead." />
+        <PasskeyStatus id="passkey-sign-in-status" />
+        <PasskeyScripts />
+      </section>
       {props.providers && props.providers.length > 0 && (
         <section aria-labelledby="providers-heading" class="stack providers">
           <h2 id="providers-heading">Or sign in with your institution</h2>
@@ -60,7 +71,7 @@ export function LoginPage(props: { chrome: PageChrome; email?: string; error?: s
   )
 }
 
-export function LoginMfaPage(props: { chrome: PageChrome; error?: string; recoveryError?: string }) {
+export function LoginMfaPage(props: { chrome: PageChrome; error?: string; recoveryError?: string; hasPasskeys?: boolean }) {
   return (
     <Page title="Authenticator code" chrome={props.chrome} narrow>
       <h1>Authenticator code</h1>
@@ -69,6 +80,17 @@ export function LoginMfaPage(props: { chrome: PageChrome; error?: string; recove
         <Field name="code" label="6-digit code" inputmode="numeric" autocomplete="one-time-code" required autofocus maxlength={7} pattern="[0-9 ]{6,7}" error={props.error} />
         <button type="submit">Verify</button>
       </form>
+      {props.hasPasskeys && (
+        <section aria-labelledby="passkey-heading" class="stack">
+          <h2 id="passkey-heading">Or use a passkey</h2>
+          <button type="button" hidden data-passkey="second-factor" data-passkey-button data-status="passkey-mfa-status">
+            Use a passkey
+          </button>
+          <PasskeyNeedsJs alternative="Enter the code from your authenticator app instead." />
+          <PasskeyStatus id="passkey-mfa-status" />
+          <PasskeyScripts />
+        </section>
+      )}
       <details open={props.recoveryError !== undefined}>
         <summary>Use a recovery code</summary>
         <form method="post" action="/login/mfa" class="stack">

@@ -69,6 +69,49 @@ export const recoveryCodes = sqliteTable(
   (t) => [uniqueIndex('recovery_codes_user_hash_unique').on(t.userId, t.codeHash)],
 )
 
+/** WebAuthn credentials (SPEC §11): a user may register several, each with a name. */
+export const passkeys = sqliteTable(
+  'passkeys',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** The credential id, base64url as the browser sends it. */
+    credentialId: text('credential_id').notNull().unique(),
+    /** COSE public key. */
+    publicKey: blob('public_key', { mode: 'buffer' }).notNull(),
+    /** The last signature counter seen (0: the authenticator keeps none). */
+    counter: integer('counter').notNull().default(0),
+    /** Comma-separated transports hint ('internal,hybrid'). */
+    transports: text('transports').notNull().default(''),
+    deviceType: text('device_type').notNull().default('singleDevice'),
+    backedUp: integer('backed_up', { mode: 'boolean' }).notNull().default(false),
+    /** Registered as a discoverable credential with user verification: may sign in on its own. */
+    userVerifiedAtRegistration: integer('user_verified_at_registration', { mode: 'boolean' }).notNull().default(false),
+    name: text('name').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastUsedAt: integer('last_used_at'),
+  },
+  (t) => [index('passkeys_user_idx').on(t.userId)],
+)
+
+/**
+ * Outstanding WebAuthn challenges: single use (deleted when used), 5 minutes. `binding` is
+ * 'session:<session id>' or 'preauth:<SHA-256 of the pre-auth cookie>' (passwordless sign-in).
+ */
+export const webauthnChallenges = sqliteTable(
+  'webauthn_challenges',
+  {
+    challenge: text('challenge').primaryKey(),
+    purpose: text('purpose', { enum: ['register', 'second-factor', 'sign-in', 'reauth'] }).notNull(),
+    binding: text('binding').notNull(),
+    userId: integer('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('webauthn_challenges_expires_idx').on(t.expiresAt)],
+)
+
 export const sessions = sqliteTable(
   'sessions',
   {
@@ -672,5 +715,6 @@ export type TrainingRun = typeof trainingRuns.$inferSelect
 export type Task = typeof tasks.$inferSelect
 export type StoredFile = typeof files.$inferSelect
 export type RecoveryCode = typeof recoveryCodes.$inferSelect
+export type Passkey = typeof passkeys.$inferSelect
 export type IdentityProvider = typeof identityProviders.$inferSelect
 export type UserIdentity = typeof userIdentities.$inferSelect

@@ -1,4 +1,5 @@
 import { clearRecoveryCodes } from '../auth/recovery-codes.ts'
+import { clearPasskeys } from './passkeys.ts'
 import { count, eq, sql } from 'drizzle-orm'
 import { generateRandomString, type RandomReader } from '@oslojs/crypto/random'
 import { randomBytes } from 'node:crypto'
@@ -121,19 +122,20 @@ export async function registerUserWithTemporaryPassword(
 }
 
 /**
- * Clears the user's authenticator and ends all their sessions, with its audit event; the next
+ * Clears the user's authenticator, passkeys and recovery codes and ends all their sessions, with its audit event; the next
  * sign-in goes through enrolment. Call inside a transaction.
  */
 /** Clears every second factor and ends every session (call inside the caller's transaction); the user is told by a security notice. */
 export function resetUserMfa(db: Db, input: { userId: number; email: string; now: number; actor: Actor; ip: string | null; via: 'admin' | 'cli'; baseUrl: string }): void {
   db.update(users).set({ totpSecret: null, totpPendingSecret: null, totpLastStep: null, mfaEnrolledAt: null }).where(eq(users.id, input.userId)).run()
   clearRecoveryCodes(db, input.userId)
+  const passkeysRemoved = clearPasskeys(db, input.userId)
   const ended = invalidateUserSessions(db, input.userId)
-  recordAuditEvent(db, { event: 'mfa.reset', at: input.now, actor: input.actor, targetType: 'user', targetId: input.userId, ip: input.ip, details: { via: input.via, sessions_ended: ended } })
+  recordAuditEvent(db, { event: 'mfa.reset', at: input.now, actor: input.actor, targetType: 'user', targetId: input.userId, ip: input.ip, details: { via: input.via, sessions_ended: ended, passkeys_removed: passkeysRemoved } })
   queueSecurityNotice(db, {
     to: input.email,
     subject: 'Your second factors were reset by an administrator',
-    what: 'An administrator reset the second factors of your account: your authenticator app and recovery codes no longer work, and you were signed out everywhere. At your next sign-in you set up a new authenticator.',
+    what: 'An administrator reset the second factors of your account: your authenticator app, passkeys and recovery codes no longer work, and you were signed out everywhere. At your next sign-in you set up a new authenticator.',
     now: input.now,
     ip: input.ip ?? '',
     baseUrl: input.baseUrl,

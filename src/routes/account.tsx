@@ -12,6 +12,7 @@ import { listUserSessions } from '../auth/session.ts'
 import { countUnusedRecoveryCodes } from '../auth/recovery-codes.ts'
 import { summarizeUserAgent } from '../auth/user-agent.ts'
 import { listUserIdentities } from '../models/user-identities.ts'
+import { listPasskeys } from '../models/passkeys.ts'
 import { listEnabledIdentityProviders } from '../models/identity-providers.ts'
 import { listOwnSecurityEvents, revokeOtherOwnSessions, revokeOwnSession, updateOwnName, type SelfContext } from '../models/account.ts'
 
@@ -37,6 +38,7 @@ function renderAccountPage(c: Context<AppEnv>, form: { values?: Record<string, s
       recoveryCodesLeft={countUnusedRecoveryCodes(db, user.id)}
       events={listOwnSecurityEvents(db, user.id)}
       identities={identities}
+      passkeys={listPasskeys(db, user.id)}
       linkableProviders={listEnabledIdentityProviders(db).filter((p) => !identities.some((i) => i.providerId === p.id))}
       values={form.values}
       errors={form.errors}

@@ -23,6 +23,7 @@ import { users } from '../db/schema.ts'
 import { consumeRecoveryCode, countUnusedRecoveryCodes, RECOVERY_CODES_LOW } from '../auth/recovery-codes.ts'
 import { queueSecurityNotice } from '../mail/security-notice.ts'
 import { setFlash } from '../http/flash.ts'
+import { countPasskeys } from '../models/passkeys.ts'
 import type { Context } from 'hono'
 
 export const login = new Hono<AppEnv>()
@@ -138,7 +139,7 @@ login.post('/login', publicPage, async (c) => {
   return redirectTo(c, step === null ? '/' : STEP_PAGES[step])
 })
 
-login.get('/login/mfa', requireSignInStep('mfa-verify'), (c) => c.html(<LoginMfaPage chrome={chrome(c)} />))
+login.get('/login/mfa', requireSignInStep('mfa-verify'), (c) => c.html(<LoginMfaPage chrome={chrome(c)} hasPasskeys={countPasskeys(c.get('deps').db, c.get('auth')!.user.id) > 0} />))
 
 login.post('/login/mfa', requireSignInStep('mfa-verify'), async (c) => {
   const limited = limitByIp(c)
@@ -164,7 +165,7 @@ login.post('/login/mfa', requireSignInStep('mfa-verify'), async (c) => {
       return tooManyRequestsPage(c, config.lockoutMinutes * 60, lockedMessage(config.lockoutMinutes * 60, true))
     }
     const message = reason === 'totp replayed' ? 'That code has already been used. Wait for your app to show the next one.' : 'That code is not correct. Check the time on your device and try again.'
-    return c.html(<LoginMfaPage chrome={chrome(c)} error={message} />, 422)
+    return c.html(<LoginMfaPage chrome={chrome(c)} error={message} hasPasskeys={countPasskeys(db, user.id) > 0} />, 422)
   }
   const lockedMeanwhile = concludeSuccess(c, user.email)
   if (lockedMeanwhile) {
@@ -206,7 +207,7 @@ function signInWithRecoveryCode(c: Context<AppEnv>, input: string) {
       clearSessionCookie(c)
       return tooManyRequestsPage(c, config.lockoutMinutes * 60, lockedMessage(config.lockoutMinutes * 60, true))
     }
-    return c.html(<LoginMfaPage chrome={chrome(c)} recoveryError="That recovery code is not correct or has already been used." />, 422)
+    return c.html(<LoginMfaPage chrome={chrome(c)} hasPasskeys={countPasskeys(db, user.id) > 0} recoveryError="That recovery code is not correct or has already been used." />, 422)
   }
   const lockedMeanwhile = concludeSuccess(c, user.email)
   if (lockedMeanwhile) {

@@ -14,6 +14,8 @@ import { invalidateSession } from '../auth/session.ts'
 import { writeTransaction } from '../db/client.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import type { User } from '../db/schema.ts'
+import { countPasskeys } from '../models/passkeys.ts'
+import { bindingFor, findAssertedPasskey, verifyPasskeyAssertion } from '../auth/webauthn.ts'
 import { acceptTotpStep, beginAttempt, concludeSuccess, recordFailure, throttledPage } from './login.tsx'
 
 export const recoveryCodeRoutes = new Hono<AppEnv>()
@@ -41,7 +43,8 @@ recoveryCodeRoutes.post('/mfa/recovery-codes', requireSignInStep('recovery-codes
 
 recoveryCodeRoutes.get('/account/recovery-codes', requireUser, (c) => {
   const { db } = c.get('deps')
-  return c.html(<RecoveryCodesAccountPage chrome={chrome(c)} left={countUnusedRecoveryCodes(db, c.get('auth')!.user.id)} />)
+  const userId = c.get('auth')!.user.id
+  return c.html(<RecoveryCodesAccountPage chrome={chrome(c)} left={countUnusedRecoveryCodes(db, userId)} hasPasskeys={countPasskeys(db, userId) > 0} />)
 })
 
 // Regeneration needs a fresh authenticator code in the same request; a wrong or replayed one
@@ -51,9 +54,11 @@ recoveryCodeRoutes.post('/account/recovery-codes', requireUser, async (c) => {
   if (limited) return limited
   const { db, clock, config } = c.get('deps')
   const { user, session } = c.get('auth')!
-  const code = (await readForm(c)).get('code')
+  const form = await readForm(c)
+  const code = form.get('code')
   const refused = beginAttempt(c, user.email)
   if (refused) return refused
+  if (form.get('passkey_assertion').trim() !== '') return regenerateAfterPasskey(c, form.get('passkey_assertion'))
   const secret = decryptSecret(config.encryptionKey, user.totpSecret ?? '')
   if (secret === null) throw new Error(`TOTP secret of user ${user.id} cannot be decrypted with the configured key`)
   const check = verifyTotpCode(secret, code, clock.now(), user.totpLastStep)
@@ -66,10 +71,41 @@ recoveryCodeRoutes.post('/account/recovery-codes', requireUser, async (c) => {
       return throttledPage(c, { allowed: false, locked: true, retryAfterSeconds: config.lockoutMinutes * 60 })
     }
     const message = replayed ? 'That code has already been used. Wait for your app to show the next one.' : 'That code is not correct. Check the time on your device and try again.'
-    return c.html(<RecoveryCodesAccountPage chrome={chrome(c)} left={countUnusedRecoveryCodes(db, user.id)} error={message} />, 422)
+    return c.html(<RecoveryCodesAccountPage chrome={chrome(c)} left={countUnusedRecoveryCodes(db, user.id)} error={message} hasPasskeys={countPasskeys(db, user.id) > 0} />, 422)
   }
   const lockedMeanwhile = concludeSuccess(c, user.email)
   if (lockedMeanwhile) return lockedMeanwhile
   const codes = issue(c, user, 'regenerated')!
   return c.html(<RecoveryCodesShownPage chrome={chrome(c)} codes={codes} continueHref="/account/recovery-codes" continueLabel="I have saved my codes" siteName={config.siteName} />)
 })
+
+/**
+ * The passkey alternative of the fresh second factor: the form's hidden `passkey_assertion` holds
+ * the JSON assertion public/passkeys.js obtained for a challenge from
+ * POST /account/passkeys/assertion-options (bound to this session, single use). Counted like a code.
+ */
+async function regenerateAfterPasskey(c: Context<AppEnv>, raw: string) {
+  const { db, clock, config } = c.get('deps')
+  const { user, session } = c.get('auth')!
+  let response: unknown = null
+  try {
+    response = raw.length <= 16_384 ? JSON.parse(raw) : null
+  } catch {
+    response = null
+  }
+  const found = findAssertedPasskey(db, response)
+  const passkey = found !== null && found.userId === user.id ? found : null
+  const outcome = passkey === null ? ({ ok: false, reason: 'invalid' } as const) : await verifyPasskeyAssertion(db, config, { response, passkey, user, purpose: 'reauth', binding: bindingFor({ sessionId: session.id }), requireUserVerification: false, now: clock.now(), ip: c.get('clientIp') })
+  if (!outcome.ok) {
+    if (recordFailure(c, user.email, user.id, outcome.reason === 'replayed' ? 'passkey replayed (recovery codes)' : 'passkey invalid (recovery codes)')) {
+      invalidateSession(db, session.id)
+      clearSessionCookie(c)
+      return throttledPage(c, { allowed: false, locked: true, retryAfterSeconds: config.lockoutMinutes * 60 })
+    }
+    return c.html(<RecoveryCodesAccountPage chrome={chrome(c)} left={countUnusedRecoveryCodes(db, user.id)} passkeyError="The passkey could not be verified. Try again, or use your authenticator code." hasPasskeys />, 422)
+  }
+  const lockedMeanwhile = concludeSuccess(c, user.email)
+  if (lockedMeanwhile) return lockedMeanwhile
+  const codes = issue(c, user, 'regenerated')!
+  return c.html(<RecoveryCodesShownPage chrome={chrome(c)} codes={codes} continueHref="/account/recovery-codes" continueLabel="I have saved my codes" siteName={config.siteName} />)
+}

@@ -8,6 +8,7 @@ import { readForm, checkTextFields, normalizeEmail, hasErrors, type FieldErrors,
 import { setFlash } from '../../http/flash.ts'
 import { forbiddenPage, notFoundPage } from '../../http/errors.tsx'
 import { UsersPage, UserTable, UserPage, ExplainPage } from '../../../views/admin/users.tsx'
+import { countPasskeys } from '../../models/passkeys.ts'
 import { ConfirmPage } from '../../../views/components/confirm.tsx'
 import { iterateUsersForExport, listUsersForTable, parseUserTableQuery } from '../../models/user-table.ts'
 import { streamCsv } from '../../http/csv.ts'
@@ -130,7 +131,7 @@ function renderUserPage(c: Context<AppEnv>, target: User, extra: { error?: strin
       memberships={getUserMemberships(db, target.id)}
       sessions={listUserSessions(db, target.id)}
       identities={listUserIdentities(db, target.id)}
-      factors={{ totpEnrolledAt: target.totpSecret ? target.mfaEnrolledAt : null, recoveryCodesLeft: countUnusedRecoveryCodes(db, target.id), recoveryCodesIssued: target.recoveryCodesIssuedAt !== null }}
+      factors={{ totpEnrolledAt: target.totpSecret ? target.mfaEnrolledAt : null, recoveryCodesLeft: countUnusedRecoveryCodes(db, target.id), recoveryCodesIssued: target.recoveryCodesIssuedAt !== null, passkeys: countPasskeys(db, target.id) }}
       events={events}
       eventTargets={resolveAuditTargets(db, events)}
       projects={listProjectsForPicker(db)}
@@ -213,7 +214,7 @@ const ACTIONS: Record<string, Action> = {
   },
   'reset-mfa': {
     title: 'Reset authenticator',
-    question: 'Their authenticator and recovery codes are cleared and all their sessions end; at the next sign-in they enrol a new one and get new codes.',
+    question: 'Their authenticator, passkeys and recovery codes are cleared and all their sessions end; at the next sign-in they enrol a new one and get new codes.',
     button: 'Reset authenticator',
     run: (c, t) => {
       const outcome = resetUserMfaByAdmin(c.get('deps').db, t, { ...adminContext(c), baseUrl: c.get('deps').config.baseUrl })
