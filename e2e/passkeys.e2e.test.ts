@@ -53,7 +53,7 @@ describe('passkeys: register, second factor, passwordless sign-in, removal', () 
   it('registers a passkey with a name from the passkeys page', async () => {
     const temporaryPassword = temporaryPasswordFrom(await sink.waitForEmail(sentTo(EMAIL)))
     await completeFirstSignIn(page, server.baseUrl, { email: EMAIL, temporaryPassword, newPassword: PASSWORD })
-    await page.getByRole('link', { name: 'Passkeys' }).first().click()
+    await page.getByRole('link', { name: 'Your account' }).first().click()
     await page.waitForURL(/\/account(#passkeys)?$/)
     expect(await page.locator('#passkeys-none').isVisible()).toBe(true)
     expect(await page.getByText('Passkeys need JavaScript').isVisible()).toBe(false)

@@ -64,7 +64,13 @@
     say(el, 'Waiting for your passkey…')
     steps()
       .then(function (done) {
-        if (done && done.redirect) window.location.assign(done.redirect)
+        if (!done || !done.redirect) return
+        var next = new URL(done.redirect, window.location.href)
+        // the same page with only another #fragment would not load again: reload it to show the change
+        if (next.pathname === window.location.pathname && next.search === window.location.search) {
+          window.location.hash = next.hash
+          window.location.reload()
+        } else window.location.assign(next.href)
       })
       .catch(function (error) {
         say(el, browserError(error))
