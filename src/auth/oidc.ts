@@ -70,6 +70,18 @@ export function safeReturnTo(raw: string | undefined): string {
   return raw
 }
 
+/**
+ * The `email` claim when `email_verified` is exactly true, with ASCII letters lowercased and nothing
+ * else folded or trimmed: JavaScript's toLowerCase() turns "\u212A" (Kelvin sign) into "k", so a
+ * provider mailbox "\u212Aate@…" would otherwise equal an account's "kate@…" (SPEC §10: equal, not alike).
+ * An address with whitespace or control characters is no address.
+ */
+export function verifiedEmailClaim(claims: { readonly [claim: string]: unknown }): string | null {
+  if (claims.email_verified !== true || typeof claims.email !== 'string') return null
+  if (/[\s\u0000-\u001f\u007f]/.test(claims.email) || claims.email.length > 254) return null
+  return claims.email.replace(/[A-Z]/g, (ch) => ch.toLowerCase())
+}
+
 export function hasSecondFactorAmr(amr: unknown): boolean {
   return Array.isArray(amr) && amr.some((v) => typeof v === 'string' && SECOND_FACTOR_AMR.includes(v))
 }

@@ -136,3 +136,61 @@ describe('ID tokens openid-client must refuse', () => {
     })
   }
 })
+
+describe('claims an attacker controls at a provider (security review)', () => {
+  it('auto_link does not fold a look-alike address onto an account: "\\u212Aate@…" (Kelvin sign) lowercases to "kate@…" in JavaScript, but is another mailbox', async () => {
+    const { t, provider } = await setup()
+    const kate = await createTestUser(t, { email: 'kate@hospital.example' })
+    const before = snapshot(t)
+    const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'mallory', email: '\u212Aate@hospital.example' }))
+    expect(res.status).toBe(403)
+    expect(await res.text()).toContain('No account uses this identity')
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, kate.user.id)).all()).toHaveLength(0)
+    expect(snapshot(t)).toBe(before)
+  })
+
+  it('auto_link does not trim a padded address onto an account (" kate@…" is not kate@…)', async () => {
+    const { t, provider } = await setup()
+    const kate = await createTestUser(t, { email: 'kate@hospital.example' })
+    const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'mallory', email: ' kate@hospital.example ' }))
+    expect(res.status).toBe(403)
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, kate.user.id)).all()).toHaveLength(0)
+  })
+
+  it('auto_link still links the same address in another ASCII case (KATE@… is kate@…)', async () => {
+    const { t, provider } = await setup()
+    const kate = await createTestUser(t, { email: 'kate@hospital.example' })
+    const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'kate-sub', email: 'KATE@Hospital.Example', amr: ['pwd'] }))
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/login/mfa')
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, kate.user.id)).all()).toHaveLength(1)
+  })
+
+  it('auto_link never links an admin account (an admin links a provider from /account); nothing is created', async () => {
+    const { t, provider } = await setup()
+    const root = await createTestUser(t, { email: 'root@hospital.example', role: 'admin' })
+    const before = snapshot(t)
+    const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'mallory', email: 'root@hospital.example' }))
+    expect(res.status).toBe(403)
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, root.user.id)).all()).toHaveLength(0)
+    expect(t.db.select().from(sessions).where(eq(sessions.userId, root.user.id)).all()).toHaveLength(0)
+    expect(snapshot(t)).toBe(before)
+  })
+
+  it('trust_mfa: amr as the string "mfa" (not an array) is not a second factor', async () => {
+    const { t, provider, user } = await setup()
+    const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { amr: 'mfa' as unknown as string[] }))
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/login/mfa')
+    const session = t.db.select().from(sessions).where(eq(sessions.userId, user.id)).get()!
+    expect(session.mfaVerified).toBe(false)
+  })
+
+  it('email_verified as the string "true" is not a verified email', async () => {
+    const { t, provider } = await setup()
+    const kate = await createTestUser(t, { email: 'kate@hospital.example' })
+    const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'mallory', email: 'kate@hospital.example', email_verified: 'true' }))
+    expect(res.status).toBe(403)
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, kate.user.id)).all()).toHaveLength(0)
+  })
+})
