@@ -95,7 +95,7 @@ describe('security baseline', () => {
     expect(posts.length).toBeGreaterThan(40)
     const before = JSON.stringify([t.db.$client.prepare('select count(*) n from audit_events').get(), t.db.$client.prepare('select count(*) n from sessions').get()])
     for (const [key, route] of posts) {
-      for (const headers of [{ Origin: 'https://evil.example' }, { Origin: 'null' }, { Origin: '', Referer: 'https://evil.example/x' }, { Origin: `${BASE_URL}.evil.example` }]) {
+      for (const headers of <Record<string, string>[]>[{ Origin: 'https://evil.example' }, { Origin: 'null' }, { Origin: '', Referer: 'https://evil.example/x' }, { Origin: `${BASE_URL}.evil.example` }]) {
         const form = await client.post(route.path, { name: 'x' }, headers)
         expect(form.status, `${key} ${JSON.stringify(headers)}`).toBe(403)
       }

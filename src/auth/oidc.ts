@@ -7,7 +7,14 @@ import { decryptIdentityProviderSecret, isLoopbackHost } from '../models/identit
 // configurations are cached per provider version (id + updated_at); sign-in attempts live in
 // memory for 10 minutes, keyed by a random id held in an HttpOnly cookie, and are taken once.
 
-export const OIDC_ATTEMPT_COOKIE = 'gatehouse_oidc'
+/**
+ * The attempt cookie: over https `__Host-` (Secure, Path=/, no Domain), like the session cookie, so
+ * a sibling subdomain cannot plant an attempt of its own (a sign-in into the planter's account);
+ * over http (tests, loopback) a plain cookie on the callback's path.
+ */
+export function oidcAttemptCookie(secureCookies: boolean): { name: string; path: string } {
+  return secureCookies ? { name: '__Host-gatehouse_oidc', path: '/' } : { name: 'gatehouse_oidc', path: '/login/oidc' }
+}
 export const OIDC_ATTEMPT_MS = 10 * 60_000
 /** `amr` values that show a second factor (SPEC §10). */
 export const SECOND_FACTOR_AMR = ['mfa', 'otp', 'hwk', 'swk', 'sms', 'fpt', 'face']

@@ -59,8 +59,8 @@ afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()))
 })
 
-async function setup() {
-  const t = createTestEnv()
+async function setup(env: Record<string, string> = {}) {
+  const t = createTestEnv(env)
   const admin = await createTestUser(t, { role: 'admin' })
   const provider = createIdentityProvider(
     t.db,
@@ -192,5 +192,31 @@ describe('claims an attacker controls at a provider (security review)', () => {
     const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'mallory', email: 'kate@hospital.example', email_verified: 'true' }))
     expect(res.status).toBe(403)
     expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, kate.user.id)).all()).toHaveLength(0)
+  })
+})
+
+describe('the attempt cookie over https (security review)', () => {
+  it('is __Host- (Secure, Path=/, no Domain), so a sibling subdomain cannot plant its own attempt; a planted unprefixed cookie finishes nothing', async () => {
+    const { t, provider } = await setup({ BASE_URL: 'https://gatehouse.example' })
+    const attacker = t.client()
+    const started = await attacker.get(`/login/oidc/${provider.id}`)
+    expect(started.status).toBe(302)
+    const cookie = started.headers.get('set-cookie') ?? ''
+    expect(cookie).toMatch(/^__Host-gatehouse_oidc=/)
+    expect(cookie).toContain('Secure')
+    expect(cookie).toContain('Path=/;')
+    expect(cookie).not.toMatch(/Domain=/i)
+    const auth = new URL(started.headers.get('location')!)
+    nextIdToken = await craft(auth.searchParams.get('nonce')!)
+    const callback = `/login/oidc/callback?code=any-code&state=${auth.searchParams.get('state')}`
+    // the attacker's attempt, planted in the victim's browser under the name a sibling host can set
+    const victim = t.client('198.51.100.7')
+    const planted = await victim.get(callback, { Cookie: `gatehouse_oidc=${attacker.cookies.get('__Host-gatehouse_oidc')}` })
+    expect(planted.status).toBe(400)
+    expect(t.db.select().from(sessions).all()).toHaveLength(0)
+    // the browser that started it finishes it
+    const own = await attacker.get(callback)
+    expect(own.status).toBe(303)
+    expect(t.db.select().from(sessions).all()).toHaveLength(1)
   })
 })

@@ -10,7 +10,7 @@ import { isHtmx } from '../http/htmx.ts'
 import { ProviderButtons } from '../../views/login.tsx'
 import { getUserIdentity, hasIdentityAtProvider, linkUserIdentity } from '../models/user-identities.ts'
 import { getUserByEmail, getUserById } from '../models/users.ts'
-import { getOidcConfiguration, OIDC_ATTEMPT_COOKIE, safeReturnTo, takeOidcAttempt, verifiedEmailClaim } from '../auth/oidc.ts'
+import { getOidcConfiguration, oidcAttemptCookie, safeReturnTo, takeOidcAttempt, verifiedEmailClaim } from '../auth/oidc.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { continueProviderSignIn, describeError, oidcFailed, providerUnavailable, startOidcFlow } from './oidc-flow.tsx'
 import { finishInvitationWithProvider, finishLinkWithProvider } from './oidc-claims.tsx'
@@ -26,8 +26,9 @@ export const oidc = new Hono<AppEnv>()
 
 oidc.get('/login/oidc/callback', publicPage, async (c) => {
   const { db, clock, config } = c.get('deps')
-  const attemptId = getCookie(c, OIDC_ATTEMPT_COOKIE)
-  deleteCookie(c, OIDC_ATTEMPT_COOKIE, { path: '/login/oidc' })
+  const cookie = oidcAttemptCookie(config.secureCookies)
+  const attemptId = getCookie(c, cookie.name)
+  deleteCookie(c, cookie.name, { path: cookie.path, secure: config.secureCookies })
   const attempt = attemptId ? takeOidcAttempt(attemptId) : null
   const again = 'Go back to the sign-in page and start again.'
   if (attempt === null) return oidcFailed(c, 'unknown or reused attempt', `This sign-in link was already used or does not belong to this browser. ${again}`, null)
