@@ -177,6 +177,16 @@ describe('claims an attacker controls at a provider (security review)', () => {
     expect(snapshot(t)).toBe(before)
   })
 
+  it('auto_link never links a disabled account (it would sign in the day the account is enabled again)', async () => {
+    const { t, provider } = await setup()
+    const kate = await createTestUser(t, { email: 'kate@hospital.example' })
+    t.db.update(users).set({ disabledAt: t.clock.now() }).where(eq(users.id, kate.user.id)).run()
+    const before = snapshot(t)
+    const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'mallory', email: 'kate@hospital.example' }))
+    expect(res.status).toBe(403)
+    expect(snapshot(t)).toBe(before)
+  })
+
   it('trust_mfa: amr as the string "mfa" (not an array) is not a second factor', async () => {
     const { t, provider, user } = await setup()
     const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { amr: 'mfa' as unknown as string[] }))
