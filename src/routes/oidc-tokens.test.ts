@@ -149,6 +149,22 @@ describe('claims an attacker controls at a provider (security review)', () => {
     expect(snapshot(t)).toBe(before)
   })
 
+  for (const [account, claimed] of [
+    ['fiona@hospital.example', '\uFB01ona@hospital.example'], // the "fi" ligature (NFKC would fold it)
+    ['kate@hospital.example', 'kate@hospital.example.'], // a trailing dot
+    ['kate@xn--hospitl-bxa.example', 'kate@hospitäl.example'], // the same IDN, once as A-label, once as U-label
+    ['kate@hospital.example', 'kate@hospital\u200B.example'], // a zero-width space
+  ]) {
+    it(`auto_link does not treat ${JSON.stringify(claimed)} as ${account}`, async () => {
+      const { t, provider } = await setup()
+      await createTestUser(t, { email: account })
+      const before = snapshot(t)
+      const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'mallory', email: claimed }))
+      expect(res.status).toBe(403)
+      expect(snapshot(t)).toBe(before)
+    })
+  }
+
   it('auto_link does not trim a padded address onto an account (" kate@…" is not kate@…)', async () => {
     const { t, provider } = await setup()
     const kate = await createTestUser(t, { email: 'kate@hospital.example' })
