@@ -42,11 +42,16 @@ describe('verifiedEmailClaim', () => {
     expect(verifiedEmailClaim({ email: ['a@x.example'], email_verified: true })).toBeNull()
   })
 
-  it('lowercases ASCII letters only: a Kelvin sign stays what it is; padded or control-character addresses are no address', () => {
+  it('folds case and NFC like stored addresses, but refuses characters that fold into ASCII look-alikes; padded or control-character addresses are no address', () => {
     expect(verifiedEmailClaim({ email: 'Kate@Hospital.Example', email_verified: true })).toBe('kate@hospital.example')
-    expect(verifiedEmailClaim({ email: '\u212Aate@hospital.example', email_verified: true })).toBe('\u212Aate@hospital.example')
+    expect(verifiedEmailClaim({ email: 'RENÉE@hôpital.example', email_verified: true })).toBe('renée@hôpital.example')
+    expect(verifiedEmailClaim({ email: 'rene\u0301e@x.example', email_verified: true })).toBe('ren\u00e9e@x.example') // NFD becomes NFC
+    for (const lookalike of ['\u212Aate@hospital.example', '\uFB01ona@hospital.example', '\uFF4Bate@hospital.example', 'kate@hospital\u2024example']) {
+      expect(verifiedEmailClaim({ email: lookalike, email_verified: true }), lookalike).toBeNull()
+    }
     expect(verifiedEmailClaim({ email: ' kate@hospital.example', email_verified: true })).toBeNull()
     expect(verifiedEmailClaim({ email: 'kate@hospital.example\n', email_verified: true })).toBeNull()
     expect(verifiedEmailClaim({ email: 'kate@hospital.example\u0000', email_verified: true })).toBeNull()
+    expect(verifiedEmailClaim({ email: 'kate@hospital.example\u0085', email_verified: true })).toBeNull()
   })
 })

@@ -78,15 +78,18 @@ export function safeReturnTo(raw: string | undefined): string {
 }
 
 /**
- * The `email` claim when `email_verified` is exactly true, with ASCII letters lowercased and nothing
- * else folded or trimmed: JavaScript's toLowerCase() turns "\u212A" (Kelvin sign) into "k", so a
- * provider mailbox "\u212Aate@…" would otherwise equal an account's "kate@…" (SPEC §10: equal, not alike).
- * An address with whitespace or control characters is no address.
+ * The `email` claim when `email_verified` is exactly true, normalised as Gatehouse stores addresses
+ * (NFC, lower case), or null. A claim with a non-ASCII character that folding turns into ASCII
+ * (the Kelvin sign "\u212A" becomes "k", the ligature "\uFB01" "fi", fullwidth letters their ASCII
+ * twins) is no address: a provider mailbox "\u212Aate@…" would otherwise equal an account's "kate@…"
+ * (SPEC §10: equal, not alike). Nothing is trimmed; whitespace or control characters make it no address.
  */
 export function verifiedEmailClaim(claims: { readonly [claim: string]: unknown }): string | null {
   if (claims.email_verified !== true || typeof claims.email !== 'string') return null
-  if (/[\s\u0000-\u001f\u007f]/.test(claims.email) || claims.email.length > 254) return null
-  return claims.email.replace(/[A-Z]/g, (ch) => ch.toLowerCase())
+  const raw = claims.email
+  if (/[\s\u0000-\u001f\u007f-\u009f]/.test(raw) || raw.length > 254) return null
+  for (const ch of raw) if (ch > '\u007f' && /^[\u0000-\u007f]+$/.test(ch.normalize('NFKC').toLowerCase())) return null
+  return raw.normalize('NFC').toLowerCase().normalize('NFC')
 }
 
 export function hasSecondFactorAmr(amr: unknown): boolean {

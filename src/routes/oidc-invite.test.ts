@@ -136,7 +136,7 @@ describe('accepting an invitation with a provider', () => {
     const client = t.client()
     const res = await client.get(await viaProvider(client, `/invite/${invitationToken(t.config.encryptionKey, kim.tokenSalt)}/oidc`, { ...FORM, provider_id: String(provider.id) }, 'lookalike'))
     expect(res.status).toBe(403)
-    expect(await res.text()).toContain('This is not the invited address')
+    expect(await res.text()).toContain('No account was created')
     expect(t.db.select().from(users).where(eq(users.email, 'kim@hospital.example')).get()).toBeUndefined()
     expect(t.db.select().from(userIdentities).all()).toHaveLength(0)
     expect(row(t, kim.id).status).not.toBe('accepted')
