@@ -87,6 +87,25 @@ describe('security baseline', () => {
     expect((await signedIn.get('/')).status).toBe(200)
   })
 
+  it('refuses a foreign Origin (or "null", or only a foreign Referer) on every registered POST route, for a signed-in admin, as form or JSON, and changes nothing', async () => {
+    const t = createTestEnv()
+    const admin = await createTestUser(t, { role: 'admin' })
+    const client = await signIn(t, admin)
+    const posts = registeredRoutes(t).filter(([key]) => key.startsWith('POST '))
+    expect(posts.length).toBeGreaterThan(40)
+    const before = JSON.stringify([t.db.$client.prepare('select count(*) n from audit_events').get(), t.db.$client.prepare('select count(*) n from sessions').get()])
+    for (const [key, route] of posts) {
+      for (const headers of <Record<string, string>[]>[{ Origin: 'https://evil.example' }, { Origin: 'null' }, { Origin: '', Referer: 'https://evil.example/x' }, { Origin: `${BASE_URL}.evil.example` }]) {
+        const form = await client.post(route.path, { name: 'x' }, headers)
+        expect(form.status, `${key} ${JSON.stringify(headers)}`).toBe(403)
+      }
+      const json = await client.request(route.path, { method: 'POST', body: '{}', headers: { Origin: 'https://evil.example', 'Content-Type': 'application/json' } })
+      expect(json.status, `${key} as JSON`).toBe(403)
+    }
+    expect(JSON.stringify([t.db.$client.prepare('select count(*) n from audit_events').get(), t.db.$client.prepare('select count(*) n from sessions').get()])).toBe(before)
+    expect((await client.get('/')).status).toBe(200)
+  })
+
   it('answers 413 to a form body over 64 KB', async () => {
     const t = createTestEnv()
     const res = await t.client().post('/login', { email: 'a@example.org', password: 'x'.repeat(70 * 1024) })

@@ -7,7 +7,14 @@ import { decryptIdentityProviderSecret, isLoopbackHost } from '../models/identit
 // configurations are cached per provider version (id + updated_at); sign-in attempts live in
 // memory for 10 minutes, keyed by a random id held in an HttpOnly cookie, and are taken once.
 
-export const OIDC_ATTEMPT_COOKIE = 'gatehouse_oidc'
+/**
+ * The attempt cookie: over https `__Host-` (Secure, Path=/, no Domain), like the session cookie, so
+ * a sibling subdomain cannot plant an attempt of its own (a sign-in into the planter's account);
+ * over http (tests, loopback) a plain cookie on the callback's path.
+ */
+export function oidcAttemptCookie(secureCookies: boolean): { name: string; path: string } {
+  return secureCookies ? { name: '__Host-gatehouse_oidc', path: '/' } : { name: 'gatehouse_oidc', path: '/login/oidc' }
+}
 export const OIDC_ATTEMPT_MS = 10 * 60_000
 /** `amr` values that show a second factor (SPEC §10). */
 export const SECOND_FACTOR_AMR = ['mfa', 'otp', 'hwk', 'swk', 'sms', 'fpt', 'face']
@@ -68,6 +75,21 @@ export function takeOidcAttempt(id: string): OidcAttempt | null {
 export function safeReturnTo(raw: string | undefined): string {
   if (!raw || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\') || /[\u0000-\u001f\\]/.test(raw) || raw.length > 500) return '/'
   return raw
+}
+
+/**
+ * The `email` claim when `email_verified` is exactly true, normalised as Gatehouse stores addresses
+ * (NFC, lower case), or null. A claim with a non-ASCII character that folding turns into ASCII
+ * (the Kelvin sign "\u212A" becomes "k", the ligature "\uFB01" "fi", fullwidth letters their ASCII
+ * twins) is no address: a provider mailbox "\u212Aate@…" would otherwise equal an account's "kate@…"
+ * (SPEC §10: equal, not alike). Nothing is trimmed; whitespace or control characters make it no address.
+ */
+export function verifiedEmailClaim(claims: { readonly [claim: string]: unknown }): string | null {
+  if (claims.email_verified !== true || typeof claims.email !== 'string') return null
+  const raw = claims.email
+  if (/[\s\u0000-\u001f\u007f-\u009f]/.test(raw) || raw.length > 254) return null
+  for (const ch of raw) if (ch > '\u007f' && /^[\u0000-\u007f]+$/.test(ch.normalize('NFKC').toLowerCase())) return null
+  return raw.normalize('NFC').toLowerCase().normalize('NFC')
 }
 
 export function hasSecondFactorAmr(amr: unknown): boolean {

@@ -25,7 +25,9 @@ export function acceptInvitationWithIdentity(
     if (current === null) return { ok: false, reason: 'closed' }
     const status = invitationStatus(current, ctx.now)
     if (status !== 'sent' && status !== 'link visited') return { ok: false, reason: 'closed' }
-    if (input.email.toLowerCase() !== current.email.toLowerCase()) return { ok: false, reason: 'email mismatch' }
+    // ASCII case only: toLowerCase() would make "\u212Aim@…" (Kelvin sign) equal "kim@…"
+    const asciiLower = (s: string) => s.replace(/[A-Z]/g, (ch) => ch.toLowerCase())
+    if (asciiLower(input.email) !== asciiLower(current.email)) return { ok: false, reason: 'email mismatch' }
     if (getUserIdentity(db, input.provider.id, input.sub) !== null) return { ok: false, reason: 'identity taken' }
     const created = createAccountFromInvitation(db, current, { firstName: input.firstName, lastName: input.lastName, username: input.username, passwordHash: NO_LOCAL_PASSWORD, claimedVia: input.provider.name }, ctx)
     if (!created.ok) return created

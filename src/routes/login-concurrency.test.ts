@@ -119,3 +119,22 @@ describe('the invitation security code shares the per-account limit', () => {
     expect(t.db.select().from(signInThrottles).where(eq(signInThrottles.email, 'ada@example.org')).get()?.lockedUntil).toBeGreaterThan(t.clock.now())
   })
 })
+
+describe('one TOTP code in parallel (security review)', () => {
+  it('the same code posted at once by two browsers at /login/mfa and by a signed-in one to regenerate recovery codes is accepted exactly once', async () => {
+    const t = createTestEnv({ IP_RATE_BURST: '1000' })
+    const u = await createTestUser(t)
+    const base = await listen(t)
+    // a full session from an earlier step, then two new browsers at the password step
+    const earlier = await post(base, '/login', { email: u.user.email, password: u.password })
+    const full = sessionCookie(earlier)
+    t.clock.advance(-30_000)
+    expect((await post(base, '/login/mfa', { code: totpAt(u.totpSecret!, t.clock.now()) }, full)).headers.get('Location')).not.toBe('/login/mfa')
+    t.clock.advance(30_000)
+    const pending = await Promise.all([1, 2].map(async () => sessionCookie(await post(base, '/login', { email: u.user.email, password: u.password }))))
+    const code = totpAt(u.totpSecret!, t.clock.now())
+    const responses = await Promise.all([...pending.map((cookie) => post(base, '/login/mfa', { code }, cookie)), post(base, '/account/recovery-codes', { code }, full)])
+    const accepted = [responses[0]!.headers.get('Location') === '/', responses[1]!.headers.get('Location') === '/', responses[2]!.status === 200]
+    expect(accepted.filter(Boolean), responses.map((r) => `${r.status} ${r.headers.get('Location')}`).join(',')).toHaveLength(1)
+  })
+})

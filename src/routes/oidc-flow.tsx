@@ -6,7 +6,7 @@ import { setSessionCookie } from '../auth/middleware.ts'
 import { renderErrorPage } from '../http/errors.tsx'
 import { oidcRedirectUri } from '../models/identity-providers.ts'
 import { touchUserIdentity } from '../models/user-identities.ts'
-import { getOidcConfiguration, hasSecondFactorAmr, OIDC_ATTEMPT_COOKIE, OIDC_ATTEMPT_MS, storeOidcAttempt, type OidcPurpose } from '../auth/oidc.ts'
+import { getOidcConfiguration, hasSecondFactorAmr, oidcAttemptCookie, OIDC_ATTEMPT_MS, storeOidcAttempt, type OidcPurpose } from '../auth/oidc.ts'
 import { createSession } from '../auth/session.ts'
 import { getLockedUntil } from '../auth/rate-limit.ts'
 import { nextSignInStep, STEP_PAGES } from '../auth/sign-in-chain.ts'
@@ -67,7 +67,8 @@ export async function startOidcFlow(c: Context<AppEnv>, provider: IdentityProvid
     state,
     nonce,
   })
-  setCookie(c, OIDC_ATTEMPT_COOKIE, id, { httpOnly: true, sameSite: 'Lax', secure: config.secureCookies, path: '/login/oidc', maxAge: OIDC_ATTEMPT_MS / 1000 })
+  const cookie = oidcAttemptCookie(config.secureCookies)
+  setCookie(c, cookie.name, id, { httpOnly: true, sameSite: 'Lax', secure: config.secureCookies, path: cookie.path, maxAge: OIDC_ATTEMPT_MS / 1000 })
   if (!input.fromForm) return c.redirect(url.href, 302)
   // Note: a form's POST answered with a redirect to the provider would be blocked by CSP form-action 'self'
   c.header('Refresh', `0; url=${url.href}`)

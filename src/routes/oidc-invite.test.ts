@@ -21,6 +21,8 @@ beforeAll(async () => {
     other: { email: 'someone.else@hospital.example', email_verified: true },
     unverified: { email: INVITEE, email_verified: false },
     ann: { email: 'ann@alpha.edu', email_verified: true },
+    // U+212A KELVIN SIGN: JavaScript's toLowerCase() makes it an ASCII "k", but it is another mailbox
+    lookalike: { email: '\u212Aim@hospital.example', email_verified: true },
   })
 })
 afterAll(() => idp.close())
@@ -121,6 +123,23 @@ describe('accepting an invitation with a provider', () => {
     const again = t.client()
     expect((await again.get(await viaProvider(again, `/invite/${token}/oidc`, { ...FORM, provider_id: String(provider.id) }, 'invitee'))).status).toBe(303)
     expect(invitee(t)).not.toBeNull()
+  })
+
+  it('a look-alike address at the provider ("\u212Aim@…", Kelvin sign) does not accept an invitation for kim@…', async () => {
+    const { t, provider } = await world()
+    const inviter = await createTestUser(t, { role: 'admin' })
+    const kim = createInvitation(
+      t.db,
+      { email: 'kim@hospital.example', role: 'researcher', organization: 'Leeds Teaching Hospitals', groupId: null, groupRole: 'member', projectGrants: [] },
+      { actor: { id: inviter.user.id, email: inviter.user.email }, now: t.clock.now(), ip: null, baseUrl: 'http://gatehouse.test', key: t.config.encryptionKey, ttlMs: 48 * 3_600_000, inviter: 'Inviter' },
+    )
+    const client = t.client()
+    const res = await client.get(await viaProvider(client, `/invite/${invitationToken(t.config.encryptionKey, kim.tokenSalt)}/oidc`, { ...FORM, provider_id: String(provider.id) }, 'lookalike'))
+    expect(res.status).toBe(403)
+    expect(await res.text()).toContain('No account was created')
+    expect(t.db.select().from(users).where(eq(users.email, 'kim@hospital.example')).get()).toBeUndefined()
+    expect(t.db.select().from(userIdentities).all()).toHaveLength(0)
+    expect(row(t, kim.id).status).not.toBe('accepted')
   })
 
   it('an unverified email is refused with 403 and nothing is created', async () => {

@@ -59,8 +59,8 @@ afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()))
 })
 
-async function setup() {
-  const t = createTestEnv()
+async function setup(env: Record<string, string> = {}) {
+  const t = createTestEnv(env)
   const admin = await createTestUser(t, { role: 'admin' })
   const provider = createIdentityProvider(
     t.db,
@@ -135,4 +135,114 @@ describe('ID tokens openid-client must refuse', () => {
       expect(failure.reason).toMatch(reason)
     })
   }
+})
+
+describe('claims an attacker controls at a provider (security review)', () => {
+  it('auto_link does not fold a look-alike address onto an account: "\\u212Aate@…" (Kelvin sign) lowercases to "kate@…" in JavaScript, but is another mailbox', async () => {
+    const { t, provider } = await setup()
+    const kate = await createTestUser(t, { email: 'kate@hospital.example' })
+    const before = snapshot(t)
+    const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'mallory', email: '\u212Aate@hospital.example' }))
+    expect(res.status).toBe(403)
+    expect(await res.text()).toContain('No account uses this identity')
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, kate.user.id)).all()).toHaveLength(0)
+    expect(snapshot(t)).toBe(before)
+  })
+
+  for (const [account, claimed] of [
+    ['fiona@hospital.example', '\uFB01ona@hospital.example'], // the "fi" ligature (NFKC would fold it)
+    ['kate@hospital.example', 'kate@hospital.example.'], // a trailing dot
+    ['kate@xn--hospitl-bxa.example', 'kate@hospitäl.example'], // the same IDN, once as A-label, once as U-label
+    ['kate@hospital.example', 'kate@hospital\u200B.example'], // a zero-width space
+  ]) {
+    it(`auto_link does not treat ${JSON.stringify(claimed)} as ${account}`, async () => {
+      const { t, provider } = await setup()
+      await createTestUser(t, { email: account })
+      const before = snapshot(t)
+      const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'mallory', email: claimed }))
+      expect(res.status).toBe(403)
+      expect(snapshot(t)).toBe(before)
+    })
+  }
+
+  it('auto_link does not trim a padded address onto an account (" kate@…" is not kate@…)', async () => {
+    const { t, provider } = await setup()
+    const kate = await createTestUser(t, { email: 'kate@hospital.example' })
+    const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'mallory', email: ' kate@hospital.example ' }))
+    expect(res.status).toBe(403)
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, kate.user.id)).all()).toHaveLength(0)
+  })
+
+  it('auto_link still links the same address in another ASCII case (KATE@… is kate@…)', async () => {
+    const { t, provider } = await setup()
+    const kate = await createTestUser(t, { email: 'kate@hospital.example' })
+    const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'kate-sub', email: 'KATE@Hospital.Example', amr: ['pwd'] }))
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/login/mfa')
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, kate.user.id)).all()).toHaveLength(1)
+  })
+
+  it('auto_link never links an admin account (an admin links a provider from /account); nothing is created', async () => {
+    const { t, provider } = await setup()
+    const root = await createTestUser(t, { email: 'root@hospital.example', role: 'admin' })
+    const before = snapshot(t)
+    const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'mallory', email: 'root@hospital.example' }))
+    expect(res.status).toBe(403)
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, root.user.id)).all()).toHaveLength(0)
+    expect(t.db.select().from(sessions).where(eq(sessions.userId, root.user.id)).all()).toHaveLength(0)
+    expect(snapshot(t)).toBe(before)
+  })
+
+  it('auto_link never links a disabled account (it would sign in the day the account is enabled again)', async () => {
+    const { t, provider } = await setup()
+    const kate = await createTestUser(t, { email: 'kate@hospital.example' })
+    t.db.update(users).set({ disabledAt: t.clock.now() }).where(eq(users.id, kate.user.id)).run()
+    const before = snapshot(t)
+    const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'mallory', email: 'kate@hospital.example' }))
+    expect(res.status).toBe(403)
+    expect(snapshot(t)).toBe(before)
+  })
+
+  it('trust_mfa: amr as the string "mfa" (not an array) is not a second factor', async () => {
+    const { t, provider, user } = await setup()
+    const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { amr: 'mfa' as unknown as string[] }))
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/login/mfa')
+    const session = t.db.select().from(sessions).where(eq(sessions.userId, user.id)).get()!
+    expect(session.mfaVerified).toBe(false)
+  })
+
+  it('email_verified as the string "true" is not a verified email', async () => {
+    const { t, provider } = await setup()
+    const kate = await createTestUser(t, { email: 'kate@hospital.example' })
+    const res = await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'mallory', email: 'kate@hospital.example', email_verified: 'true' }))
+    expect(res.status).toBe(403)
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, kate.user.id)).all()).toHaveLength(0)
+  })
+})
+
+describe('the attempt cookie over https (security review)', () => {
+  it('is __Host- (Secure, Path=/, no Domain), so a sibling subdomain cannot plant its own attempt; a planted unprefixed cookie finishes nothing', async () => {
+    const { t, provider } = await setup({ BASE_URL: 'https://gatehouse.example' })
+    const attacker = t.client()
+    const started = await attacker.get(`/login/oidc/${provider.id}`)
+    expect(started.status).toBe(302)
+    const cookie = started.headers.get('set-cookie') ?? ''
+    expect(cookie).toMatch(/^__Host-gatehouse_oidc=/)
+    expect(cookie).toContain('Secure')
+    expect(cookie).toContain('Path=/;')
+    expect(cookie).not.toMatch(/Domain=/i)
+    const auth = new URL(started.headers.get('location')!)
+    nextIdToken = await craft(auth.searchParams.get('nonce')!)
+    const callback = `/login/oidc/callback?code=any-code&state=${auth.searchParams.get('state')}`
+    // the attacker's attempt, planted in the victim's browser under the name a sibling host can set
+    const victim = t.client('198.51.100.7')
+    const planted = await victim.get(callback, { Cookie: `gatehouse_oidc=${attacker.cookies.get('__Host-gatehouse_oidc')}` })
+    expect(planted.status).toBe(400)
+    expect(t.db.select().from(sessions).all()).toHaveLength(0)
+    // the browser that started it finishes it
+    const own = await attacker.get(callback)
+    expect(own.status).toBe(303)
+    expect(t.db.select().from(sessions).all()).toHaveLength(1)
+  })
 })

@@ -10,11 +10,13 @@ import { isHtmx } from '../http/htmx.ts'
 import { ProviderButtons } from '../../views/login.tsx'
 import { getUserIdentity, hasIdentityAtProvider, linkUserIdentity } from '../models/user-identities.ts'
 import { getUserByEmail, getUserById } from '../models/users.ts'
-import { getOidcConfiguration, OIDC_ATTEMPT_COOKIE, safeReturnTo, takeOidcAttempt } from '../auth/oidc.ts'
+import { getOidcConfiguration, oidcAttemptCookie, safeReturnTo, takeOidcAttempt, verifiedEmailClaim } from '../auth/oidc.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { continueProviderSignIn, describeError, oidcFailed, providerUnavailable, startOidcFlow } from './oidc-flow.tsx'
 import { finishInvitationWithProvider, finishLinkWithProvider } from './oidc-claims.tsx'
+import { siteRolePermissions } from '../models/access.ts'
 import type { User } from '../db/schema.ts'
+import type { Db } from '../db/client.ts'
 
 // GET /login/oidc/:providerId starts an authorization-code + PKCE sign-in; GET /login/oidc/callback
 // finishes it. Every check of the answer (state, nonce, signature, issuer, audience, expiry) is
@@ -24,8 +26,9 @@ export const oidc = new Hono<AppEnv>()
 
 oidc.get('/login/oidc/callback', publicPage, async (c) => {
   const { db, clock, config } = c.get('deps')
-  const attemptId = getCookie(c, OIDC_ATTEMPT_COOKIE)
-  deleteCookie(c, OIDC_ATTEMPT_COOKIE, { path: '/login/oidc' })
+  const cookie = oidcAttemptCookie(config.secureCookies)
+  const attemptId = getCookie(c, cookie.name)
+  deleteCookie(c, cookie.name, { path: cookie.path, secure: config.secureCookies })
   const attempt = attemptId ? takeOidcAttempt(attemptId) : null
   const again = 'Go back to the sign-in page and start again.'
   if (attempt === null) return oidcFailed(c, 'unknown or reused attempt', `This sign-in link was already used or does not belong to this browser. ${again}`, null)
@@ -59,7 +62,7 @@ oidc.get('/login/oidc/callback', publicPage, async (c) => {
   const now = clock.now()
   const ip = c.get('clientIp')
   const sub = claims.sub
-  const email = claims.email_verified === true && typeof claims.email === 'string' ? claims.email.toLowerCase() : null
+  const email = verifiedEmailClaim(claims)
   const purpose = attempt.purpose ?? { kind: 'signin' }
   if (purpose.kind === 'invite') return finishInvitationWithProvider(c, { provider, purpose, sub, email, claims })
   if (purpose.kind === 'link') return finishLinkWithProvider(c, { provider, purpose, sub, email, returnTo: attempt.returnTo })
@@ -69,8 +72,10 @@ oidc.get('/login/oidc/callback', publicPage, async (c) => {
   if (identity !== null) {
     user = getUserById(db, identity.userId)
   } else if (provider.autoLink && email !== null) {
+    // the stored address must equal the claim exactly (getUserByEmail folds case itself), and an
+    // admin account is never auto-linked: its holder links a provider from /account (README)
     const candidate = getUserByEmail(db, email)
-    if (candidate !== null && candidate.disabledAt === null && !hasIdentityAtProvider(db, candidate.id, provider.id)) {
+    if (candidate !== null && candidate.email === email && candidate.disabledAt === null && !isAdminAccount(db, candidate) && !hasIdentityAtProvider(db, candidate.id, provider.id)) {
       linkUserIdentity(db, { user: candidate, provider, sub, email, now, ip, baseUrl: config.baseUrl, how: 'auto_link' })
       user = candidate
     }
@@ -81,6 +86,11 @@ oidc.get('/login/oidc/callback', publicPage, async (c) => {
   }
   return continueProviderSignIn(c, { user, provider, amr: claims.amr, identityId: identity?.id ?? null, returnTo: attempt.returnTo })
 })
+
+/** An account whose site role opens the admin area (the built-in admin, or a custom role with admin.access). */
+function isAdminAccount(db: Db, user: User): boolean {
+  return user.role === 'admin' || siteRolePermissions(db, user.role).includes('admin.access')
+}
 
 oidc.get('/login/oidc/:providerId{[0-9]+}', publicPage, async (c) => {
   const limited = limitByIp(c)

@@ -365,3 +365,47 @@ describe('the browser script', () => {
     expect(res.headers.get('Location')).toBe('/')
   })
 })
+
+describe('passkey ceremonies an attacker shapes (security review)', () => {
+  it('one credential cannot be registered to a second account (409), and stays the first account’s', async () => {
+    const t = createTestEnv()
+    const { u, device } = await userWithPasskey(t)
+    const other = await createTestUser(t)
+    const client = await signIn(t, other)
+    const res = await register(client, device, 'Borrowed')
+    expect(res.status).toBe(409)
+    expect(listPasskeys(t.db, other.user.id)).toHaveLength(0)
+    expect(listPasskeys(t.db, u.user.id).map((p) => p.credentialId)).toEqual([device.id])
+  })
+
+  it('a discoverable sign-in whose userHandle names another account is refused, counted against the passkey’s owner, and signs nobody in', async () => {
+    const t = createTestEnv()
+    const { u, device } = await userWithPasskey(t)
+    const victim = await createTestUser(t)
+    device.userHandle = Buffer.from(String(victim.user.id)).toString('base64url')
+    const client = t.client()
+    const options = await jsonOf(postJson(client, '/login/passkey/options'))
+    const res = await postJson(client, '/login/passkey', { response: device.assert(options) })
+    expect(res.status).toBe(422)
+    expect(failures(t, u.user.email)).toBe(1)
+    expect(failures(t, victim.user.email)).toBe(0)
+    expect(client.cookies.has('session')).toBe(false)
+    expect(events(t, 'signin.succeeded').filter((e) => Number(e.targetId) === victim.user.id)).toHaveLength(0)
+  })
+
+  it('a challenge is good only for its purpose: a registration challenge does not regenerate recovery codes, a re-authentication challenge does not register', async () => {
+    const t = createTestEnv()
+    const { u, client, device } = await userWithPasskey(t)
+    const registration = await jsonOf(postJson(client, '/account/passkeys/options'))
+    const asReauth = await client.post('/account/recovery-codes', { passkey_assertion: JSON.stringify(device.assert({ ...registration, rpId: RP_ID })) })
+    expect(asReauth.status).toBe(422)
+    expect(failures(t, u.user.email)).toBe(1)
+    expect(events(t, 'recovery_codes.issued').filter((e) => e.actorId === u.user.id && JSON.parse(e.details).via === 'regenerated')).toHaveLength(0)
+
+    const reauth = await jsonOf(postJson(client, '/account/passkeys/assertion-options'))
+    const fresh = await jsonOf(postJson(client, '/account/passkeys/options'))
+    const asRegistration = await postJson(client, '/account/passkeys', { name: 'Sneaky', response: authenticator().register({ ...fresh, challenge: reauth.challenge }) })
+    expect(asRegistration.status).toBe(422)
+    expect(listPasskeys(t.db, u.user.id)).toHaveLength(1)
+  })
+})

@@ -288,6 +288,19 @@ describe('/admin/identity-providers/:id: edit, disable, enable, delete', () => {
     expect(getIdentityProviderById(t.db, provider.id)!).toMatchObject({ name: 'Leeds SSO', issuer: FORM.issuer })
   })
 
+  it('a changed issuer never inherits the stored secret (it would be sent to the new issuer’s token endpoint): 422 on the secret, nothing changes; with a new secret it saves', async () => {
+    const { t, browser, provider } = await withProvider()
+    const res = await browser.post(`/admin/identity-providers/${provider.id}`, { ...FORM, client_secret: '', issuer: 'https://collector.evil.example' })
+    expect(res.status).toBe(422)
+    expect(await res.text()).toContain('Enter the client secret again')
+    expect(getIdentityProviderById(t.db, provider.id)).toEqual(provider)
+    const NEW = 'secret-issued-by-the-new-issuer-1234'
+    expect((await browser.post(`/admin/identity-providers/${provider.id}`, { ...FORM, client_secret: NEW, issuer: 'https://login.other.example' })).status).toBe(303)
+    const after = getIdentityProviderById(t.db, provider.id)!
+    expect(after.issuer).toBe('https://login.other.example')
+    expect(decryptIdentityProviderSecret(t.config.encryptionKey, after)).toBe(NEW)
+  })
+
   it('the model refuses the delete inside its transaction too, when an identity was linked after the page was loaded', async () => {
     const { t, admin, provider } = await withProvider()
     linkIdentity(t, provider.id, admin.user.id)

@@ -116,6 +116,8 @@ adminIdentityProviders.post('/admin/identity-providers/:id', ...guard, async (c)
     ...errors,
     name: errors.name ?? nameTaken(c, input.name, provider.id),
     // Note: a `sub` is unique only within its issuer, so linked identities never move to another issuer.
+    // Note: the stored secret was issued by the old issuer; kept, it would be sent to the new one's token endpoint
+    client_secret: errors.client_secret ?? (input.clientSecret === null && input.issuer !== provider.issuer ? 'Enter the client secret again: the stored one is never sent to a changed issuer.' : undefined),
     issuer: errors.issuer ?? (linked > 0 && input.issuer !== provider.issuer ? `${linked === 1 ? 'One identity is' : `${linked} identities are`} linked through this issuer, so it cannot change; add a new provider instead.` : undefined),
   }
   if (hasErrors(allErrors)) return providerPage(c, provider, { values, errors: allErrors }, 422)

@@ -266,3 +266,39 @@ describe('POST /admin/users/bulk/apply', () => {
     for (const id of ids) expect(getUser(t.db, id).disabledAt).not.toBeNull()
   })
 })
+
+describe('bulk requests an attacker shapes (security review)', () => {
+  it('one account named many times (in user_ids, again in page_user_ids) is acted on once, one audit event; an invitation id posted as a user id is only ever that account id', async () => {
+    const t = createTestEnv()
+    const { client } = await adminSession(t)
+    const a = await createTestUser(t, { email: 'a@example.org' })
+    const invitation = addInvitation(t, 'invitee@example.org')
+    const id = String(a.user.id)
+    const res = await client.post('/admin/users/bulk/apply', { action: 'role', role: 'observer', user_ids: [id, id, id], page_user_ids: [id], select_page: 'on', back: '' })
+    expect(res.status).toBe(303)
+    expect(getUser(t.db, a.user.id).role).toBe('observer')
+    expect(auditOf(t, 'user.role_changed', [a.user.id])).toHaveLength(1)
+    // an invitation's id in user_ids: never the invitation (it is untouched), and a missing account is skipped
+    const before = t.db.select().from(invitations).where(eq(invitations.id, invitation.id)).get()
+    const plan = await client.post('/admin/users/bulk', { action: 'disable', user_ids: ['987654'], invitation_ids: [String(invitation.id)], back: '' })
+    expect(plan.status).toBe(200)
+    const html = await plan.text()
+    expect(section(html, 'Affected')).not.toContain('invitee@example.org')
+    expect(section(html, 'Skipped')).toContain('no such account')
+    await client.post('/admin/users/bulk/apply', { action: 'disable', user_ids: ['987654'], invitation_ids: [String(invitation.id)], back: '' })
+    expect(t.db.select().from(invitations).where(eq(invitations.id, invitation.id)).get()).toEqual(before)
+  })
+
+  it('501 distinct ids are refused with 422 and change nothing, even hidden among duplicates of one id', async () => {
+    const t = createTestEnv()
+    const { client } = await adminSession(t)
+    const a = await createTestUser(t, { email: 'a@example.org' })
+    const ids = [String(a.user.id), ...Array.from({ length: 500 }, (_, i) => String(100_000 + i))]
+    const res = await client.post('/admin/users/bulk/apply', { action: 'disable', user_ids: ids, back: '' })
+    expect(res.status).toBe(422)
+    expect(getUser(t.db, a.user.id).disabledAt).toBeNull()
+    const padded = await client.post('/admin/users/bulk/apply', { action: 'disable', user_ids: Array.from({ length: 1001 }, () => String(a.user.id)), back: '' })
+    expect(padded.status).toBe(422)
+    expect(getUser(t.db, a.user.id).disabledAt).toBeNull()
+  })
+})
