@@ -59,9 +59,10 @@ recoveryCodeRoutes.post('/account/recovery-codes', requireUser, async (c) => {
   const refused = beginAttempt(c, user.email)
   if (refused) return refused
   if (form.get('passkey_assertion').trim() !== '') return regenerateAfterPasskey(c, form.get('passkey_assertion'))
-  const secret = decryptSecret(config.encryptionKey, user.totpSecret ?? '')
-  if (secret === null) throw new Error(`TOTP secret of user ${user.id} cannot be decrypted with the configured key`)
-  const check = verifyTotpCode(secret, code, clock.now(), user.totpLastStep)
+  // without an authenticator app (a passkey-only account) a typed code is simply not correct
+  const secret = user.totpSecret === null ? null : decryptSecret(config.encryptionKey, user.totpSecret)
+  if (user.totpSecret !== null && secret === null) throw new Error(`TOTP secret of user ${user.id} cannot be decrypted with the configured key`)
+  const check = secret === null ? ({ ok: false, reason: 'invalid' } as const) : verifyTotpCode(secret, code, clock.now(), user.totpLastStep)
   const accepted = check.ok && acceptTotpStep(db, user.id, check.step)
   if (!accepted) {
     const replayed = check.ok || check.reason === 'replayed'
