@@ -13,12 +13,12 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import {
   completeFirstSignIn,
   currentTotp,
-  enrolTotp,
   escapeRegExp,
   headingOf,
   launchChromium,
   linkFrom,
   REPO_ROOT,
+  secretFromOtpauthUri,
   sentTo,
   startGatehouse,
   startSmtpSink,
@@ -186,7 +186,17 @@ describe('OIDC in the browser: accept an invitation with a provider, enrol TOTP,
     await signInAtProvider(invitee, INVITEE.login)
     await invitee.waitForURL(url('/mfa/setup'))
     expect(await headingOf(invitee)).toBe('Set up your authenticator')
-    ;({ totpSecret, step: lastStep } = await enrolTotp(invitee, server.baseUrl))
+    totpSecret = secretFromOtpauthUri((await invitee.locator('#totp-uri').getAttribute('href')) ?? '')
+    const first = currentTotp(totpSecret)
+    lastStep = first.step
+    await invitee.getByLabel('Code from your app').fill(first.code)
+    await Promise.all([invitee.waitForURL(url('/mfa/recovery-codes')), invitee.getByRole('button', { name: 'Confirm and continue' }).click()])
+    await invitee.getByRole('button', { name: 'Create my recovery codes' }).click()
+    expect(await headingOf(invitee)).toBe('Your recovery codes')
+    const codes = (await invitee.locator('#recovery-codes').innerText()).trim().split(/\s+/)
+    expect(codes).toHaveLength(10)
+    for (const code of codes) expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$/)
+    await Promise.all([invitee.waitForURL(url('/')), invitee.getByRole('link', { name: 'I have saved my codes: continue' }).click()])
     expect(pathOf(invitee)).toBe('/')
     expect(await headingOf(invitee)).toBe(`Welcome, ${INVITEE.firstName}`)
 
