@@ -19,6 +19,18 @@ export function isPasswordExpired(user: User, now: number, maxAgeDays: number): 
   return maxAgeDays > 0 && hasLocalPassword(user) && now - user.passwordChangedAt > maxAgeDays * 24 * 60 * 60_000
 }
 
+/** The refusal of every sign-in (password, passkey, provider) while the account's temporary password has expired. */
+export const TEMPORARY_PASSWORD_EXPIRED = 'Your temporary password has expired. Ask your Gatehouse administrator to send a new one.'
+
+/**
+ * A temporary password (a new account's, or an admin reset's) not changed within its lifetime:
+ * the account cannot sign in by any method until an administrator sends a new one, since the
+ * chain would only lead to /password/change with a password that may no longer be used.
+ */
+export function isTemporaryPasswordExpired(user: Pick<User, 'temporaryPasswordExpiresAt'>, now: number): boolean {
+  return user.temporaryPasswordExpiresAt !== null && user.temporaryPasswordExpiresAt < now
+}
+
 /** The step this session must pass next, or null when it is a full session. */
 export function nextSignInStep(user: User, session: Session, now: number, passwordMaxAgeDays: number): SignInStep | null {
   if (user.totpSecret !== null && !session.mfaVerified) return 'mfa-verify'

@@ -159,12 +159,20 @@ function sortKeys(query: UserTableQuery, p: StatusPolicy): { account: SQL; invit
   }
 }
 
+/**
+ * The SQL of isPasswordExpired (src/auth/sign-in-chain.ts): only a local password (an argon2 PHC
+ * string, see hasLocalPassword) ever expires; an account claimed through a provider has none.
+ */
+function passwordExpired(p: StatusPolicy): SQL {
+  return sql`(${p.passwordMaxAgeDays} > 0 and u.password_hash like '$argon2%' and u.password_changed_at < ${p.now - p.passwordMaxAgeDays * 86_400_000})`
+}
+
 function statusRank(p: StatusPolicy): SQL {
   return sql`case
     when u.disabled_at is not null then 0
     when t.locked_until > ${p.now} then 1
     when u.must_change_password = 1 then 2
-    when ${p.passwordMaxAgeDays} > 0 and u.password_changed_at < ${p.now - p.passwordMaxAgeDays * 86_400_000} then 3
+    when ${passwordExpired(p)} then 3
     when u.totp_secret is null then 4
     when coalesce(u.last_sign_in_at, u.created_at) < ${p.now - p.inactiveDays * 86_400_000} then 5
     else 6 end`
@@ -203,12 +211,13 @@ function filter(q: string): SQL {
   return sql`(u.first_name like ${like} escape '\\' or u.last_name like ${like} escape '\\' or u.username like ${like} escape '\\' or u.email like ${like} escape '\\' or u.organization like ${like} escape '\\')`
 }
 
-export function statusesOf(row: { disabled_at: number | null; locked_until: number | null; must_change_password: number; password_changed_at: number; totp_secret: string | null; last_sign_in_at: number | null; created_at: number }, p: StatusPolicy): string[] {
+/** `has_local_password` is 1 for an argon2 password_hash (the sentinel of a password-less account is 0): only a local password expires. */
+export function statusesOf(row: { disabled_at: number | null; locked_until: number | null; must_change_password: number; password_changed_at: number; has_local_password: number; totp_secret: string | null; last_sign_in_at: number | null; created_at: number }, p: StatusPolicy): string[] {
   const statuses: string[] = []
   if (row.disabled_at !== null) statuses.push('Account disabled')
   if (row.locked_until !== null && row.locked_until > p.now) statuses.push('Account locked out')
   if (row.must_change_password) statuses.push('Must change password')
-  else if (p.passwordMaxAgeDays > 0 && row.password_changed_at < p.now - p.passwordMaxAgeDays * 86_400_000) statuses.push('Password expired')
+  else if (p.passwordMaxAgeDays > 0 && row.has_local_password === 1 && row.password_changed_at < p.now - p.passwordMaxAgeDays * 86_400_000) statuses.push('Password expired')
   if (row.totp_secret === null) statuses.push('MFA not enrolled')
   if ((row.last_sign_in_at ?? row.created_at) < p.now - p.inactiveDays * 86_400_000) statuses.push(`${p.inactiveDays}+ days inactive`)
   return statuses
@@ -227,12 +236,14 @@ type RawRow = {
   locked_until: number | null
   must_change_password: number
   password_changed_at: number
+  has_local_password: number
   totp_secret: string | null
   created_at: number
 }
 
 const COLUMNS = sql`u.id, u.first_name, u.last_name, u.username, u.email, u.organization, u.role, u.last_sign_in_at,
   u.disabled_at, t.locked_until, u.must_change_password, u.password_changed_at,
+  case when u.password_hash like '$argon2%' then 1 else 0 end as has_local_password,
   case when u.totp_secret is null then null else 1 end as totp_secret, u.created_at`
 
 /**

@@ -14,7 +14,7 @@ import { getDummyPasswordHash, verifyPasswordHash } from '../auth/password.ts'
 import { hasLocalPassword } from '../auth/local-password.ts'
 import { beginSignInAttempt, clearSignInFailures, concludeFailedAttempt, concludeSucceededAttempt, type ThrottleState } from '../auth/rate-limit.ts'
 import { createSession, invalidateSession, markSessionMfaVerified } from '../auth/session.ts'
-import { nextSignInStep, STEP_PAGES } from '../auth/sign-in-chain.ts'
+import { isTemporaryPasswordExpired, nextSignInStep, STEP_PAGES, TEMPORARY_PASSWORD_EXPIRED } from '../auth/sign-in-chain.ts'
 import { decryptSecret } from '../auth/encryption.ts'
 import { verifyTotpCode } from '../auth/totp.ts'
 import { recordAuditEvent } from '../models/audit.ts'
@@ -126,8 +126,8 @@ login.post('/login', publicPage, async (c) => {
   const refusal =
     user.disabledAt !== null
       ? 'This account is disabled. Contact your Gatehouse administrator.'
-      : user.temporaryPasswordExpiresAt !== null && user.temporaryPasswordExpiresAt < now
-        ? 'Your temporary password has expired. Ask your Gatehouse administrator to send a new one.'
+      : isTemporaryPasswordExpired(user, now)
+        ? TEMPORARY_PASSWORD_EXPIRED
         : null
   if (refusal) {
     recordAuditEvent(db, { event: 'signin.refused', at: now, targetType: 'user', targetId: user.id, ip: c.get('clientIp'), details: { reason: user.disabledAt !== null ? 'disabled' : 'temporary password expired' } })

@@ -9,7 +9,7 @@ import { touchUserIdentity } from '../models/user-identities.ts'
 import { getOidcConfiguration, hasSecondFactorAmr, oidcAttemptCookie, OIDC_ATTEMPT_MS, storeOidcAttempt, type OidcPurpose } from '../auth/oidc.ts'
 import { createSession } from '../auth/session.ts'
 import { getLockedUntil } from '../auth/rate-limit.ts'
-import { nextSignInStep, STEP_PAGES } from '../auth/sign-in-chain.ts'
+import { isTemporaryPasswordExpired, nextSignInStep, STEP_PAGES, TEMPORARY_PASSWORD_EXPIRED } from '../auth/sign-in-chain.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { completeSignIn } from './login.tsx'
 import type { IdentityProvider, User } from '../db/schema.ts'
@@ -88,6 +88,10 @@ export function continueProviderSignIn(c: Context<AppEnv>, input: { user: User; 
   if (user.disabledAt !== null) {
     recordAuditEvent(db, { event: 'signin.refused', at: now, targetType: 'user', targetId: user.id, ip, details: { reason: 'disabled', provider: provider.name } })
     return renderErrorPage(c, 403, 'Account disabled', 'This account is disabled. Contact your Gatehouse administrator.')
+  }
+  if (isTemporaryPasswordExpired(user, now)) {
+    recordAuditEvent(db, { event: 'signin.refused', at: now, targetType: 'user', targetId: user.id, ip, details: { reason: 'temporary password expired', provider: provider.name } })
+    return renderErrorPage(c, 403, 'Temporary password expired', TEMPORARY_PASSWORD_EXPIRED)
   }
   const lockedUntil = getLockedUntil(db, user.email, now)
   if (lockedUntil !== null) {

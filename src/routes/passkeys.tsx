@@ -16,7 +16,7 @@ import { recordAuditEvent } from '../models/audit.ts'
 import { bindingFor, findAssertedPasskey, finishPasskeyRegistration, startPasskeyAssertion, startPasskeyRegistration, verifyPasskeyAssertion } from '../auth/webauthn.ts'
 import { beginSignInAttempt, concludeSucceededAttempt, type ThrottleState } from '../auth/rate-limit.ts'
 import { createSession, invalidateSession } from '../auth/session.ts'
-import { nextSignInStep, STEP_PAGES } from '../auth/sign-in-chain.ts'
+import { isTemporaryPasswordExpired, nextSignInStep, STEP_PAGES, TEMPORARY_PASSWORD_EXPIRED } from '../auth/sign-in-chain.ts'
 import { generateToken, hashToken } from '../auth/tokens.ts'
 import { completeSignIn, lockoutPolicy, recordFailure } from './login.tsx'
 
@@ -217,6 +217,11 @@ passkeyRoutes.post('/login/passkey', publicPage, async (c) => {
   if (user.disabledAt !== null) {
     recordAuditEvent(db, { event: 'signin.refused', at: now, targetType: 'user', targetId: user.id, ip: c.get('clientIp'), details: { reason: 'disabled', method: 'passkey' } })
     return c.json({ error: 'This account is disabled. Contact your Gatehouse administrator.' }, 403)
+  }
+  // as the password form refuses it: no session that could only wait at /password/change
+  if (isTemporaryPasswordExpired(user, now)) {
+    recordAuditEvent(db, { event: 'signin.refused', at: now, targetType: 'user', targetId: user.id, ip: c.get('clientIp'), details: { reason: 'temporary password expired', method: 'passkey' } })
+    return c.json({ error: TEMPORARY_PASSWORD_EXPIRED }, 403)
   }
   deleteCookie(c, preauthCookieName(c), { path: '/', secure: config.secureCookies })
   const { token: sessionToken, session } = createSession(db, { userId: user.id, now, mfaVerified: false, ip: c.get('clientIp'), userAgent: c.req.header('User-Agent') ?? '', authMethod: 'passkey' })

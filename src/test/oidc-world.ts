@@ -1,35 +1,15 @@
 // A real OpenID provider (oidc-provider, in-process on a loopback port, dev login pages) for the
 // tests of invitation acceptance, account linking and the import's identity checks; the browser
 // side is driven through the provider's own login and consent forms.
-import type { AddressInfo } from 'node:net'
-import { createServer, type Server } from 'node:http'
-import Provider from 'oidc-provider'
 import { BASE_URL, createTestUser, type TestClient, type TestEnv } from './helpers.ts'
 import { createIdentityProvider } from '../models/identity-providers.ts'
 import type { IdentityProvider } from '../db/schema.ts'
+import { startOidcTestProvider, type ProviderAccounts, type TestOidcProvider } from './oidc-test-provider.ts'
 
-export type ProviderAccounts = Record<string, { email: string; email_verified: boolean }>
+export type { ProviderAccounts, TestOidcProvider } from './oidc-test-provider.ts'
 
-export type TestOidcProvider = { issuer: string; close(): Promise<void> }
-
-export async function startTestOidcProvider(accounts: ProviderAccounts): Promise<TestOidcProvider> {
-  const server: Server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const provider = new Provider(issuer, {
-    clients: [{ client_id: 'gatehouse', client_secret: 'test-secret-123', redirect_uris: [`${BASE_URL}/login/oidc/callback`], response_types: ['code'], grant_types: ['authorization_code'] }],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
-    pkce: { required: () => true },
-    conformIdTokenClaims: false,
-    features: { devInteractions: { enabled: true } },
-    async findAccount(_ctx: unknown, id: string) {
-      const account = accounts[id]
-      if (!account) return undefined
-      return { accountId: id, async claims() { return { sub: id, ...account } } }
-    },
-  })
-  server.on('request', provider.callback())
-  return { issuer, close: () => new Promise<void>((r) => server.close(() => r())) }
+export function startTestOidcProvider(accounts: ProviderAccounts): Promise<TestOidcProvider> {
+  return startOidcTestProvider(accounts, { redirectUri: `${BASE_URL}/login/oidc/callback` })
 }
 
 /** A provider configured in Gatehouse (by an admin created for it) for the test provider at `issuer`. */
