@@ -3,9 +3,10 @@ import { DateTime } from './components/time.tsx'
 import { TableScroll } from './components/table-scroll.tsx'
 import { SiteLastSeen } from './components/site-last-seen.tsx'
 import { Pager, showingRange } from './components/pager.tsx'
-
-const counted = (n: number, one: string, many: string) => `${n.toLocaleString('en-GB')} ${n === 1 ? one : many}`
 import type { AwaitingCard, DecidedRow, Paged } from '../src/models/approvals.ts'
+
+/** "1,000 projects await": a count in en-GB digits with its phrase. */
+const counted = (n: number, one: string, many: string) => `${n.toLocaleString('en-GB')} ${n === 1 ? one : many}`
 
 export type ApprovalsView = {
   sites: { id: number; name: string; code: string; asApprover: boolean; lastSeenAt: number | null; online: boolean; awaiting: Paged<AwaitingCard> }[]
