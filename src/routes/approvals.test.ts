@@ -4,7 +4,7 @@ import { createTestEnv, createTestUser, getUser, type TestUser } from '../test/h
 import { models, projectMembers, projectSites, projects, roles, siteApprovers, siteDecisions, sites, tasks } from '../db/schema.ts'
 import { worldTools, type SiteWithKey } from '../test/approval-world.ts'
 import { createProject, saveCohortQuery } from '../models/projects.ts'
-import { approvalsNavCount } from '../models/approvals.ts'
+import { approvalsNavCount, listDecided } from '../models/approvals.ts'
 import { resolveActor } from '../models/roles.ts'
 
 // /approvals, the nav entry, the approver's read-only view of staged projects and site last seen
@@ -339,6 +339,38 @@ describe('/approvals paging (50 per list) and its cost', () => {
     expect(decidedTable(beyond)).toContain('Showing 101–120 of 120 decisions')
     // every project is decided: nothing awaits
     expect(siteSection(first, 'Leeds Teaching Hospitals')).toContain('Nothing awaits a decision for Leeds Teaching Hospitals.')
+  })
+
+  it("a page parameter for a site the user does not decide for shows nothing of it", async () => {
+    const w = await world()
+    stageMany(w, 60, [w.hull])
+    const html = await (await (await w.as(w.alice)).get(`/approvals?page_${w.hull.site.id}=2&page_${w.york.site.id}=1`)).text()
+    expect(html).not.toContain('Hull University (')
+    expect(html).not.toContain('Cohort 0')
+    expect(decisionLinks(html, w.hull.site.id)).toEqual([])
+  })
+
+  it('"Decided" puts each withdrawal on the approval it ended, across pages of history', async () => {
+    const w = await world()
+    const [a, b] = stageMany(w, 2, [w.leeds], 'History')
+    const at = w.t.clock.now()
+    const row = (projectId: number, decision: 'approve' | 'decline' | 'withdraw', i: number) => ({ projectId, siteId: w.leeds.site.id, decision, decidedBy: w.ann.user.id, decidedAt: at + i * 1000 })
+    // a: approve(1), withdraw(2), withdraw(3), decline(4), approve(5), withdraw(6); b: approve(7), decline(8)
+    w.t.db.insert(siteDecisions).values([row(a!, 'approve', 1), row(a!, 'withdraw', 2), row(a!, 'withdraw', 3), row(a!, 'decline', 4), row(b!, 'approve', 7), row(a!, 'approve', 5), row(a!, 'withdraw', 6), row(b!, 'decline', 8)]).run()
+    const all = listDecided(w.t.db, [w.leeds.site.id], 1, 50)
+    expect(all.total).toBe(5)
+    expect(all.rows.map((r) => [r.projectId, r.decision, r.decidedAt - at, r.withdrawnAt === null ? null : r.withdrawnAt - at])).toEqual([
+      [b, 'decline', 8000, null],
+      [a, 'approve', 5000, 6000],
+      [b, 'approve', 7000, null],
+      [a, 'decline', 4000, null],
+      [a, 'approve', 1000, 2000],
+    ])
+    // two per page: the same rows, in the same order, page by page; past the end is the last page
+    const paged = [1, 2, 3].flatMap((n) => listDecided(w.t.db, [w.leeds.site.id], n, 2).rows)
+    expect(paged).toEqual(all.rows)
+    expect(listDecided(w.t.db, [w.leeds.site.id], 9, 2)).toMatchObject({ page: 3, pages: 3, total: 5, rows: [all.rows[4]] })
+    expect(listDecided(w.t.db, [w.hull.site.id], 1, 2)).toMatchObject({ page: 1, pages: 1, total: 0, rows: [] })
   })
 
   it('runs the same number of SQL statements at 10 and at 200 staged projects (no query per project)', async () => {
