@@ -33,6 +33,7 @@ import { signIns } from './figures/sign-ins.ts'
 import { importDirectory } from './figures/import.ts'
 import { importFreeze } from './figures/import-freeze.ts'
 import { auditVerify } from './figures/audit-verify.ts'
+import { passkeySignIns } from './figures/passkeys.ts'
 import { oidcSignIns } from './figures/oidc.ts'
 import { approvalsPage } from './figures/approvals.ts'
 import type { BaseContext, BenchContext, Figure, FigureProducer } from './figures/types.ts'
@@ -45,7 +46,7 @@ const TIME_LIMIT_MS = 300_000
  * The figures, in the order they run: one producer per figure of SPEC §9; see figures/types.ts.
  * A BENCH_ONLY of standalone producers only (the import) starts no server.
  */
-const FIGURES: FigureProducer[] = [authenticatedPage, signIns, userTable, oidcSignIns, approvalsPage, importFreeze, importDirectory, auditVerify]
+const FIGURES: FigureProducer[] = [authenticatedPage, signIns, userTable, oidcSignIns, passkeySignIns, approvalsPage, importFreeze, importDirectory, auditVerify]
 
 /** Other processes using more CPU than this (cores) during a window make the run "disturbed". */
 const DISTURBED_CPU_CORES = 0.25
@@ -96,7 +97,9 @@ function printTable(figures: Figure[]) {
  */
 async function startServersAndSignIn(data: PreparedData, servers: ServerChild[], base: BaseContext): Promise<BenchContext> {
   const [gatehousePort, helloPort] = [await freePort(), await freePort()]
-  const baseUrl = `http://127.0.0.1:${gatehousePort}`
+  // localhost, not 127.0.0.1: WebAuthn's RP id (the passkeys figure) cannot be an IP address. The
+  // bench still connects to 127.0.0.1 and sends this origin as Origin.
+  const baseUrl = `http://localhost:${gatehousePort}`
   log('building the server (npm run build), as npm start does')
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' })
   log('starting the server and the hello baseline')
@@ -108,6 +111,7 @@ async function startServersAndSignIn(data: PreparedData, servers: ServerChild[],
       port: gatehousePort,
       logDir: data.dataDir,
       readyPath: '/healthz',
+      publicHost: 'localhost',
       // the flags npm start uses, then any extra ones for a diagnosis
       // plus the memory probe (lib/memory-probe.mjs: a 25-ms sampler, for the split of the peak RSS)
       nodeFlags: ['--max-semi-space-size=4', '--import', join(REPO_ROOT, 'bench', 'lib', 'memory-probe.mjs'), ...(process.env.BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])],

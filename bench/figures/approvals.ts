@@ -10,9 +10,11 @@
 // The bench then waits until the server's outbox has handled those 1,000 emails, so its
 // delivery is not in the windows.
 //
-// Checked before measuring: the approver's page shows exactly the 1,000 seeded projects, each
-// once, with the link to decide at its site, the three site sections, the "< 5" counts, and
-// the navigation's badge of 1,000.
+// Checked before measuring: the approver's first page shows, per site section, its 50 oldest
+// stagings (50 per page) in order with the link to decide at that site, "Showing 1–50 of <its
+// total>" and a link to page 2; the totals add up to 1,000 ("1,000 stagings await"); the "< 5"
+// counts of that page; the navigation's badge of 1,000; and the first site's last page shows
+// the rest of its stagings. The measured page is the first one.
 //
 // Measured: (1) one request at a time for the window: median (the figure) and p99; (2) req/s
 // under BENCH_PAGE_CONCURRENCY (16) connections as a ratio to the hello route, measured just
@@ -25,6 +27,7 @@ import { openDatabase, writeTransaction } from '../../src/db/client.ts'
 import { tasks } from '../../src/db/schema.ts'
 import { createProject, saveCohortQuery, stageProject } from '../../src/models/projects.ts'
 import { appointSiteApprover } from '../../src/models/site-approvers.ts'
+import { APPROVALS_PAGE_SIZE } from '../../src/models/approvals.ts'
 import { createSite } from '../../src/models/sites.ts'
 import { getUserById } from '../../src/models/users.ts'
 import { cpuLine } from '../lib/load.ts'
@@ -41,6 +44,7 @@ const SITES = [
   { name: 'Bench Western Royal', code: 'BWR' },
 ]
 const OUTBOX_WAIT_MS = 60_000
+const PAGE_SIZE = APPROVALS_PAGE_SIZE
 
 function expect(condition: boolean, what: string): asserts condition {
   if (!condition) throw new Error(what)
@@ -104,14 +108,32 @@ export const approvalsPage: FigureProducer = {
       // The page content, once.
       const first = await ctx.gatehouse.target.request(agent, { path: '/approvals', headers, keepBody: true, timeoutMs: 60_000 })
       expect(first.status === 200, `GET /approvals: ${first.status}`)
+      // The first page: each site's section shows its 50 oldest stagings (50 per page) and says how
+      // many there are in all; together the sections count the 1,000 and the badge says 1,000.
       const links = [...first.body.matchAll(/href="\/projects\/(\d+)\/sites\/(\d+)\/decision"/g)].map((m) => `${m[1]}:${m[2]}`)
-      const expected = new Set(seed.projects.map((p) => `${p.id}:${p.siteId}`))
-      expect(links.length === PROJECTS && new Set(links).size === PROJECTS && links.every((l) => expected.has(l)), `GET /approvals shows ${links.length} decision links (${new Set(links).size} distinct), expected the ${PROJECTS} seeded projects once each`)
-      for (const s of seed.sites) expect(first.body.includes(`id="site-${s.id}"`), `GET /approvals has no section for ${s.code}`)
+      const perSite = seed.sites.map((s) => seed.projects.filter((p) => p.siteId === s.id))
+      const expectedFirstPage = perSite.flatMap((list, i) => list.slice(0, PAGE_SIZE).map((p) => `${p.id}:${seed.sites[i]!.id}`))
+      expect(links.length === expectedFirstPage.length && links.every((l, i) => l === expectedFirstPage[i]), `GET /approvals shows ${links.length} decision links, expected the ${expectedFirstPage.length} oldest stagings of each site (${PAGE_SIZE} per site) in order`)
+      let totalShown = 0
+      for (const [i, s] of seed.sites.entries()) {
+        const section = first.body.slice(first.body.indexOf(`id="site-${s.id}"`), first.body.indexOf('</section>', first.body.indexOf(`id="site-${s.id}"`)))
+        expect(section.length > 0, `GET /approvals has no section for ${s.code}`)
+        const total = perSite[i]!.length
+        expect(section.includes(`Showing 1–${Math.min(PAGE_SIZE, total)} of ${total.toLocaleString('en-GB')}`), `the section of ${s.code} does not say "Showing 1–${Math.min(PAGE_SIZE, total)} of ${total}"`)
+        expect(total <= PAGE_SIZE || section.includes(`href="/approvals?page_${s.id}=2#site-${s.id}" rel="next"`), `the section of ${s.code} has no link to its page 2`)
+        totalShown += total
+      }
+      expect(totalShown === PROJECTS && first.body.includes(`${PROJECTS.toLocaleString('en-GB')} stagings await your decision at ${SITES.length} sites.`), `GET /approvals does not say ${PROJECTS} stagings await`)
       const smallShown = (first.body.match(/<dd>&lt; 5<\/dd>/g) ?? []).length
-      const smallSeeded = seed.projects.filter((p) => p.small).length
-      expect(smallShown === smallSeeded, `GET /approvals shows "< 5" ${smallShown} times, expected ${smallSeeded}`)
+      const smallSeeded = perSite.flatMap((list) => list.slice(0, PAGE_SIZE)).filter((p) => p.small).length
+      expect(smallShown === smallSeeded, `GET /approvals shows "< 5" ${smallShown} times, expected ${smallSeeded} on the first page`)
       expect(first.body.includes(`Approvals, ${PROJECTS} awaiting your decision`), `the navigation does not show ${PROJECTS} awaiting`)
+      // The last page of the first site: the rest of its stagings.
+      const lastPage = Math.ceil(perSite[0]!.length / PAGE_SIZE)
+      const tail = await ctx.gatehouse.target.request(agent, { path: `/approvals?page_${seed.sites[0]!.id}=${lastPage}`, headers, keepBody: true, timeoutMs: 60_000 })
+      const tailLinks = [...tail.body.matchAll(/href="\/projects\/(\d+)\/sites\/(\d+)\/decision"/g)].map((m) => Number(m[1]))
+      const expectedTail = perSite[0]!.slice((lastPage - 1) * PAGE_SIZE).map((p) => p.id)
+      expect(tail.status === 200 && expectedTail.every((id) => tailLinks.includes(id)) && !tailLinks.includes(perSite[0]![0]!.id), `GET /approvals?page_${seed.sites[0]!.id}=${lastPage} does not show the last ${expectedTail.length} stagings of ${seed.sites[0]!.code}`)
       const pageBytes = Buffer.byteLength(first.body)
 
       // (1) One request at a time.
@@ -135,7 +157,7 @@ export const approvalsPage: FigureProducer = {
       ctx.noteWindow('approvals page', page)
       ctx.log(`  GET /approvals: ${round(page.perSecond, 1)} req/s vs hello ${Math.round(hello.perSecond)} (${cpuLine(page)})`)
       const loadErrors = hello.errors + page.errors
-      const seedDetails = { projects: PROJECTS, sites: SITES.length, awaitingShown: links.length, smallCountsShown: smallShown, pageBytes, seedSeconds: round(seedSeconds, 2), outboxDrainSeconds: round(outboxSeconds, 2), decidedRows: 0 }
+      const seedDetails = { projects: PROJECTS, sites: SITES.length, pageSize: PAGE_SIZE, awaitingShownOnFirstPage: links.length, smallCountsShown: smallShown, pageBytes, seedSeconds: round(seedSeconds, 2), outboxDrainSeconds: round(outboxSeconds, 2), decidedRows: 0 }
       return [
         figure({
           id: 'approvals_page_median_ms',

@@ -24,12 +24,14 @@ export class HttpTarget {
   readonly origin: string
   private readonly agents = new Set<http.Agent>()
 
+  /** `publicHost`: the host name of the origin the server is told it has (BASE_URL); connections still go to 127.0.0.1. */
   constructor(
     readonly host: string,
     readonly port: number,
+    publicHost?: 'localhost',
   ) {
     if (host !== '127.0.0.1') throw new Error('the bench only loads 127.0.0.1')
-    this.origin = `http://${host}:${port}`
+    this.origin = `http://${publicHost ?? host}:${port}`
   }
 
   /** A keep-alive agent with room for `sockets` connections (one per concurrent worker). */

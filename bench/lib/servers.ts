@@ -64,6 +64,8 @@ export async function startServer(options: {
   timeoutMs?: number
   /** Extra node flags (e.g. --cpu-prof for diagnosis). */
   nodeFlags?: string[]
+  /** The host name of the target's origin (its BASE_URL), e.g. 'localhost' for WebAuthn, whose RP id cannot be an IP. */
+  publicHost?: 'localhost'
 }): Promise<ServerChild> {
   const logFile = join(options.logDir, `${options.name}.log`)
   const fd = openSync(logFile, 'a')
@@ -108,7 +110,7 @@ export async function startServer(options: {
     }
   }
 
-  const target = new HttpTarget('127.0.0.1', options.port)
+  const target = new HttpTarget('127.0.0.1', options.port, options.publicHost)
   const agent = target.agent(1)
   const deadline = Date.now() + (options.timeoutMs ?? 20_000)
   try {

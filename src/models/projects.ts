@@ -175,13 +175,15 @@ export function getCohortCounts(db: Db, cohortQueryId: number | null): SiteCount
       byId.set(t.siteId, { status: t.status, count: t.resultCount, error: t.error })
     }
   }
-  return all.map((site) => {
-    const t = byId.get(site.id)
-    if (!t || t.status === 'pending' || t.status === 'claimed') return { site, state: 'waiting', count: null, shown: t ? 'waiting for the site' : 'not sent', error: null }
-    if (t.status === 'error') return { site, state: 'error', count: null, shown: 'error', error: t.error }
-    const n = t.count ?? 0
-    return { site, state: 'counted', count: n, shown: n < SMALL_NUMBER_THRESHOLD ? `< ${SMALL_NUMBER_THRESHOLD}` : n.toLocaleString('en-GB'), error: null }
-  })
+  return all.map((site) => ({ site, ...cohortCountOf(byId.get(site.id)) }))
+}
+
+/** One site's cohort count as the project page shows it, from its cohort query task (undefined: none sent). */
+export function cohortCountOf(t: { status: string; count: number | null; error: string | null } | undefined): Omit<SiteCount, 'site'> {
+  if (!t || t.status === 'pending' || t.status === 'claimed') return { state: 'waiting', count: null, shown: t ? 'waiting for the site' : 'not sent', error: null }
+  if (t.status === 'error') return { state: 'error', count: null, shown: 'error', error: t.error }
+  const n = t.count ?? 0
+  return { state: 'counted', count: n, shown: n < SMALL_NUMBER_THRESHOLD ? `< ${SMALL_NUMBER_THRESHOLD}` : n.toLocaleString('en-GB'), error: null }
 }
 
 /**

@@ -4,7 +4,7 @@ import { createTestEnv, createTestUser, getUser, type TestUser } from '../test/h
 import { models, projectMembers, projectSites, projects, roles, siteApprovers, siteDecisions, sites, tasks } from '../db/schema.ts'
 import { worldTools, type SiteWithKey } from '../test/approval-world.ts'
 import { createProject, saveCohortQuery } from '../models/projects.ts'
-import { approvalsNavCount } from '../models/approvals.ts'
+import { approvalsNavCount, listDecided } from '../models/approvals.ts'
 import { resolveActor } from '../models/roles.ts'
 
 // /approvals, the nav entry, the approver's read-only view of staged projects and site last seen
@@ -246,4 +246,165 @@ describe('site last seen (sites.last_seen_at)', () => {
     expect(row(sitesHtml, 'Leeds Teaching Hospitals')).toContain('offline')
     expect(siteSection(await (await alice.get('/approvals')).text(), 'Leeds Teaching Hospitals')).toContain('offline')
   })
+})
+
+describe('/approvals paging (50 per list) and its cost', () => {
+  const decisionLinks = (html: string, siteId: number) => [...html.matchAll(new RegExp(`href="/projects/(\\d+)/sites/${siteId}/decision"`, 'g'))].map((m) => Number(m[1]))
+  /** n projects staged at the site one minute apart, oldest first; their ids in that order. */
+  function stageMany(w: World, n: number, at: SiteWithKey[], prefix = 'Cohort'): number[] {
+    const ids: number[] = []
+    for (let i = 0; i < n; i++) {
+      ids.push(stagedProject(w, `${prefix} ${String(i + 1).padStart(3, '0')}`, at))
+      w.t.clock.advance(60_000)
+    }
+    return ids
+  }
+
+  it("each site's awaiting list shows 50 at a time: page 2 shows the next ones, the total counts them all, a page past the end shows the last, a malformed page the first", async () => {
+    const w = await world()
+    const ids = stageMany(w, 120, [w.leeds])
+    const leedsId = w.leeds.site.id
+    const alice = await w.as(w.alice)
+    const page = async (q: string) => {
+      const res = await alice.get(`/approvals${q}`)
+      expect(res.status).toBe(200)
+      return res.text()
+    }
+    const first = await page('')
+    expect(decisionLinks(siteSection(first, 'Leeds Teaching Hospitals'), leedsId)).toEqual(ids.slice(0, 50))
+    const leeds1 = siteSection(first, 'Leeds Teaching Hospitals')
+    expect(leeds1).toContain('120 projects await a decision for Leeds Teaching Hospitals')
+    expect(leeds1).toContain('Showing 1–50 of 120')
+    expect(leeds1).toContain(`href="/approvals?page_${leedsId}=2#site-${leedsId}" rel="next"`)
+    expect(leeds1).not.toContain('rel="prev"')
+    expect(navEntry(first)).toBe('120') // the badge counts all of them, not the page
+
+    const second = await page(`?page_${leedsId}=2`)
+    expect(decisionLinks(siteSection(second, 'Leeds Teaching Hospitals'), leedsId)).toEqual(ids.slice(50, 100))
+    expect(siteSection(second, 'Leeds Teaching Hospitals')).toContain('Showing 51–100 of 120')
+    expect(siteSection(second, 'Leeds Teaching Hospitals')).toContain(`href="/approvals#site-${leedsId}" rel="prev"`)
+    expect(second).toMatch(/aria-current="page" aria-label="Page 2"/)
+
+    const last = await page(`?page_${leedsId}=3`)
+    expect(decisionLinks(siteSection(last, 'Leeds Teaching Hospitals'), leedsId)).toEqual(ids.slice(100))
+    expect(siteSection(last, 'Leeds Teaching Hospitals')).toContain('Showing 101–120 of 120')
+    expect(siteSection(last, 'Leeds Teaching Hospitals')).not.toContain('rel="next"')
+    // past the end: the last page; malformed, zero or negative: the first
+    expect(decisionLinks(await page(`?page_${leedsId}=99`), leedsId)).toEqual(ids.slice(100))
+    expect(decisionLinks(await page(`?page_${leedsId}=999999999999999999999`), leedsId)).toEqual(ids.slice(0, 50))
+    for (const bad of ['0', '-2', 'abc', '2.5', '']) expect(decisionLinks(await page(`?page_${leedsId}=${bad}`), leedsId)).toEqual(ids.slice(0, 50))
+    // a decision takes the project out of the list and the total
+    expect((await (await w.as(w.ann)).post(`/projects/${ids[0]}/sites/${leedsId}/decision`, { confirm: 'yes', decision: 'decline', reason: 'Not now', conditions: '', agreement: '', expires_on: '' })).status).toBe(303)
+    const after = await page('')
+    expect(decisionLinks(siteSection(after, 'Leeds Teaching Hospitals'), leedsId)).toEqual(ids.slice(1, 51))
+    expect(siteSection(after, 'Leeds Teaching Hospitals')).toContain('Showing 1–50 of 119')
+  })
+
+  it('the sections page independently: paging one site keeps the page of the other and of "Decided" in its links', async () => {
+    const w = await world()
+    w.t.db.insert(siteApprovers).values({ siteId: w.hull.site.id, userId: w.ann.user.id, appointedBy: w.admin.user.id, appointedAt: w.t.clock.now() }).run()
+    const both = stageMany(w, 60, [w.leeds, w.hull])
+    const [leedsId, hullId] = [w.leeds.site.id, w.hull.site.id]
+    const html = await (await (await w.as(w.ann)).get(`/approvals?page_${hullId}=2`)).text()
+    expect(decisionLinks(html, leedsId)).toEqual(both.slice(0, 50))
+    expect(decisionLinks(html, hullId)).toEqual(both.slice(50))
+    expect(html).toContain('120 stagings await your decision at 2 sites.')
+    // Leeds's next page keeps Hull on page 2; Hull's previous page drops its parameter
+    expect(siteSection(html, 'Leeds Teaching Hospitals')).toContain(`href="/approvals?page_${hullId}=2&amp;page_${leedsId}=2#site-${leedsId}" rel="next"`)
+    expect(siteSection(html, 'Hull University')).toContain(`href="/approvals#site-${hullId}" rel="prev"`)
+  })
+
+  it('"Decided" shows 50 at a time, newest first, with the total, and clamps the page the same way', async () => {
+    const w = await world()
+    const ids = stageMany(w, 120, [w.leeds], 'Decided')
+    // 120 decisions at Leeds, oldest first (approve, decline alternately), and one withdrawal of the newest approval
+    w.t.db.insert(siteDecisions).values(ids.map((projectId, i) => ({ projectId, siteId: w.leeds.site.id, decision: i % 2 === 0 ? ('approve' as const) : ('decline' as const), decidedBy: w.ann.user.id, decidedAt: w.t.clock.now() + i * 1000, reason: i % 2 === 0 ? '' : 'No' }))).run()
+    w.t.db.insert(siteDecisions).values({ projectId: ids[118]!, siteId: w.leeds.site.id, decision: 'withdraw', decidedBy: w.ann.user.id, decidedAt: w.t.clock.now() + 500_000, reason: 'Ethics lapsed' }).run()
+    w.t.db.update(projectSites).set({ decision: 'not approved' }).where(eq(projectSites.siteId, w.leeds.site.id)).run()
+    const alice = await w.as(w.alice)
+    const names = (html: string) => [...decidedTable(html).matchAll(/>(Decided \d{3})</g)].map((m) => m[1])
+    const expectedNames = (from: number, to: number) => ids.map((_, i) => `Decided ${String(i + 1).padStart(3, '0')}`).reverse().slice(from, to)
+    const first = await (await alice.get('/approvals')).text()
+    expect(names(first)).toEqual(expectedNames(0, 50))
+    expect(decidedTable(first)).toContain('Showing 1–50 of 120 decisions, newest first.')
+    expect(decidedTable(first)).toContain('href="/approvals?decided_page=2#decided" rel="next"')
+    // the withdrawal is on the approval it ended, not a row of its own
+    const newestApproval = decidedTable(first).slice(decidedTable(first).indexOf('Decided 119'))
+    expect(newestApproval.slice(0, newestApproval.indexOf('</tr>')).match(/<time/g)).toHaveLength(2)
+    const second = await (await alice.get('/approvals?decided_page=2')).text()
+    expect(names(second)).toEqual(expectedNames(50, 100))
+    expect(decidedTable(second)).toContain('Showing 51–100 of 120 decisions')
+    const beyond = await (await alice.get('/approvals?decided_page=7')).text()
+    expect(names(beyond)).toEqual(expectedNames(100, 120))
+    expect(decidedTable(beyond)).toContain('Showing 101–120 of 120 decisions')
+    // every project is decided: nothing awaits
+    expect(siteSection(first, 'Leeds Teaching Hospitals')).toContain('Nothing awaits a decision for Leeds Teaching Hospitals.')
+  })
+
+  it("a page parameter for a site the user does not decide for shows nothing of it", async () => {
+    const w = await world()
+    stageMany(w, 60, [w.hull])
+    const html = await (await (await w.as(w.alice)).get(`/approvals?page_${w.hull.site.id}=2&page_${w.york.site.id}=1`)).text()
+    expect(html).not.toContain('Hull University (')
+    expect(html).not.toContain('Cohort 0')
+    expect(decisionLinks(html, w.hull.site.id)).toEqual([])
+  })
+
+  it('"Decided" puts each withdrawal on the approval it ended, across pages of history', async () => {
+    const w = await world()
+    const [a, b] = stageMany(w, 2, [w.leeds], 'History')
+    const at = w.t.clock.now()
+    const row = (projectId: number, decision: 'approve' | 'decline' | 'withdraw', i: number) => ({ projectId, siteId: w.leeds.site.id, decision, decidedBy: w.ann.user.id, decidedAt: at + i * 1000 })
+    // a: approve(1), withdraw(2), withdraw(3), decline(4), approve(5), withdraw(6); b: approve(7), decline(8)
+    w.t.db.insert(siteDecisions).values([row(a!, 'approve', 1), row(a!, 'withdraw', 2), row(a!, 'withdraw', 3), row(a!, 'decline', 4), row(b!, 'approve', 7), row(a!, 'approve', 5), row(a!, 'withdraw', 6), row(b!, 'decline', 8)]).run()
+    const all = listDecided(w.t.db, [w.leeds.site.id], 1, 50)
+    expect(all.total).toBe(5)
+    expect(all.rows.map((r) => [r.projectId, r.decision, r.decidedAt - at, r.withdrawnAt === null ? null : r.withdrawnAt - at])).toEqual([
+      [b, 'decline', 8000, null],
+      [a, 'approve', 5000, 6000],
+      [b, 'approve', 7000, null],
+      [a, 'decline', 4000, null],
+      [a, 'approve', 1000, 2000],
+    ])
+    // two per page: the same rows, in the same order, page by page; past the end is the last page
+    const paged = [1, 2, 3].flatMap((n) => listDecided(w.t.db, [w.leeds.site.id], n, 2).rows)
+    expect(paged).toEqual(all.rows)
+    expect(listDecided(w.t.db, [w.leeds.site.id], 9, 2)).toMatchObject({ page: 3, pages: 3, total: 5, rows: [all.rows[4]] })
+    expect(listDecided(w.t.db, [w.hull.site.id], 1, 2)).toMatchObject({ page: 1, pages: 1, total: 0, rows: [] })
+  })
+
+  it('runs the same number of SQL statements at 10 and at 200 staged projects (no query per project)', async () => {
+    const statementsFor = async (n: number) => {
+      const w = await world()
+      stageMany(w, n, [w.leeds, w.york])
+      const decided = stageMany(w, Math.ceil(n / 2), [w.leeds], 'Decided')
+      w.t.db.insert(siteDecisions).values(decided.map((projectId, i) => ({ projectId, siteId: w.leeds.site.id, decision: 'approve' as const, decidedBy: w.ann.user.id, decidedAt: w.t.clock.now() + i }))).run()
+      const alice = await w.as(w.alice)
+      expect((await alice.get('/approvals')).status).toBe(200) // warm: statements prepared once per database are not counted again
+      const client = w.t.db.$client
+      const [prepare, exec] = [client.prepare, client.exec]
+      let statements = 0
+      client.prepare = function (this: typeof client, ...args: Parameters<typeof prepare>) {
+        statements++
+        return prepare.apply(this, args)
+      } as typeof prepare
+      client.exec = function (this: typeof client, ...args: Parameters<typeof exec>) {
+        statements++
+        return exec.apply(this, args)
+      } as typeof exec
+      try {
+        const res = await alice.get('/approvals')
+        expect(res.status).toBe(200)
+        expect(decisionLinks(siteSection(await res.text(), 'Leeds Teaching Hospitals'), w.leeds.site.id)).toHaveLength(Math.min(50, n + Math.ceil(n / 2)))
+      } finally {
+        Object.assign(client, { prepare, exec })
+      }
+      return statements
+    }
+    const small = await statementsFor(10)
+    const large = await statementsFor(200)
+    expect(small).toBeGreaterThan(0) // the spy sees the page's queries
+    expect(large).toBe(small)
+    expect(large).toBeLessThan(20)
+  }, 60_000)
 })
