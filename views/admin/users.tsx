@@ -1,3 +1,4 @@
+import { Pager } from '../components/pager.tsx'
 import { SessionsTable } from '../components/sessions-table.tsx'
 import { LinkedIdentitiesTable } from '../components/linked-identities.tsx'
 import type { LinkedIdentity } from '../../src/models/user-identities.ts'
@@ -57,16 +58,6 @@ function tableParams(q: UserTableQuery, change: Partial<UserTableQuery> = {}): U
 
 function tableUrl(q: UserTableQuery, change: Partial<UserTableQuery>): string {
   return `/admin/users?${tableParams(q, change)}`
-}
-
-/** Page numbers shown: the first, the last, and two either side of the current one. */
-function pageNumbers(page: number, pages: number): (number | null)[] {
-  const shown: (number | null)[] = []
-  for (let n = 1; n <= pages; n++) {
-    if (n === 1 || n === pages || Math.abs(n - page) <= 2) shown.push(n)
-    else if (shown.at(-1) !== null) shown.push(null)
-  }
-  return shown
 }
 
 export function UsersPage(props: { chrome: PageChrome; table: UserTablePage; inactiveDays: number; roles: string[]; form: { email?: string; role?: string; errors?: FieldErrors } }) {
@@ -240,25 +231,7 @@ export function UserTable(props: { table: UserTablePage; inactiveDays: number; /
       <BulkControls roles={props.bulkRoles} disabled={entries.length === 0} />
       </form>
       <div class="row pager-bar">
-        {pages > 1 && (
-          <nav class="pager" aria-label="Pages">
-            {page > 1 ? <a href={tableUrl(query, { page: page - 1 })} rel="prev">← Previous</a> : <span />}
-            <ul class="page-numbers">
-              {pageNumbers(page, pages).map((n) =>
-                n === null ? (
-                  <li aria-hidden="true">…</li>
-                ) : (
-                  <li>
-                    <a href={tableUrl(query, { page: n })} aria-current={n === page ? 'page' : undefined} aria-label={`Page ${n}`}>
-                      {n}
-                    </a>
-                  </li>
-                ),
-              )}
-            </ul>
-            {page < pages ? <a href={tableUrl(query, { page: page + 1 })} rel="next">Next →</a> : <span />}
-          </nav>
-        )}
+        <Pager page={page} pages={pages} label="Pages" href={(n) => tableUrl(query, { page: n })} />
         <form method="get" action="/admin/users" class="row per-page">
           {[...tableParams(query, { page: 1 })].filter(([k]) => k !== 'per_page').map(([k, v]) => (
             <input type="hidden" name={k} value={v} />
