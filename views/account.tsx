@@ -11,8 +11,8 @@ import { LinkedIdentitiesSection, type LinkableProvider } from './components/lin
 import { PasskeysSection } from './components/passkeys.tsx'
 import type { LinkedIdentity } from '../src/models/user-identities.ts'
 
-// The account page (SPEC §11) is a column of sections, each exported on its own so more can be
-// added to AccountPage (passkeys inside SecondFactorsSection, linked identities after sessions).
+// The account page (SPEC §11) is a column of sections (h2), each exported on its own; the second
+// factors (authenticator app, passkeys at #passkeys, recovery codes) are h3 sections inside theirs.
 
 export function ProfileSection(props: { user: User; values?: Record<string, string>; errors?: FieldErrors }) {
   const values = props.values ?? {}
@@ -267,9 +267,9 @@ export function AccountPage(props: AccountPageProps) {
       <PasswordSection passwordChangedAt={user.passwordChangedAt} providers={props.signInProviders} />
       <SecondFactorsSection>
         <TotpFactor enrolledAt={user.mfaEnrolledAt} />
+        <PasskeysSection passkeys={props.passkeys} />
         <RecoveryCodesFactor left={props.recoveryCodesLeft} />
       </SecondFactorsSection>
-      <PasskeysSection passkeys={props.passkeys} />
       <SessionsSection sessions={props.sessions} currentId={props.currentSessionId} />
       {(props.identities.length > 0 || props.linkableProviders.length > 0) && <LinkedIdentitiesSection identities={props.identities} providers={props.linkableProviders} returnTo="/account" onlyWayIn={props.identityIsOnlyWayIn} />}
       <NotificationsSection workflowEmails={user.workflowEmails} />
