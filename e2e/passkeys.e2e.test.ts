@@ -1,13 +1,13 @@
 // Passkeys in real Chromium through the DevTools protocol's virtual authenticator (CTAP2, internal,
 // resident keys, user verification): register one in the passkeys section of /account, use it as the second
 // factor after the password, sign in with it alone (Chromium's assertion replayed is refused),
-// remove it (confirmed) and see it refused.
+// replace the authenticator with it as the fresh factor, remove it (confirmed) and see it refused.
 // The security email arrives by real SMTP. BASE_URL is http://localhost:<port>: an RP id cannot
 // be an IP address.
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
-import { completeFirstSignIn, launchChromium, REPO_ROOT, sentTo, startGatehouse, startSmtpSink, temporaryPasswordFrom, type GatehouseServer, type SmtpSink } from './support.ts'
+import { completeFirstSignIn, currentTotp, launchChromium, secretFromOtpauthUri, REPO_ROOT, sentTo, startGatehouse, startSmtpSink, temporaryPasswordFrom, type GatehouseServer, type SmtpSink } from './support.ts'
 
 const EMAIL = 'passkey.admin@example.org'
 const PASSWORD = 'amber lighthouses hum over quiet fjords'
@@ -97,6 +97,24 @@ describe('passkeys: register, second factor, passwordless sign-in, removal', () 
     const replay = await page.request.post(url('/login/passkey'), { headers: { Origin: server.baseUrl, 'Content-Type': 'application/json' }, data: assertion })
     expect(replay.status()).toBe(422)
     expect((await page.request.get(url('/'), { maxRedirects: 0 })).headers()['location']).toBe('/login')
+  })
+
+  it('replaces the authenticator with the passkey as the fresh second factor', async () => {
+    await page.goto(url('/login'))
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click()
+    await page.waitForURL(url('/'))
+    await page.goto(url('/account'))
+    await page.getByRole('link', { name: 'Replace authenticator' }).click()
+    await page.waitForURL(url('/account/totp'))
+    await page.getByRole('button', { name: 'Confirm with a passkey and continue' }).click()
+    await page.getByRole('heading', { level: 1, name: 'Set up the new authenticator' }).waitFor()
+    const href = await page.locator('#totp-uri').getAttribute('href')
+    await page.getByLabel('Code from your new app').fill(currentTotp(secretFromOtpauthUri(href!)).code)
+    await page.getByRole('button', { name: 'Replace my authenticator' }).click()
+    await page.waitForURL(url('/account'))
+    expect(await page.locator('.flash').innerText()).toContain('Your authenticator has been replaced.')
+    await sink.waitForEmail((m) => sentTo(EMAIL)(m) && (m.subject ?? '').includes('Your second factor was replaced'))
+    await signOut()
   })
 
   it('removes the passkey after a confirmation; the browser’s credential is refused at once', async () => {
