@@ -1,13 +1,13 @@
 // Passkeys in real Chromium through the DevTools protocol's virtual authenticator (CTAP2, internal,
-// resident keys, user verification): register one at /account/passkeys, use it as the second
+// resident keys, user verification): register one in the passkeys section of /account, use it as the second
 // factor after the password, sign in with it alone (Chromium's assertion replayed is refused),
-// remove it (confirmed) and see it refused.
+// replace the authenticator with it as the fresh factor, remove it (confirmed) and see it refused.
 // The security email arrives by real SMTP. BASE_URL is http://localhost:<port>: an RP id cannot
 // be an IP address.
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
-import { completeFirstSignIn, launchChromium, REPO_ROOT, sentTo, startGatehouse, startSmtpSink, temporaryPasswordFrom, type GatehouseServer, type SmtpSink } from './support.ts'
+import { completeFirstSignIn, currentTotp, launchChromium, secretFromOtpauthUri, REPO_ROOT, sentTo, startGatehouse, startSmtpSink, temporaryPasswordFrom, type GatehouseServer, type SmtpSink } from './support.ts'
 
 const EMAIL = 'passkey.admin@example.org'
 const PASSWORD = 'amber lighthouses hum over quiet fjords'
@@ -50,16 +50,18 @@ describe('passkeys: register, second factor, passwordless sign-in, removal', () 
     await page.waitForURL(url('/login'))
   }
 
-  it('registers a passkey with a name from the passkeys page', async () => {
+  it('registers a passkey with a name from the passkeys section of the account page', async () => {
     const temporaryPassword = temporaryPasswordFrom(await sink.waitForEmail(sentTo(EMAIL)))
     await completeFirstSignIn(page, server.baseUrl, { email: EMAIL, temporaryPassword, newPassword: PASSWORD })
-    await page.getByRole('link', { name: 'Your account' }).first().click()
-    await page.waitForURL(/\/account(#passkeys)?$/)
+    await page.getByRole('link', { name: 'Your account', exact: true }).click()
+    await page.waitForURL(url('/account'))
     expect(await page.locator('#passkeys-none').isVisible()).toBe(true)
     expect(await page.getByText('Passkeys need JavaScript').isVisible()).toBe(false)
     await page.getByLabel('Name of the new passkey').fill('Virtual laptop key')
     await page.getByRole('button', { name: 'Add a passkey' }).click()
+    await page.waitForURL(url('/account#passkeys'))
     await page.locator('#passkeys-table').waitFor()
+    expect(await page.locator('.flash').innerText()).toContain('Passkey “Virtual laptop key” added.')
     expect(await page.locator('#passkeys-table').innerText()).toContain('Virtual laptop key')
     const notice = await sink.waitForEmail((m) => sentTo(EMAIL)(m) && (m.subject ?? '').includes('A passkey was added'))
     expect(notice.text).toContain('Virtual laptop key')
@@ -86,7 +88,7 @@ describe('passkeys: register, second factor, passwordless sign-in, removal', () 
     await page.waitForURL(url('/'))
     expect(await page.getByRole('heading', { level: 1 }).innerText()).toContain('Welcome')
     const assertion = (await sent).postData()!
-    await page.goto(url('/account/passkeys'))
+    await page.goto(url('/account'))
     expect(await page.locator('#passkeys-table').innerText()).not.toContain('Never')
 
     await signOut()
@@ -97,15 +99,34 @@ describe('passkeys: register, second factor, passwordless sign-in, removal', () 
     expect((await page.request.get(url('/'), { maxRedirects: 0 })).headers()['location']).toBe('/login')
   })
 
+  it('replaces the authenticator with the passkey as the fresh second factor', async () => {
+    await page.goto(url('/login'))
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click()
+    await page.waitForURL(url('/'))
+    await page.goto(url('/account'))
+    await page.getByRole('link', { name: 'Replace authenticator' }).click()
+    await page.waitForURL(url('/account/totp'))
+    await page.getByRole('button', { name: 'Confirm with a passkey and continue' }).click()
+    await page.getByRole('heading', { level: 1, name: 'Set up the new authenticator' }).waitFor()
+    const href = await page.locator('#totp-uri').getAttribute('href')
+    await page.getByLabel('Code from your new app').fill(currentTotp(secretFromOtpauthUri(href!)).code)
+    await page.getByRole('button', { name: 'Replace my authenticator' }).click()
+    await page.waitForURL(url('/account'))
+    expect(await page.locator('.flash').innerText()).toContain('Your authenticator has been replaced.')
+    await sink.waitForEmail((m) => sentTo(EMAIL)(m) && (m.subject ?? '').includes('Your second factor was replaced'))
+    await signOut()
+  })
+
   it('removes the passkey after a confirmation; the browser’s credential is refused at once', async () => {
     await page.goto(url('/login'))
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click()
     await page.waitForURL(url('/'))
-    await page.goto(url('/account/passkeys'))
+    await page.goto(url('/account/passkeys')) // the old address leads to the section
+    expect(page.url()).toBe(url('/account#passkeys'))
     await page.getByRole('button', { name: 'Remove passkey Virtual laptop key' }).click()
     expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe('Remove this passkey?')
     await page.getByRole('button', { name: 'Remove passkey' }).click()
-    await page.waitForURL(/\/account(#passkeys)?$/)
+    await page.waitForURL(url('/account#passkeys'))
     expect(await page.locator('#passkeys-none').isVisible()).toBe(true)
     await signOut()
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click()

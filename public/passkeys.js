@@ -58,19 +58,26 @@
     return (error && error.message) || 'The passkey could not be used.'
   }
 
+  // /account#passkeys from /account changes only the fragment, which would not load the page
+  // again: then the address is replaced and the page reloaded (showing the new list and the flash).
+  function go(href) {
+    var target = new URL(href, window.location.href)
+    var here = window.location
+    if (target.origin === here.origin && target.pathname === here.pathname && target.search === here.search) {
+      window.history.replaceState(null, '', target.href)
+      window.location.reload()
+    } else {
+      window.location.assign(target.href)
+    }
+  }
+
   function run(el, steps) {
     if (el.getAttribute('aria-busy') === 'true') return
     el.setAttribute('aria-busy', 'true')
     say(el, 'Waiting for your passkey…')
     steps()
       .then(function (done) {
-        if (!done || !done.redirect) return
-        var next = new URL(done.redirect, window.location.href)
-        // the same page with only another #fragment would not load again: reload it to show the change
-        if (next.pathname === window.location.pathname && next.search === window.location.search) {
-          window.location.hash = next.hash
-          window.location.reload()
-        } else window.location.assign(next.href)
+        if (done && done.redirect) go(done.redirect)
       })
       .catch(function (error) {
         say(el, browserError(error))

@@ -11,8 +11,8 @@ import { LinkedIdentitiesSection, type LinkableProvider } from './components/lin
 import { PasskeysSection } from './components/passkeys.tsx'
 import type { LinkedIdentity } from '../src/models/user-identities.ts'
 
-// The account page (SPEC §11) is a column of sections, each exported on its own so more can be
-// added to AccountPage (passkeys inside SecondFactorsSection, linked identities after sessions).
+// The account page (SPEC §11) is a column of sections (h2), each exported on its own; the second
+// factors (authenticator app, passkeys at #passkeys, recovery codes) are h3 sections inside theirs.
 
 export function ProfileSection(props: { user: User; values?: Record<string, string>; errors?: FieldErrors }) {
   const values = props.values ?? {}
@@ -41,7 +41,18 @@ export function ProfileSection(props: { user: User; values?: Record<string, stri
   )
 }
 
-export function PasswordSection(props: { passwordChangedAt: number }) {
+/** `providers`: where an account without a Gatehouse password signs in (null: it has one). */
+export function PasswordSection(props: { passwordChangedAt: number; providers: string[] | null }) {
+  if (props.providers !== null) {
+    const names = props.providers.length > 0 ? props.providers.join(', ') : 'your identity provider'
+    return (
+      <Card title="Password">
+        <p id="account-no-password">
+          Your account has no Gatehouse password: you sign in with <strong>{names}</strong>. To change the password you use there, go to {names}.
+        </p>
+      </Card>
+    )
+  }
   return (
     <Card title="Password">
       <p>
@@ -239,6 +250,10 @@ export type AccountPageProps = {
   /** The person's linked identities and the enabled providers they have not linked (the section shows when either exists). */
   identities: LinkedIdentity[]
   linkableProviders: LinkableProvider[]
+  /** An account without a Gatehouse password: the providers it signs in with (null when it has a password). */
+  signInProviders: string[] | null
+  /** No Gatehouse password and one linked identity: that identity cannot be unlinked. */
+  identityIsOnlyWayIn: boolean
   values?: Record<string, string>
   errors?: FieldErrors
 }
@@ -249,14 +264,14 @@ export function AccountPage(props: AccountPageProps) {
     <Page title="Your account" chrome={props.chrome}>
       <h1>Your account</h1>
       <ProfileSection user={user} values={props.values} errors={props.errors} />
-      <PasswordSection passwordChangedAt={user.passwordChangedAt} />
+      <PasswordSection passwordChangedAt={user.passwordChangedAt} providers={props.signInProviders} />
       <SecondFactorsSection>
         <TotpFactor enrolledAt={user.mfaEnrolledAt} />
+        <PasskeysSection passkeys={props.passkeys} />
         <RecoveryCodesFactor left={props.recoveryCodesLeft} />
       </SecondFactorsSection>
-      <PasskeysSection passkeys={props.passkeys} />
       <SessionsSection sessions={props.sessions} currentId={props.currentSessionId} />
-      {(props.identities.length > 0 || props.linkableProviders.length > 0) && <LinkedIdentitiesSection identities={props.identities} providers={props.linkableProviders} returnTo="/account" />}
+      {(props.identities.length > 0 || props.linkableProviders.length > 0) && <LinkedIdentitiesSection identities={props.identities} providers={props.linkableProviders} returnTo="/account" onlyWayIn={props.identityIsOnlyWayIn} />}
       <NotificationsSection workflowEmails={user.workflowEmails} />
       <SecurityEventsSection events={props.events} selfId={user.id} />
     </Page>

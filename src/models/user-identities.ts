@@ -57,6 +57,11 @@ export type UnlinkCtx = { actor: { id: number; email: string }; now: number; ip:
 
 export const ONLY_WAY_IN = 'This identity is the only way into the account (it has no local password and no other linked identity), so it cannot be unlinked.'
 
+/** True when an account's identities are its only way in: no local password and at most one identity, which then cannot be unlinked. */
+export function isOnlyWayIn(user: Pick<User, 'passwordHash'>, identityCount: number): boolean {
+  return !hasLocalPassword(user) && identityCount <= 1
+}
+
 /**
  * Unlinks an identity of this user: refused when it is the account's only way in (no local password
  * and no other identity). Sessions signed in through that provider end (but `keepSessionId`). Audited
@@ -68,7 +73,7 @@ export function unlinkUserIdentity(db: Db, input: { identityId: number; userId: 
     const all = user ? listUserIdentities(db, user.id) : []
     const identity = all.find((i) => i.id === input.identityId)
     if (!user || !identity) return { ok: false, reason: 'not_found' } as const
-    if (!hasLocalPassword(user) && all.length <= 1) return { ok: false, reason: 'only_way_in' } as const
+    if (isOnlyWayIn(user, all.length)) return { ok: false, reason: 'only_way_in' } as const
     db.delete(userIdentities).where(and(eq(userIdentities.id, identity.id), eq(userIdentities.userId, user.id))).run()
     const method = `oidc:${identity.providerName}`
     const ended = db

@@ -17,10 +17,13 @@ import { writeTransaction } from '../db/client.ts'
 import { users, type User } from '../db/schema.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { queueSecurityNotice } from '../mail/security-notice.ts'
+import { countPasskeys } from '../models/passkeys.ts'
+import { checkFreshPasskey, FRESH_PASSKEY_REFUSED } from './fresh-passkey.ts'
 import { acceptTotpStep, beginAttempt, concludeSuccess, recordFailure, throttledPage } from './login.tsx'
 
 // GET,POST /account/totp: replacing the authenticator (SPEC §11). Step 1 takes a fresh code from
-// the current secret (replay refused, counted against the lockout) and stores a new pending
+// the current secret (replay refused, counted against the lockout) or a fresh passkey assertion
+// (`passkey_assertion`, as for recovery codes: fresh-passkey.ts) and stores a new pending
 // secret; step 2 confirms a code from the new one, and only then the new secret replaces the old.
 // The step-2 form carries `replace_token`: an HMAC over this session, the pending secret's
 // ciphertext and an expiry, so another session, a stale form or a skipped step 1 cannot confirm.
@@ -73,21 +76,33 @@ function noAuthenticator(c: Context<AppEnv>) {
   return redirectTo(c, '/account')
 }
 
-accountTotp.get('/account/totp', requireUser, (c) => (c.get('auth')!.user.totpSecret === null ? noAuthenticator(c) : c.html(<TotpReplaceStartPage chrome={chrome(c)} />)))
+function hasPasskeys(c: Context<AppEnv>): boolean {
+  return countPasskeys(c.get('deps').db, c.get('auth')!.user.id) > 0
+}
+
+accountTotp.get('/account/totp', requireUser, (c) => (c.get('auth')!.user.totpSecret === null ? noAuthenticator(c) : c.html(<TotpReplaceStartPage chrome={chrome(c)} hasPasskeys={hasPasskeys(c)} />)))
 
 accountTotp.post('/account/totp', requireUser, async (c) => {
   const limited = limitByIp(c)
   if (limited) return limited
   const form = await readForm(c)
-  return form.get('replace_token') === '' ? proveCurrentAuthenticator(c, form.get('code')) : confirmNewAuthenticator(c, form.get('replace_token'), form.get('new_code'))
+  if (form.get('replace_token') !== '') return confirmNewAuthenticator(c, form.get('replace_token'), form.get('new_code'))
+  return proveCurrentAuthenticator(c, form.get('code'), form.get('passkey_assertion'))
 })
 
-async function proveCurrentAuthenticator(c: Context<AppEnv>, code: string) {
+/** Step 1: a fresh code from the current authenticator, or a fresh assertion by one of the user's passkeys. */
+async function proveCurrentAuthenticator(c: Context<AppEnv>, code: string, passkeyAssertion: string) {
   const { db, clock, config } = c.get('deps')
-  const { user, session } = c.get('auth')!
+  const { user } = c.get('auth')!
   if (user.totpSecret === null) return noAuthenticator(c)
   const refused = beginAttempt(c, user.email)
   if (refused) return refused
+  if (passkeyAssertion.trim() !== '') {
+    const checked = await checkFreshPasskey(c, passkeyAssertion, 'replace authenticator')
+    if (checked instanceof Response) return checked
+    if (checked === 'refused') return c.html(<TotpReplaceStartPage chrome={chrome(c)} hasPasskeys passkeyError={FRESH_PASSKEY_REFUSED} />, 422)
+    return startNewSecret(c)
+  }
   const current = decryptSecret(config.encryptionKey, user.totpSecret ?? '')
   if (current === null) throw new Error(`TOTP secret of user ${user.id} cannot be decrypted with the configured key`)
   const check = verifyTotpCode(current, code, clock.now(), user.totpLastStep)
@@ -96,8 +111,15 @@ async function proveCurrentAuthenticator(c: Context<AppEnv>, code: string) {
     const locked = refuseCode(c, user, replayed ? 'totp replayed (replace authenticator)' : 'totp invalid (replace authenticator)')
     if (locked) return locked
     const message = replayed ? 'That code has already been used. Wait for your app to show the next one.' : 'That code is not correct. Check the time on your device and try again.'
-    return c.html(<TotpReplaceStartPage chrome={chrome(c)} error={message} />, 422)
+    return c.html(<TotpReplaceStartPage chrome={chrome(c)} error={message} hasPasskeys={hasPasskeys(c)} />, 422)
   }
+  return startNewSecret(c)
+}
+
+/** After a fresh second factor: a new pending secret and the step-2 form bound to this session. */
+async function startNewSecret(c: Context<AppEnv>) {
+  const { db, clock, config } = c.get('deps')
+  const { user, session } = c.get('auth')!
   const lockedMeanwhile = concludeSuccess(c, user.email)
   if (lockedMeanwhile) return lockedMeanwhile
   const secret = generateTotpSecret()

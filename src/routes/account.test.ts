@@ -5,6 +5,7 @@ import { auditEvents, recoveryCodes, sessions } from '../db/schema.ts'
 import { issueRecoveryCodes } from '../auth/recovery-codes.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { listOwnSecurityEvents, ownSecurityEventsQuery } from '../models/account.ts'
+import { SoftAuthenticator } from '../test/soft-authenticator.ts'
 
 // GET /account and its own changes (SPEC §11), over HTTP on the real migrations.
 
@@ -225,5 +226,36 @@ describe('the own security events', () => {
     const details = plan.map((p) => p.detail).join(' | ')
     expect(details).toContain('audit_events_target_idx')
     expect(details).not.toContain('TEMP B-TREE')
+  })
+})
+
+describe('the structure of /account', () => {
+  /** Every heading level in document order, and every id attribute. */
+  function outline(html: string) {
+    const levels = [...html.matchAll(/<h([1-6])[\s>]/g)].map((m) => Number(m[1]))
+    const ids = [...html.matchAll(/\sid="([^"]*)"/g)].map((m) => m[1]!)
+    return { levels, ids }
+  }
+
+  it('has headings that never skip a level (one h1; the second factors, passkeys among them, as h3) and unique ids', async () => {
+    const t = createTestEnv()
+    const u = await createTestUser(t)
+    const client = await signIn(t, u)
+    t.clock.advance(30_000)
+    await signIn(t, u, t.client('198.51.100.9')) // a second session row
+    const device = new SoftAuthenticator({ origin: t.config.origin, rpId: new URL(t.config.baseUrl).hostname })
+    const json = { Origin: t.config.origin, 'Content-Type': 'application/json' }
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- WebAuthn options as the browser script receives them
+    const options: any = await (await client.request('/account/passkeys/options', { method: 'POST', body: '{}', headers: json })).json()
+    expect((await client.request('/account/passkeys', { method: 'POST', body: JSON.stringify({ name: 'Phone', response: device.register(options) }), headers: json })).status).toBe(200)
+    const html = await (await client.get('/account')).text()
+    expect(html).toContain('id="passkeys-table"')
+    const { levels, ids } = outline(html)
+    expect(levels.filter((l) => l === 1)).toHaveLength(1)
+    for (let i = 1; i < levels.length; i++) expect(levels[i]!, `heading ${i} (levels ${levels.join(',')})`).toBeLessThanOrEqual(levels[i - 1]! + 1)
+    expect(levels.indexOf(3)).toBeGreaterThan(levels.indexOf(2))
+    expect(html).toMatch(/<h2>Second factors<\/h2>[\s\S]*<h3 id="passkeys-heading">Passkeys<\/h3>[\s\S]*<h2>Where you are signed in<\/h2>/)
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([])
+    expect(html.match(/src="\/public\/passkeys.js"/g)).toHaveLength(1)
   })
 })

@@ -11,7 +11,9 @@ import { ConfirmPage } from '../../views/components/confirm.tsx'
 import { listUserSessions } from '../auth/session.ts'
 import { countUnusedRecoveryCodes } from '../auth/recovery-codes.ts'
 import { summarizeUserAgent } from '../auth/user-agent.ts'
-import { listUserIdentities } from '../models/user-identities.ts'
+import { isOnlyWayIn, listUserIdentities } from '../models/user-identities.ts'
+import { hasLocalPassword } from '../auth/local-password.ts'
+import { signInProviderNames } from '../models/password-less.ts'
 import { listPasskeys } from '../models/passkeys.ts'
 import { listEnabledIdentityProviders } from '../models/identity-providers.ts'
 import { listOwnSecurityEvents, revokeOtherOwnSessions, revokeOwnSession, updateOwnName, type SelfContext } from '../models/account.ts'
@@ -40,6 +42,8 @@ function renderAccountPage(c: Context<AppEnv>, form: { values?: Record<string, s
       identities={identities}
       passkeys={listPasskeys(db, user.id)}
       linkableProviders={listEnabledIdentityProviders(db).filter((p) => !identities.some((i) => i.providerId === p.id))}
+      signInProviders={hasLocalPassword(user) ? null : signInProviderNames(db, user)}
+      identityIsOnlyWayIn={isOnlyWayIn(user, identities.length)}
       values={form.values}
       errors={form.errors}
     />,

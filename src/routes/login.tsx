@@ -19,7 +19,7 @@ import { decryptSecret } from '../auth/encryption.ts'
 import { verifyTotpCode } from '../auth/totp.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { writeTransaction, type Db } from '../db/client.ts'
-import { users } from '../db/schema.ts'
+import { users, type User } from '../db/schema.ts'
 import { consumeRecoveryCode, countUnusedRecoveryCodes, RECOVERY_CODES_LOW } from '../auth/recovery-codes.ts'
 import { queueSecurityNotice } from '../mail/security-notice.ts'
 import { setFlash } from '../http/flash.ts'
@@ -175,6 +175,7 @@ login.post('/login/mfa', requireSignInStep('mfa-verify'), async (c) => {
   }
   // a provider sign-in that still needed Gatehouse's factor is audited as both: `oidc:<name>+totp`
   completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip: c.get('clientIp'), method: session.authMethod.startsWith('oidc:') ? `${session.authMethod}+totp` : 'totp' })
+  flashLowRecoveryCodes(c, user)
   return redirectTo(c, '/')
 })
 
@@ -216,9 +217,7 @@ function signInWithRecoveryCode(c: Context<AppEnv>, input: string) {
     return lockedMeanwhile
   }
   completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip: c.get('clientIp'), method: 'recovery code' })
-  if (left <= RECOVERY_CODES_LOW) {
-    setFlash(c, 'info', `${left === 0 ? 'No' : left} unused recovery code${left === 1 ? ' is' : 's are'} left. Make new ones on your recovery codes page.`)
-  }
+  flashLowRecoveryCodes(c, user)
   return redirectTo(c, '/')
 }
 
@@ -231,6 +230,17 @@ export function acceptTotpStep(db: Db, userId: number, step: number): boolean {
       .where(and(eq(users.id, userId), or(isNull(users.totpLastStep), lt(users.totpLastStep, step))))
       .run().changes === 1
   )
+}
+
+/**
+ * After a completed sign-in (any method): with 3 or fewer recovery codes left of an issued set, the
+ * next page says so (SPEC §11). A user who never had codes is offered them by the sign-in chain instead.
+ */
+export function flashLowRecoveryCodes(c: Context<AppEnv>, user: Pick<User, 'id' | 'recoveryCodesIssuedAt'>): void {
+  if (user.recoveryCodesIssuedAt === null) return
+  const left = countUnusedRecoveryCodes(c.get('deps').db, user.id)
+  if (left > RECOVERY_CODES_LOW) return
+  setFlash(c, 'info', `${left === 0 ? 'No' : left} unused recovery code${left === 1 ? ' is' : 's are'} left. Make new ones on your account page, under Recovery codes.`)
 }
 
 /** The session becomes full: failures cleared, last sign-in recorded, audited. */

@@ -11,7 +11,7 @@ import { createSession } from '../auth/session.ts'
 import { getLockedUntil } from '../auth/rate-limit.ts'
 import { isTemporaryPasswordExpired, nextSignInStep, STEP_PAGES, TEMPORARY_PASSWORD_EXPIRED } from '../auth/sign-in-chain.ts'
 import { recordAuditEvent } from '../models/audit.ts'
-import { completeSignIn } from './login.tsx'
+import { completeSignIn, flashLowRecoveryCodes } from './login.tsx'
 import type { IdentityProvider, User } from '../db/schema.ts'
 import { chrome } from '../http/page.ts'
 import { ProviderHandoffPage } from '../../views/oidc-handoff.tsx'
@@ -104,6 +104,7 @@ export function continueProviderSignIn(c: Context<AppEnv>, input: { user: User; 
   setSessionCookie(c, token)
   if (provider.trustMfa && hasSecondFactorAmr(input.amr) && user.totpSecret !== null) {
     completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip, method })
+    flashLowRecoveryCodes(c, user)
     session.mfaVerified = true
   }
   const step = nextSignInStep(user, session, now, config.passwordMaxAgeDays)

@@ -33,6 +33,7 @@ async function userWithPasskey(t: TestEnv, device = authenticator()) {
   const client = await signIn(t, u)
   const res = await register(client, device)
   expect(res.status).toBe(200)
+  expect(await res.json()).toEqual({ redirect: '/account#passkeys' })
   return { u, client, device }
 }
 
@@ -66,7 +67,11 @@ describe('passkey registration', () => {
     expect(row).toMatchObject({ name: 'Work laptop', credentialId: device.id, userVerifiedAtRegistration: true, lastUsedAt: null })
     expect(events(t, 'passkey.added')).toHaveLength(1)
     expect(emailsTo(t.db, u.user.email).map((e) => e.subject)).toContain('Gatehouse security: A passkey was added to your account')
-    const page = await (await client.get('/account/passkeys')).text()
+    const old = await client.get('/account/passkeys')
+    expect(old.status).toBe(302)
+    expect(old.headers.get('Location')).toBe('/account#passkeys')
+    const page = await (await client.get('/account')).text()
+    expect(page).toMatch(/<section aria-labelledby="passkeys-heading" class="account-factor stack" id="passkeys">\s*<h3 id="passkeys-heading">Passkeys<\/h3>/)
     expect(page).toContain('Work laptop')
     expect(page).toContain('Passkeys need JavaScript')
     expect(page).toContain('/public/simplewebauthn-browser.umd.min.js')
@@ -283,6 +288,7 @@ describe('passwordless sign-in at /login', () => {
     expect(listPasskeys(t.db, u.user.id)).toHaveLength(1)
     const removed = await client.post(`/account/passkeys/${row!.id}/remove`, { confirm: 'yes' })
     expect(removed.status).toBe(303)
+    expect(removed.headers.get('Location')).toBe('/account#passkeys')
     expect(listPasskeys(t.db, u.user.id)).toHaveLength(0)
     expect(events(t, 'passkey.removed')).toHaveLength(1)
     expect(emailsTo(t.db, u.user.email).map((e) => e.subject)).toContain('Gatehouse security: A passkey was removed from your account')

@@ -8,9 +8,8 @@ import { chrome } from '../http/page.ts'
 import { setFlash } from '../http/flash.ts'
 import { redirectTo } from '../http/htmx.ts'
 import { describeWait, notFoundPage } from '../http/errors.tsx'
-import { PasskeysPage } from '../../views/passkeys.tsx'
 import { ConfirmPage } from '../../views/components/confirm.tsx'
-import { addPasskey, countPasskeys, getOwnPasskey, listPasskeys, passkeyNameError, removePasskey } from '../models/passkeys.ts'
+import { addPasskey, countPasskeys, getOwnPasskey, passkeyNameError, removePasskey } from '../models/passkeys.ts'
 import { getUserById } from '../models/users.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import { bindingFor, findAssertedPasskey, finishPasskeyRegistration, startPasskeyAssertion, startPasskeyRegistration, verifyPasskeyAssertion } from '../auth/webauthn.ts'
@@ -18,12 +17,13 @@ import { beginSignInAttempt, concludeSucceededAttempt, type ThrottleState } from
 import { createSession, invalidateSession } from '../auth/session.ts'
 import { isTemporaryPasswordExpired, nextSignInStep, STEP_PAGES, TEMPORARY_PASSWORD_EXPIRED } from '../auth/sign-in-chain.ts'
 import { generateToken, hashToken } from '../auth/tokens.ts'
-import { completeSignIn, lockoutPolicy, recordFailure } from './login.tsx'
+import { completeSignIn, flashLowRecoveryCodes, lockoutPolicy, recordFailure } from './login.tsx'
 
 // Passkeys (SPEC §11). Every ceremony is JSON between public/passkeys.js and these routes:
 // success answers { redirect }, a refusal { error } with its status (422 refused, 404 unknown,
 // 403 disabled, 429 throttled or locked). Challenges are single use, 5 minutes, bound to the
 // session, or for the passwordless sign-in to a pre-auth cookie set by its options request.
+//   GET /account/passkeys                                 → /account#passkeys (the section lives there)
 //   POST /account/passkeys/options, /account/passkeys     register (full session)
 //   POST /account/passkeys/:id/remove                     confirm, then remove (a form)
 //   POST /account/passkeys/assertion-options              a fresh assertion (recovery codes)
@@ -66,9 +66,8 @@ function ipLimited(c: Context<AppEnv>) {
 
 // ---- registration and removal (a full session) ----
 
-passkeyRoutes.get('/account/passkeys', requireUser, (c) => {
-  return c.html(<PasskeysPage chrome={chrome(c)} passkeys={listPasskeys(c.get('deps').db, c.get('auth')!.user.id)} />)
-})
+// The passkeys live on the account page; this address (bookmarks, older links) leads there.
+passkeyRoutes.get('/account/passkeys', requireUser, (c) => c.redirect('/account#passkeys', 302))
 
 passkeyRoutes.post('/account/passkeys/options', requireUser, async (c) => {
   const { db, config, clock } = c.get('deps')
@@ -119,7 +118,8 @@ passkeyRoutes.post('/account/passkeys/:id/remove', requireUser, async (c) => {
   const outcome = removePasskey(db, { user, passkeyId: passkey.id, now: clock.now(), ip: c.get('clientIp'), baseUrl: config.baseUrl })
   if (!outcome.ok && outcome.reason === 'not-found') return notFoundPage(c)
   if (!outcome.ok) {
-    return c.html(<PasskeysPage chrome={chrome(c)} passkeys={listPasskeys(db, user.id)} error="This passkey is your last second factor: add another passkey or an authenticator app before removing it." />, 409)
+    setFlash(c, 'error', 'This passkey is your last second factor: add another passkey or an authenticator app before removing it.')
+    return redirectTo(c, '/account#passkeys')
   }
   setFlash(c, 'success', `Passkey “${outcome.passkey.name}” removed.`)
   return redirectTo(c, '/account#passkeys')
@@ -170,6 +170,7 @@ passkeyRoutes.post('/login/mfa/passkey', requireSignInStep('mfa-verify'), async 
     return throttled(c, lockedMeanwhile)
   }
   completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip: c.get('clientIp'), method: session.authMethod.startsWith('oidc:') ? `${session.authMethod}+passkey` : 'passkey' })
+  flashLowRecoveryCodes(c, user)
   return c.json({ redirect: '/' })
 })
 
@@ -227,6 +228,7 @@ passkeyRoutes.post('/login/passkey', publicPage, async (c) => {
   const { token: sessionToken, session } = createSession(db, { userId: user.id, now, mfaVerified: false, ip: c.get('clientIp'), userAgent: c.req.header('User-Agent') ?? '', authMethod: 'passkey' })
   completeSignIn(db, { userId: user.id, email: user.email, sessionId: session.id, now, ip: c.get('clientIp'), method: 'passkey' })
   setSessionCookie(c, sessionToken)
+  flashLowRecoveryCodes(c, user)
   const step = nextSignInStep(user, { ...session, mfaVerified: true }, now, config.passwordMaxAgeDays)
   return c.json({ redirect: step === null ? '/' : STEP_PAGES[step] })
 })

@@ -3,9 +3,9 @@
 // instead of sending a reset link, and /password/change has nothing to change.
 import { describe, expect, it } from 'vitest'
 import { eq } from 'drizzle-orm'
-import { createTestEnv, createTestUser, emailsTo, GOOD_PASSWORD, type TestEnv } from '../test/helpers.ts'
+import { createTestEnv, createTestUser, emailsTo, GOOD_PASSWORD, signIn, type TestEnv } from '../test/helpers.ts'
 import { configureTestProvider } from '../test/oidc-world.ts'
-import { auditEvents, passwordResetTokens, signInThrottles, users } from '../db/schema.ts'
+import { auditEvents, identityProviders, passwordResetTokens, signInThrottles, userIdentities, users } from '../db/schema.ts'
 import { createInvitation } from '../models/invitations.ts'
 import { acceptInvitationWithIdentity } from '../models/invitation-identity.ts'
 import { NO_LOCAL_PASSWORD } from '../auth/local-password.ts'
@@ -104,17 +104,18 @@ describe('"forgot password" for an account without a local password', () => {
   })
 })
 
-describe('/password/change for an account without a local password', () => {
-  async function signedIn() {
-    const w = await passwordLess()
-    const secret = generateTotpSecret()
-    w.t.db.update(users).set({ totpSecret: encryptSecret(w.t.config.encryptionKey, secret), mfaEnrolledAt: w.t.clock.now(), recoveryCodesIssuedAt: w.t.clock.now() }).where(eq(users.id, w.user.id)).run()
-    const { token } = createSession(w.t.db, { userId: w.user.id, now: w.t.clock.now(), mfaVerified: true, ip: '127.0.0.1', userAgent: 'test', authMethod: 'oidc:Hospital' })
-    const client = w.t.client()
-    client.cookies.set('session', token)
-    return { ...w, client }
-  }
+/** The password-less account, enrolled, with a full session signed in through its provider. */
+async function signedIn() {
+  const w = await passwordLess()
+  const secret = generateTotpSecret()
+  w.t.db.update(users).set({ totpSecret: encryptSecret(w.t.config.encryptionKey, secret), mfaEnrolledAt: w.t.clock.now(), recoveryCodesIssuedAt: w.t.clock.now() }).where(eq(users.id, w.user.id)).run()
+  const { token } = createSession(w.t.db, { userId: w.user.id, now: w.t.clock.now(), mfaVerified: true, ip: '127.0.0.1', userAgent: 'test', authMethod: 'oidc:Hospital' })
+  const client = w.t.client()
+  client.cookies.set('session', token)
+  return { ...w, client }
+}
 
+describe('/password/change for an account without a local password', () => {
   it('says the account signs in through its provider and offers no form', async () => {
     const { client } = await signedIn()
     const res = await client.get('/password/change')
@@ -139,5 +140,44 @@ describe('/password/change for an account without a local password', () => {
     expect(isPasswordExpired(row, now, 90)).toBe(false)
     expect(isPasswordExpired({ ...row, passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA' }, now, 90)).toBe(true)
     expect(nextSignInStep(row, { mfaVerified: true } as never, now, 90)).toBeNull()
+  })
+})
+
+describe('/account for an account without a local password', () => {
+  const unlinkForms = (html: string) => [...html.matchAll(/action="\/account\/identities\/(\d+)\/unlink"/g)].map((m) => Number(m[1]))
+
+  it('says it signs in through its provider, with no change-password link', async () => {
+    const { client } = await signedIn()
+    const html = await (await client.get('/account')).text()
+    expect(html).toContain('id="account-no-password"')
+    expect(html).toMatch(/you sign in with <strong>Hospital<\/strong>/)
+    expect(html).not.toContain('href="/password/change"')
+  })
+
+  it('offers no unlink for its only identity (the route refuses it: 409); a second identity makes both unlinkable', async () => {
+    const { t, client, user } = await signedIn()
+    const only = t.db.select().from(userIdentities).where(eq(userIdentities.userId, user.id)).get()!
+    const html = await (await client.get('/account')).text()
+    expect(unlinkForms(html)).toEqual([])
+    expect(html).toContain('Only way in')
+    expect(html).toContain('id="linked-identities-only-way-in"')
+    expect((await client.post(`/account/identities/${only.id}/unlink`, { confirm: 'yes' })).status).toBe(409)
+
+    const second = await configureTestProvider(t, 'http://127.0.0.1:10', { name: 'University' })
+    t.db.insert(userIdentities).values({ userId: user.id, providerId: second.id, sub: 'cleo-uni', linkedAt: t.clock.now() }).run()
+    const both = await (await client.get('/account')).text()
+    expect(unlinkForms(both)).toHaveLength(2)
+    expect(both).not.toContain('Only way in')
+  })
+
+  it('an account with a password keeps the change link and the unlink button of its one identity', async () => {
+    const { t, local } = await passwordLess()
+    const provider = t.db.select().from(identityProviders).get()!
+    const identity = t.db.insert(userIdentities).values({ userId: local.user.id, providerId: provider.id, sub: 'local-sub', linkedAt: t.clock.now() }).returning().get()
+    const client = await signIn(t, local)
+    const html = await (await client.get('/account')).text()
+    expect(html).toContain('href="/password/change"')
+    expect(html).not.toContain('id="account-no-password"')
+    expect(unlinkForms(html)).toEqual([identity.id])
   })
 })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { eq } from 'drizzle-orm'
-import { createTestEnv, createTestUser, emailsTo, getUser, signIn, totpAt, BASE_URL, type TestEnv, type TestUser } from '../test/helpers.ts'
+import { createTestEnv, createTestUser, emailsTo, getUser, signIn, totpAt, BASE_URL, type TestClient, type TestEnv, type TestUser } from '../test/helpers.ts'
+import { SoftAuthenticator } from '../test/soft-authenticator.ts'
 import { auditEvents, recoveryCodes, signInThrottles } from '../db/schema.ts'
 import { countUnusedRecoveryCodes, issueRecoveryCodes } from '../auth/recovery-codes.ts'
 
@@ -265,5 +266,79 @@ describe('lockout at /account/recovery-codes', () => {
     expect(events(t, 'signin.locked')).toHaveLength(1)
     expect((await client.get('/account/recovery-codes')).headers.get('Location')).toBe('/login')
     expect(events(t, 'recovery_codes.issued')).toHaveLength(0)
+  })
+})
+
+describe('every sign-in says so when 3 or fewer codes are left', () => {
+  const RP_ID = new URL(BASE_URL).hostname
+  const postJson = (client: TestClient, path: string, body: unknown = {}) => client.request(path, { method: 'POST', body: JSON.stringify(body), headers: { Origin: BASE_URL, 'Content-Type': 'application/json' } })
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON as the browser script receives it
+  const jsonOf = async (res: Promise<Response>): Promise<any> => (await res).json()
+
+  /** Issues a fresh set and marks all but `left` of them used. */
+  function leaveCodes(t: TestEnv, userId: number, left: number) {
+    issueRecoveryCodes(t.db, userId, t.clock.now())
+    const rows = t.db.select().from(recoveryCodes).where(eq(recoveryCodes.userId, userId)).all()
+    for (const row of rows.slice(left)) t.db.update(recoveryCodes).set({ usedAt: t.clock.now() }).where(eq(recoveryCodes.id, row.id)).run()
+    expect(countUnusedRecoveryCodes(t.db, userId)).toBe(left)
+  }
+
+  const flashOf = (html: string) => /<p class="flash flash-info"[^>]*>([^<]*)<\/p>/.exec(html)?.[1] ?? null
+
+  async function totpSignInHome(t: TestEnv, u: TestUser) {
+    const client = await atMfaStep(t, u)
+    const res = await client.post('/login/mfa', { code: totpAt(u.totpSecret!, t.clock.now()) })
+    expect(res.headers.get('Location')).toBe('/')
+    t.clock.advance(30_000)
+    return (await client.get('/')).text()
+  }
+
+  it('after a TOTP sign-in: with 3 left the home page says so, with 4 it does not, and the notice shows once', async () => {
+    const t = createTestEnv()
+    const u = await createTestUser(t)
+    leaveCodes(t, u.user.id, 4)
+    expect(flashOf(await totpSignInHome(t, u))).toBeNull()
+    leaveCodes(t, u.user.id, 3)
+    const client = await atMfaStep(t, u)
+    await client.post('/login/mfa', { code: totpAt(u.totpSecret!, t.clock.now()) })
+    t.clock.advance(30_000)
+    expect(flashOf(await (await client.get('/')).text())).toBe('3 unused recovery codes are left. Make new ones on your account page, under Recovery codes.')
+    expect(flashOf(await (await client.get('/')).text())).toBeNull()
+  })
+
+  it('with none left it says so; a user who never had codes is offered them instead', async () => {
+    const t = createTestEnv()
+    const u = await createTestUser(t)
+    leaveCodes(t, u.user.id, 0)
+    expect(flashOf(await totpSignInHome(t, u))).toMatch(/^No unused recovery codes are left\./)
+    const fresh = await createTestUser(t, { recoveryCodesIssued: false })
+    const client = await atMfaStep(t, fresh)
+    await client.post('/login/mfa', { code: totpAt(fresh.totpSecret!, t.clock.now()) })
+    const offer = await client.get('/mfa/recovery-codes')
+    expect(offer.status).toBe(200)
+    expect(await offer.text()).not.toContain('unused recovery code')
+  })
+
+  it('after a passkey as the second factor, and after a passkey sign-in on its own', async () => {
+    const t = createTestEnv()
+    const u = await createTestUser(t)
+    const client = await signIn(t, u)
+    const device = new SoftAuthenticator({ origin: BASE_URL, rpId: RP_ID })
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- WebAuthn options as the browser script receives them
+    const registration: any = await (await postJson(client, '/account/passkeys/options')).json()
+    expect((await postJson(client, '/account/passkeys', { name: 'Key', response: device.register(registration) })).status).toBe(200)
+    leaveCodes(t, u.user.id, 1)
+
+    const second = await atMfaStep(t, u)
+    const options = await jsonOf(postJson(second, '/login/mfa/passkey/options'))
+    const done = await postJson(second, '/login/mfa/passkey', { response: device.assert(options) })
+    expect(await done.json()).toEqual({ redirect: '/' })
+    expect(flashOf(await (await second.get('/')).text())).toBe('1 unused recovery code is left. Make new ones on your account page, under Recovery codes.')
+
+    const alone = t.client('203.0.113.44')
+    const signInOptions = await jsonOf(postJson(alone, '/login/passkey/options'))
+    const signedIn = await postJson(alone, '/login/passkey', { response: device.assert(signInOptions) })
+    expect(await signedIn.json()).toEqual({ redirect: '/' })
+    expect(flashOf(await (await alone.get('/')).text())).toMatch(/^1 unused recovery code is left\./)
   })
 })

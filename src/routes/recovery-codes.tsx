@@ -15,7 +15,7 @@ import { writeTransaction } from '../db/client.ts'
 import { recordAuditEvent } from '../models/audit.ts'
 import type { User } from '../db/schema.ts'
 import { countPasskeys } from '../models/passkeys.ts'
-import { bindingFor, findAssertedPasskey, verifyPasskeyAssertion } from '../auth/webauthn.ts'
+import { checkFreshPasskey, FRESH_PASSKEY_REFUSED } from './fresh-passkey.ts'
 import { acceptTotpStep, beginAttempt, concludeSuccess, recordFailure, throttledPage } from './login.tsx'
 
 export const recoveryCodeRoutes = new Hono<AppEnv>()
@@ -80,31 +80,13 @@ recoveryCodeRoutes.post('/account/recovery-codes', requireUser, async (c) => {
   return c.html(<RecoveryCodesShownPage chrome={chrome(c)} codes={codes} continueHref="/account/recovery-codes" continueLabel="I have saved my codes" siteName={config.siteName} />)
 })
 
-/**
- * The passkey alternative of the fresh second factor: the form's hidden `passkey_assertion` holds
- * the JSON assertion public/passkeys.js obtained for a challenge from
- * POST /account/passkeys/assertion-options (bound to this session, single use). Counted like a code.
- */
+/** The passkey alternative of the fresh second factor (see fresh-passkey.ts). */
 async function regenerateAfterPasskey(c: Context<AppEnv>, raw: string) {
-  const { db, clock, config } = c.get('deps')
-  const { user, session } = c.get('auth')!
-  let response: unknown = null
-  try {
-    response = raw.length <= 16_384 ? JSON.parse(raw) : null
-  } catch {
-    response = null
-  }
-  const found = findAssertedPasskey(db, response)
-  const passkey = found !== null && found.userId === user.id ? found : null
-  const outcome = passkey === null ? ({ ok: false, reason: 'invalid' } as const) : await verifyPasskeyAssertion(db, config, { response, passkey, user, purpose: 'reauth', binding: bindingFor({ sessionId: session.id }), requireUserVerification: false, now: clock.now(), ip: c.get('clientIp') })
-  if (!outcome.ok) {
-    if (recordFailure(c, user.email, user.id, outcome.reason === 'replayed' ? 'passkey replayed (recovery codes)' : 'passkey invalid (recovery codes)')) {
-      invalidateSession(db, session.id)
-      clearSessionCookie(c)
-      return throttledPage(c, { allowed: false, locked: true, retryAfterSeconds: config.lockoutMinutes * 60 })
-    }
-    return c.html(<RecoveryCodesAccountPage chrome={chrome(c)} left={countUnusedRecoveryCodes(db, user.id)} passkeyError="The passkey could not be verified. Try again, or use your authenticator code." hasPasskeys />, 422)
-  }
+  const { db, config } = c.get('deps')
+  const { user } = c.get('auth')!
+  const checked = await checkFreshPasskey(c, raw, 'recovery codes')
+  if (checked instanceof Response) return checked
+  if (checked === 'refused') return c.html(<RecoveryCodesAccountPage chrome={chrome(c)} left={countUnusedRecoveryCodes(db, user.id)} passkeyError={FRESH_PASSKEY_REFUSED} hasPasskeys />, 422)
   const lockedMeanwhile = concludeSuccess(c, user.email)
   if (lockedMeanwhile) return lockedMeanwhile
   const codes = issue(c, user, 'regenerated')!

@@ -28,19 +28,15 @@ export function PasskeyStatus(props: { id: string }) {
 }
 
 /**
- * The passkeys of the signed-in user: each with its name, when it was added and last used, and a
- * remove button (confirmed on the next page); then the registration form (needs JavaScript).
+ * The passkeys of the signed-in user, one kind of second factor on /account (#passkeys, an h3
+ * inside "Second factors"): each with its name, when it was added and last used, and a remove
+ * button (confirmed on the next page); then the registration form (needs JavaScript).
  */
-export function PasskeysSection(props: { passkeys: Passkey[]; error?: string | undefined }) {
+export function PasskeysSection(props: { passkeys: Passkey[] }) {
   return (
-    <section aria-labelledby="passkeys-heading" class="stack" id="passkeys">
-      <h2 id="passkeys-heading">Passkeys</h2>
+    <section aria-labelledby="passkeys-heading" class="account-factor stack" id="passkeys">
+      <h3 id="passkeys-heading">Passkeys</h3>
       <p>A passkey on your phone, computer or security key can replace the authenticator code when you sign in. Passkeys that verify you (fingerprint, face or PIN) also sign you in without your password.</p>
-      {props.error && (
-        <p class="error" role="alert">
-          {props.error}
-        </p>
-      )}
       {props.passkeys.length === 0 ? (
         <p id="passkeys-none">You have no passkeys yet.</p>
       ) : (
