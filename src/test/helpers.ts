@@ -1,5 +1,6 @@
 // Test support: a real in-memory SQLite with the real migrations, a controllable clock, and an
 // HTTP client with a cookie jar that talks to createApp(deps).request().
+import { issueRecoveryCodes } from '../auth/recovery-codes.ts'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -104,7 +105,8 @@ export function totpAt(secret: string, ms: number): string {
   return generateSync({ secret, epoch: Math.floor(ms / 1000) })
 }
 
-export type TestUser = { user: User; password: string; totpSecret: string | null }
+/** recoveryCodes: the account's ten unused codes (none when it was created without them). */
+export type TestUser = { user: User; password: string; totpSecret: string | null; recoveryCodes: string[] }
 
 let cachedHash: Promise<string> | null = null
 
@@ -132,7 +134,9 @@ export async function createTestUser(
     })
     .returning()
     .get()
-  return { user, password, totpSecret }
+  // a ready account holds its ten unused codes, as after the sign-in chain's recovery-codes step
+  const recoveryCodes = user.recoveryCodesIssuedAt !== null ? issueRecoveryCodes(t.db, user.id, user.recoveryCodesIssuedAt) : []
+  return { user, password, totpSecret, recoveryCodes }
 }
 
 /** Goes through the whole chain for an enrolled user; returns the signed-in client. */
