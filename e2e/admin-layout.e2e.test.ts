@@ -76,6 +76,12 @@ function brokenCells(): string[] {
   return found
 }
 
+/** Single-line form controls stretched taller than 4rem (a flex size applied in a column). Runs in the page. */
+function oversizedControls(): string[] {
+  const d = (globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<{ id: string; getAttribute(n: string): string | null; getBoundingClientRect(): { height: number } }> } }).document
+  return [...d.querySelectorAll('input:not([type="hidden"]), select:not([multiple])')].filter((e) => e.getBoundingClientRect().height > 64).map((e) => `#${e.id || e.getAttribute('name') || '?'} is ${Math.round(e.getBoundingClientRect().height)} px tall`)
+}
+
 /** The admin navigation's links and which of them carry aria-current. Runs in the page. */
 function adminNavigation(): { count: number; links: number; current: string[] } {
   const d = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ getAttribute(n: string): string | null }> & Iterable<{ getAttribute(n: string): string | null }> } }).document
@@ -219,6 +225,7 @@ describe('admin console layout: no sideways scroll and no serious axe violation,
             // A phone zooms out to show a too-wide page whole, which widens innerWidth: it must stay the device's width.
             if (scrollWidth > innerWidth || innerWidth !== size.viewport.width) problems.push(`${where}: page is ${scrollWidth} px wide in a ${innerWidth} px window (${size.viewport.width} px device)`)
             for (const cell of await page.evaluate(brokenCells)) problems.push(`${where}: table cell ${cell}`)
+            for (const control of await page.evaluate(oversizedControls)) problems.push(`${where}: form control ${control}`)
             if (path.startsWith('/admin')) {
               // One admin navigation; its current entry is the area this page belongs to (the longest matching prefix).
               const nav = await page.evaluate(adminNavigation)
