@@ -335,7 +335,9 @@ export function ImportRunPage(props: {
                   </select>
                 </>
               )}
-              <button type="submit">Filter</button>
+              <button type="submit" class="secondary">
+                Filter
+              </button>
             </form>
             <ReportTable section={query.section} rows={props.rows.items} sortLink={(sort) => link({ sort, page: 1 })} sort={query.sort} />
             {pages > 1 && (
