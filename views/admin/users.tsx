@@ -1,4 +1,5 @@
 import { SessionsTable } from '../components/sessions-table.tsx'
+import { BreakableEmail } from '../components/email.tsx'
 import { LinkedIdentitiesTable } from '../components/linked-identities.tsx'
 import type { LinkedIdentity } from '../../src/models/user-identities.ts'
 import { FactorsSummaryFacts, type FactorsSummary } from '../components/factors-summary.tsx'
@@ -188,7 +189,9 @@ export function UserTable(props: { table: UserTablePage; inactiveDays: number; /
                     <td>{i.lastName ?? ''}</td>
                     <td></td>
                     <td>
-                      <a href={`/admin/invitations/${i.id}`}>{i.email}</a>
+                      <a href={`/admin/invitations/${i.id}`}>
+                        <BreakableEmail email={i.email} />
+                      </a>
                     </td>
                     <td>{i.organization}</td>
                     <td class="nowrap">{i.role}</td>
@@ -210,7 +213,9 @@ export function UserTable(props: { table: UserTablePage; inactiveDays: number; /
                   <td>{u.lastName}</td>
                   <td>{u.username ?? ''}</td>
                   <td>
-                    <a href={`/admin/users/${u.id}`}>{u.email}</a>
+                    <a href={`/admin/users/${u.id}`}>
+                      <BreakableEmail email={u.email} />
+                    </a>
                   </td>
                   <td>{u.organization}</td>
                   <td class="nowrap">{u.role}</td>
