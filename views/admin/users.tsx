@@ -188,7 +188,7 @@ export function UserTable(props: { table: UserTablePage; inactiveDays: number; /
                     <td>{i.firstName ?? ''}</td>
                     <td>{i.lastName ?? ''}</td>
                     <td></td>
-                    <td>
+                    <td class="email">
                       <a href={`/admin/invitations/${i.id}`}>
                         <BreakableEmail email={i.email} />
                       </a>
@@ -212,7 +212,7 @@ export function UserTable(props: { table: UserTablePage; inactiveDays: number; /
                   <td>{u.firstName}</td>
                   <td>{u.lastName}</td>
                   <td>{u.username ?? ''}</td>
-                  <td>
+                  <td class="email">
                     <a href={`/admin/users/${u.id}`}>
                       <BreakableEmail email={u.email} />
                     </a>
