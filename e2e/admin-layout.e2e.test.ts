@@ -1,8 +1,10 @@
 // Every admin page and the main project pages, as an admin, in real Chromium at 1280×800 and
 // 390×844 (a phone), in the light and the dark colour scheme: the page never scrolls sideways
 // (wide tables scroll inside their own container) and axe-core (from npm, injected into the
-// page) finds no serious or critical violation. Long names, emails and a site with a task make
-// the tables as wide as they get in real use.
+// page) finds no serious or critical violation; no word breaks inside a table cell (a cell cut off
+// keeps its full text as a title); every admin page has the one admin navigation with its area
+// marked aria-current. Long names, emails and a site with a task make the tables as wide as they
+// get in real use. A last step spot-checks confirmations, button kinds and flashes through the UI.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -26,6 +28,66 @@ const SCREENSHOT_PAGES = new Set(['/admin', '/admin/users', '/admin/audit', '/ad
 type Violation = { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }
 /** The page's globals this journey reads (the tsconfig has no DOM types). */
 type PageGlobals = { document: { documentElement: { scrollWidth: number } }; innerWidth: number; axe: { run(): Promise<{ violations: Violation[] }> } }
+/** Just enough of the DOM for the table-cell check (the tsconfig has no DOM types). */
+type CellElement = { textContent: string | null; scrollWidth: number; clientWidth: number; closest(s: string): unknown; querySelector(s: string): unknown; getAttribute(n: string): string | null }
+type CellDom = {
+  document: { querySelectorAll(s: string): Iterable<CellElement>; createTreeWalker(root: CellElement, what: number): { nextNode(): { data: string; parentElement: CellElement } | null }; createRange(): { setStart(n: unknown, i: number): void; setEnd(n: unknown, i: number): void; getClientRects(): ArrayLike<{ top: number }> } }
+  getComputedStyle(e: CellElement): { wordBreak: string; overflowWrap: string; textOverflow: string }
+}
+
+/**
+ * Table cells whose words break: a line break between two letters or digits of one word (a break
+ * after ".", "@", "-" or "/" in an email or a long name is a sensible point), a computed
+ * `word-break: break-all` or `overflow-wrap: anywhere`, or a cell cut off with an ellipsis whose
+ * full text is not available as a title. Runs in the page.
+ */
+function brokenCells(): string[] {
+  const w = globalThis as unknown as CellDom
+  const found: string[] = []
+  const wordChar = /[\p{L}\p{N}]/u
+  for (const td of w.document.querySelectorAll('td')) {
+    const style = w.getComputedStyle(td)
+    const label = (td.textContent ?? '').trim().slice(0, 60)
+    if (style.wordBreak === 'break-all' || style.overflowWrap === 'anywhere') found.push(`"${label}": word-break ${style.wordBreak}, overflow-wrap ${style.overflowWrap}`)
+    if (style.textOverflow === 'ellipsis' && td.scrollWidth > td.clientWidth && td.getAttribute('title') === null && td.querySelector('[title]') === null) found.push(`"${label}": cut off without its full text`)
+    const walker = w.document.createTreeWalker(td, 4)
+    const range = w.document.createRange()
+    for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
+      if (node.parentElement.closest('.visually-hidden')) continue
+      let previousTop: number | null = null
+      let previous = ''
+      for (let i = 0; i < node.data.length; i++) {
+        const ch = node.data[i]!
+        if (/\s/.test(ch)) { previousTop = null; previous = ''; continue }
+        range.setStart(node, i)
+        range.setEnd(node, i + 1)
+        const rect = range.getClientRects()[0]
+        if (rect === undefined) continue
+        if (previousTop !== null && Math.abs(rect.top - previousTop) > 2 && wordChar.test(previous) && wordChar.test(ch)) {
+          const start = node.data.lastIndexOf(' ', i) + 1
+          const end = node.data.indexOf(' ', i)
+          found.push(`"${node.data.slice(start, end === -1 ? undefined : end)}" broken before "${node.data.slice(i, i + 8)}"`)
+        }
+        previousTop = rect.top
+        previous = ch
+      }
+    }
+  }
+  return found
+}
+
+/** Single-line form controls stretched taller than 4rem (a flex size applied in a column). Runs in the page. */
+function oversizedControls(): string[] {
+  const d = (globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<{ id: string; getAttribute(n: string): string | null; getBoundingClientRect(): { height: number } }> } }).document
+  return [...d.querySelectorAll('input:not([type="hidden"]), select:not([multiple])')].filter((e) => e.getBoundingClientRect().height > 64).map((e) => `#${e.id || e.getAttribute('name') || '?'} is ${Math.round(e.getBoundingClientRect().height)} px tall`)
+}
+
+/** The admin navigation's links and which of them carry aria-current. Runs in the page. */
+function adminNavigation(): { count: number; links: number; current: string[] } {
+  const d = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ getAttribute(n: string): string | null }> & Iterable<{ getAttribute(n: string): string | null }> } }).document
+  const links = [...d.querySelectorAll('nav.admin-nav[aria-label="Admin"] a[href]')]
+  return { count: d.querySelectorAll('nav.admin-nav').length, links: links.length, current: links.filter((a) => a.getAttribute('aria-current') === 'page').map((a) => a.getAttribute('href') ?? '') }
+}
 
 describe('admin console layout: no sideways scroll and no serious axe violation, every page, both sizes, both schemes', () => {
   let sink: SmtpSink
@@ -114,6 +176,7 @@ describe('admin console layout: no sideways scroll and no serious axe violation,
       '/projects',
       '/projects/new',
       projectPath,
+      '/approvals',
       '/admin',
       '/admin/users',
       await firstLink('/admin/users', /^\/admin\/users\/\d+$/),
@@ -129,6 +192,8 @@ describe('admin console layout: no sideways scroll and no serious axe violation,
       await firstLink('/admin/sites', /^\/admin\/sites\/\d+$/),
       '/admin/tasks',
       await firstLink('/admin/tasks', /^\/admin\/tasks\/\d+$/),
+      '/admin/identity-providers',
+      '/admin/identity-providers/new',
       '/admin/settings',
       '/admin/audit',
       '/admin/outbox',
@@ -159,6 +224,14 @@ describe('admin console layout: no sideways scroll and no serious axe violation,
             })
             // A phone zooms out to show a too-wide page whole, which widens innerWidth: it must stay the device's width.
             if (scrollWidth > innerWidth || innerWidth !== size.viewport.width) problems.push(`${where}: page is ${scrollWidth} px wide in a ${innerWidth} px window (${size.viewport.width} px device)`)
+            for (const cell of await page.evaluate(brokenCells)) problems.push(`${where}: table cell ${cell}`)
+            for (const control of await page.evaluate(oversizedControls)) problems.push(`${where}: form control ${control}`)
+            if (path.startsWith('/admin')) {
+              // One admin navigation; its current entry is the area this page belongs to (the longest matching prefix).
+              const nav = await page.evaluate(adminNavigation)
+              if (nav.count !== 1 || nav.links < 10) problems.push(`${where}: ${nav.count} admin navigations with ${nav.links} links`)
+              if (nav.current.length !== 1 || !(path === nav.current[0] || path.startsWith(`${nav.current[0]}/`))) problems.push(`${where}: admin navigation marks ${JSON.stringify(nav.current)} as current`)
+            }
             await page.addScriptTag({ path: AXE_PATH })
             const violations = await page.evaluate(async () => {
               const axe = (globalThis as unknown as PageGlobals).axe
@@ -177,4 +250,37 @@ describe('admin console layout: no sideways scroll and no serious axe violation,
       expect(pageErrors).toEqual([])
     })
   }
+
+  it('asks before a disruptive or destructive action, with buttons that say which is which, and confirms each action with a flash', async () => {
+    const userPath = await firstLink(`/admin/users?q=${encodeURIComponent('alexandra.montgomery')}`, /^\/admin\/users\/\d+$/)
+    await admin.goto(url(userPath))
+    // Disabling (reversible) is a caution button, the confirmation's button is the filled danger one.
+    expect(await admin.getByRole('button', { name: 'Disable' }).getAttribute('class')).toBe('caution')
+    await Promise.all([admin.waitForLoadState('load'), admin.getByRole('button', { name: 'Disable' }).click()])
+    expect(await headingOf(admin)).toContain('Disable account')
+    expect(await admin.getByRole('button', { name: 'Disable account' }).getAttribute('class')).toBe('danger')
+    await Promise.all([admin.waitForURL(url(userPath)), admin.getByRole('button', { name: 'Disable account' }).click()])
+    expect(await admin.locator('main p.flash').textContent()).toBe('Account disabled; all its sessions have ended.')
+    await Promise.all([admin.waitForLoadState('load'), admin.getByRole('button', { name: 'Enable' }).click()])
+    await Promise.all([admin.waitForURL(url(userPath)), admin.getByRole('button', { name: 'Enable account' }).click()])
+    expect(await admin.locator('main p.flash').textContent()).toBe('Account enabled.')
+
+    // Deleting an invitation asks first; Cancel leaves it in place.
+    const invitationPath = await firstLink('/admin/invitations', /^\/admin\/invitations\/\d+$/)
+    await admin.goto(url(invitationPath))
+    expect(await admin.getByRole('button', { name: 'Resend the same link' }).getAttribute('class')).toBe('secondary')
+    await Promise.all([admin.waitForLoadState('load'), admin.getByRole('button', { name: 'Delete invitation…' }).click()])
+    expect(await headingOf(admin)).toContain('Delete the invitation to')
+    await Promise.all([admin.waitForURL(url(invitationPath)), admin.getByRole('link', { name: 'Cancel' }).click()])
+    expect(await admin.getByRole('button', { name: 'Delete invitation…' }).count()).toBe(1)
+
+    // Disabling a site is reversible (caution); rotating its key destroys the old one (danger); both ask first.
+    const sitePath = await firstLink('/admin/sites', /^\/admin\/sites\/\d+$/)
+    await admin.goto(url(sitePath))
+    expect(await admin.getByRole('button', { name: 'Disable site…' }).getAttribute('class')).toBe('caution')
+    expect(await admin.getByRole('button', { name: 'Rotate key…' }).getAttribute('class')).toBe('danger')
+    await Promise.all([admin.waitForLoadState('load'), admin.getByRole('button', { name: 'Rotate key…' }).click()])
+    expect(new URL(admin.url()).pathname).not.toBe(sitePath)
+    expect(await admin.locator('form input[name="confirm"][value="yes"]').count()).toBe(1)
+  })
 })

@@ -142,9 +142,10 @@ describe('admin registers a researcher, changes their role, disables them', () =
     expect(await admin.getByRole('row', { name: new RegExp(ADMIN_EMAIL.replace('.', '\\.')) }).count()).toBe(0)
     expect(await admin.evaluate(() => (globalThis as unknown as { e2eMark?: string }).e2eMark)).toBe('same document')
 
-    const cells = (await row.getByRole('cell').allInnerTexts()).map((t) => t.trim()).slice(1) // after the selection box
-    expect(cells[3]).toBe(RESEARCHER_EMAIL)
-    expect(cells[5]).toBe('admin')
+    // cells[0] is the row's select box (bulk actions)
+    const cells = (await row.getByRole('cell').allInnerTexts()).map((t) => t.trim())
+    expect(cells[4]).toBe(RESEARCHER_EMAIL)
+    expect(cells[6]).toBe('admin')
     await screenshot(admin, 'admin-users.png')
 
     await row.getByRole('link', { name: RESEARCHER_EMAIL }).click()

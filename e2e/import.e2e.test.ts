@@ -355,8 +355,9 @@ describe('an admin sets up the consortium structure, imports a user directory in
   it('the admin finds Ann’s account with both addresses and the imported project roles', async () => {
     await admin.goto(url(`/admin/users?q=${encodeURIComponent(ANN.authEmail)}`))
     const row = admin.getByRole('row', { name: new RegExp(escapeRegExp(ANN.authEmail)) })
-    const cells = (await row.getByRole('cell').allInnerTexts()).map((t) => t.trim()).slice(1) // after the selection box
-    expect(cells.slice(0, 6)).toEqual([ANN.firstName, ANN.lastName, ANN.username, ANN.authEmail, 'Alpha ADRC', 'researcher'])
+    // cells[0] is the row's select box (bulk actions)
+    const cells = (await row.getByRole('cell').allInnerTexts()).map((t) => t.trim())
+    expect(cells.slice(1, 7)).toEqual([ANN.firstName, ANN.lastName, ANN.username, ANN.authEmail, 'Alpha ADRC', 'researcher'])
     await row.getByRole('link', { name: ANN.authEmail }).click()
     await admin.waitForURL(/\/admin\/users\/\d+$/)
     expect(await admin.locator('dl.facts').first().innerText()).toMatch(new RegExp(`Second email\\s+${escapeRegExp(ANN.email)}`))

@@ -40,7 +40,9 @@ function SortHeader(props: { f: ProjectListFilters; column: ProjectListFilters['
     <th scope="col" aria-sort={active ? (props.f.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
       <a href={listUrl(props.f, { sort: props.column, dir: next, page: undefined })} class="sort">
         {props.label}
-        <span aria-hidden="true">{active ? (props.f.dir === 'asc' ? ' ▲' : ' ▼') : ' ↕'}</span>
+        <span class="sort-arrow" aria-hidden="true">
+          {active ? (props.f.dir === 'asc' ? '▲' : '▼') : '↕'}
+        </span>
       </a>
     </th>
   )

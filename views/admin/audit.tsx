@@ -75,7 +75,9 @@ export function AuditPage(props: { chrome: PageChrome; filter: AuditFilter; page
           )}
         </div>
         <div class="row">
-          <button type="submit">Filter</button>
+          <button type="submit" class="secondary">
+            Filter
+          </button>
           <a href={`/admin/audit.csv${query(f)}`}>Download as CSV</a>
         </div>
       </form>

@@ -133,7 +133,7 @@ export function GroupPage(props: { chrome: PageChrome; group: Group; members: Gr
           <form method="post" action={`/admin/groups/${group.id}/delete`}>
             <p>The group is empty: no projects, members, invitations, limited roles or consortium studies refer to it.</p>
             <button type="submit" class="danger">
-              Delete group
+              Delete group…
             </button>
           </form>
         ) : (

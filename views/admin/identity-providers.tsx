@@ -210,7 +210,7 @@ export function IdentityProviderPage(props: {
           <>
             <p>Disabling removes the provider from the sign-in page and refuses its sign-ins; linked identities are kept and work again once it is enabled.</p>
             <form method="post" action={`/admin/identity-providers/${p.id}/disable`}>
-              <button type="submit" class="danger">
+              <button type="submit" class="caution">
                 Disable provider…
               </button>
             </form>

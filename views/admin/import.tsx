@@ -307,7 +307,7 @@ export function ImportRunPage(props: {
           </section>
           <section id="report" aria-labelledby="report-h">
             <h2 id="report-h">Details</h2>
-            <nav class="admin-nav" aria-label="Report sections">
+            <nav class="facets flat" aria-label="Report sections">
               {(['errors', 'warnings', 'actions', 'flags'] as const).map((s) => (
                 <a href={link({ section: s, page: 1, q: '', action: '' })} aria-current={query.section === s ? 'page' : undefined}>
                   {s[0]!.toUpperCase() + s.slice(1)} ({report[s].length})
@@ -335,7 +335,9 @@ export function ImportRunPage(props: {
                   </select>
                 </>
               )}
-              <button type="submit">Filter</button>
+              <button type="submit" class="secondary">
+                Filter
+              </button>
             </form>
             <ReportTable section={query.section} rows={props.rows.items} sortLink={(sort) => link({ sort, page: 1 })} sort={query.sort} />
             {pages > 1 && (
@@ -404,7 +406,12 @@ function ReportTable(props: { section: ReportSection; rows: Row[]; sort: string;
           <tr>
             {COLUMNS[props.section].map(([key, label]) => (
               <th scope="col" aria-sort={props.sort === key ? 'ascending' : undefined}>
-                {SORTABLE.has(key) && (key !== 'action' || props.section === 'actions') ? <a href={props.sortLink(key as 'entry' | 'email' | 'action')}>{label}</a> : label}
+                {SORTABLE.has(key) && (key !== 'action' || props.section === 'actions') ? <a href={props.sortLink(key as 'entry' | 'email' | 'action')} class="sort">
+                    {label}
+                    <span class="sort-arrow" aria-hidden="true">
+                      {props.sort === key ? '▲' : '↕'}
+                    </span>
+                  </a> : label}
               </th>
             ))}
           </tr>

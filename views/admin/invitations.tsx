@@ -74,7 +74,7 @@ export function InvitationsPage(props: Pickers & { chrome: PageChrome; invitatio
         <a href="/admin/users">← Users</a>
       </p>
       <h1>Invitations</h1>
-      <nav class="admin-nav" aria-label="Filter invitations">
+      <nav class="facets flat" aria-label="Filter invitations">
         <a href="/admin/invitations" aria-current={!props.showAll && props.state === null ? 'page' : undefined}>
           Open
         </a>
@@ -214,7 +214,7 @@ export function InvitationPage(props: Pickers & { chrome: PageChrome; invitation
           {(open || status === 'expired') && (
             <form method="post" action={`/admin/invitations/${i.id}/delete`} class="inline">
               <button type="submit" class="danger">
-                Delete invitation
+                Delete invitation…
               </button>
             </form>
           )}

@@ -23,7 +23,7 @@ export function OutboxPage(props: { chrome: PageChrome; status: string; counts: 
       </p>
       <h1>Email outbox</h1>
       {!props.smtpConfigured && <p class="flash flash-info">No SMTP_URL is set: messages are printed on the server console and kept here.</p>}
-      <nav class="admin-nav" aria-label="Filter by status">
+      <nav class="facets flat" aria-label="Filter by status">
         <a href="/admin/outbox" aria-current={props.status === '' ? 'page' : undefined}>
           All
         </a>

@@ -159,7 +159,7 @@ export function SitePage(props: {
         <Card title="Disable site">
           <p>A disabled site's key is refused and no tasks are handed to it; it is not offered for staging or training. Nothing is deleted, and it can be enabled again with the same key.</p>
           <form method="post" action={`/admin/sites/${site.id}/disable`}>
-            <button type="submit" class="danger">
+            <button type="submit" class="caution">
               Disable site…
             </button>
           </form>

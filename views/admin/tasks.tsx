@@ -77,7 +77,9 @@ export function TasksPage(props: { chrome: PageChrome; sites: Site[]; filter: Ta
           </select>
         </div>
         <div class="row">
-          <button type="submit">Filter</button>
+          <button type="submit" class="secondary">
+            Filter
+          </button>
         </div>
       </form>
       <p>{tasks.total > tasks.rows.length ? `The newest ${tasks.rows.length} of ${tasks.total} tasks; filter to narrow the list.` : `${tasks.total} ${tasks.total === 1 ? 'task' : 'tasks'}.`}</p>

@@ -1,5 +1,6 @@
 import { Pager } from '../components/pager.tsx'
 import { SessionsTable } from '../components/sessions-table.tsx'
+import { BreakableEmail } from '../components/email.tsx'
 import { LinkedIdentitiesTable } from '../components/linked-identities.tsx'
 import type { LinkedIdentity } from '../../src/models/user-identities.ts'
 import { FactorsSummaryFacts, type FactorsSummary } from '../components/factors-summary.tsx'
@@ -178,8 +179,10 @@ export function UserTable(props: { table: UserTablePage; inactiveDays: number; /
                     <td>{i.firstName ?? ''}</td>
                     <td>{i.lastName ?? ''}</td>
                     <td></td>
-                    <td>
-                      <a href={`/admin/invitations/${i.id}`}>{i.email}</a>
+                    <td class="email">
+                      <a href={`/admin/invitations/${i.id}`}>
+                        <BreakableEmail email={i.email} />
+                      </a>
                     </td>
                     <td>{i.organization}</td>
                     <td class="nowrap">{i.role}</td>
@@ -200,8 +203,10 @@ export function UserTable(props: { table: UserTablePage; inactiveDays: number; /
                   <td>{u.firstName}</td>
                   <td>{u.lastName}</td>
                   <td>{u.username ?? ''}</td>
-                  <td>
-                    <a href={`/admin/users/${u.id}`}>{u.email}</a>
+                  <td class="email">
+                    <a href={`/admin/users/${u.id}`}>
+                      <BreakableEmail email={u.email} />
+                    </a>
                   </td>
                   <td>{u.organization}</td>
                   <td class="nowrap">{u.role}</td>

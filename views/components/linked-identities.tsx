@@ -34,7 +34,7 @@ export function LinkedIdentitiesTable(props: { identities: LinkedIdentity[]; unl
                 {!i.providerEnabled && <span class="badge">provider disabled</span>}
               </td>
               <td class="truncate">
-                <code>{i.sub}</code>
+                <code title={i.sub}>{i.sub}</code>
               </td>
               <td>{i.emailAtLink || '—'}</td>
               <td>

@@ -35,7 +35,9 @@ export function SessionsTable(props: { sessions: Session[]; currentId?: string; 
               <DateTime ms={s.lastActiveAt} />
             </td>
             <td class="nowrap">{s.ip}</td>
-            <td class="truncate">{s.userAgent}</td>
+            <td class="truncate" title={s.userAgent}>
+              {s.userAgent}
+            </td>
             {revoke && (
               <td>
                 <form method="post" action={revoke(s.id)} class="inline">

@@ -291,6 +291,7 @@ describe('planning, the plan and applying it', () => {
 
     const planning = await page(browser, '/admin/import/1')
     expect(planning).toContain('Import #1 <span class="badge run-planning">Planning…</span>')
+    expect(planning).toContain('<p class="flash flash-info" role="status">Import #1 uploaded and being planned; nothing changes until you apply it.</p>')
     expect(planning).toContain('<div id="import-progress" hx-get="/admin/import/1/progress" hx-trigger="every 1s" hx-swap="outerHTML">')
     expect(planning).toContain('<label for="import-progress-bar">Reading the files…</label><progress id="import-progress-bar"></progress>')
     expect(planning).not.toContain('/admin/import/1/apply')

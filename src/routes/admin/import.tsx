@@ -93,6 +93,7 @@ adminImport.post('/admin/import', ...guard, importBody, async (c) => {
   }
   const { db, clock, log } = c.get('deps')
   const id = startPlanning(db, files, { notify: notify as NotifyMode, now: clock.now(), createdBy: c.get('actor').id, onError: (error) => log.error({ msg: 'import planning failed', error: String(error) }) })
+  setFlash(c, 'info', `Import #${id} uploaded and being planned; nothing changes until you apply it.`)
   return redirectTo(c, `/admin/import/${id}`)
 })
 

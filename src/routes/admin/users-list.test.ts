@@ -31,7 +31,8 @@ function rowsListed(html: string): number {
 }
 
 function emailsListed(html: string): string[] {
-  return [...html.matchAll(/<a href="\/admin\/(?:users|invitations)\/\d+">([^<]+)<\/a>/g)].map((m) => m[1]!)
+  // The table offers a line break after "@" and each "." of an address (<wbr>): read the address without them.
+  return [...html.matchAll(/<a href="\/admin\/(?:users|invitations)\/\d+">((?:[^<]|<wbr\/?>)+)<\/a>/g)].map((m) => m[1]!.replaceAll(/<wbr\/?>/g, ''))
 }
 
 function facetCount(html: string, facet: string): number {
