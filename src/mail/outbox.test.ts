@@ -105,6 +105,20 @@ describe('mail outbox', () => {
     expect(db.select().from(outbox).where(eq(outbox.status, 'logged')).all()).toHaveLength(1)
   })
 
+  it('without SMTP, a long queue (an import\'s invitations) is printed batch by batch, letting the event loop run in between', async () => {
+    const db = testDb()
+    const printedWhenLoopRan: number[] = []
+    let printed = 0
+    const mailer = new OutboxDeliverer({ db, now: () => 0, from: 'x@gatehouse.test', smtpUrl: null, print: () => void printed++ })
+    for (let i = 0; i < 100; i++) enqueueEmail(db, message(i), 0)
+    // a page request waiting for the event loop, as an immediate callback would
+    const probe = () => setImmediate(() => { printedWhenLoopRan.push(printed); if (printed < 100) probe() })
+    probe()
+    expect(await mailer.deliverDue()).toBe(100)
+    expect(printed).toBe(100)
+    expect(printedWhenLoopRan.filter((n) => n > 0 && n < 100).length).toBeGreaterThanOrEqual(3) // ran between batches of 20
+  })
+
   it('survives a restart: a queued message is delivered by a new deliverer over the same database', async () => {
     const db = testDb()
     const port = await freePort()

@@ -98,6 +98,9 @@ export class OutboxDeliverer {
         await this.deliverOne(message)
         handled++
       }
+      // Printing (no SMTP) never waits on I/O: without this, thousands of queued messages (an
+      // import's invitations) would be handled in one turn of the event loop and stop every page.
+      await new Promise<void>((resolve) => setImmediate(resolve))
     }
   }
 
