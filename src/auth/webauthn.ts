@@ -1,17 +1,15 @@
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server'
+import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server'
 import type { Config } from '../config.ts'
 import type { Db } from '../db/client.ts'
 import type { Passkey, User } from '../db/schema.ts'
 import { CHALLENGE_TTL_MS, consumeChallenge, getPasskeyByCredentialId, listPasskeys, recordPasskeyUse, storeChallenge, type ChallengePurpose } from '../models/passkeys.ts'
+
+/**
+ * The library is loaded on the first ceremony, not at start: it and its ASN.1/CBOR dependencies hold
+ * about 15 MB of memory that a site whose people use no passkeys never needs (SPEC §9's 150 MB).
+ */
+let library: Promise<typeof import('@simplewebauthn/server')> | null = null
+const webauthn = () => (library ??= import('@simplewebauthn/server'))
 
 // WebAuthn ceremonies through @simplewebauthn/server (never verified by hand). The relying party
 // is BASE_URL: its host name is the RP id, its origin the only origin accepted.
@@ -37,7 +35,7 @@ export function bindingFor(where: { sessionId: string } | { preauthHash: string 
 export async function startPasskeyRegistration(db: Db, config: Config, input: { user: User; sessionId: string; now: number }): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const { rpID, rpName } = relyingParty(config)
   const { user } = input
-  const options = await generateRegistrationOptions({
+  const options = await (await webauthn()).generateRegistrationOptions({
     rpName,
     rpID,
     userName: user.email,
@@ -66,7 +64,7 @@ export async function finishPasskeyRegistration(db: Db, config: Config, input: {
   const response = input.response as RegistrationResponseJSON
   const { rpID, origin } = relyingParty(config)
   try {
-    const result = await verifyRegistrationResponse({
+    const result = await (await webauthn()).verifyRegistrationResponse({
       response,
       expectedChallenge: (challenge) => consumeChallenge(db, { challenge, purpose: 'register', binding: sessionBinding(input.sessionId), now: input.now }),
       expectedOrigin: origin,
@@ -99,7 +97,7 @@ export async function startPasskeyAssertion(
   input: { purpose: Exclude<ChallengePurpose, 'register'>; binding: string; user: User | null; now: number },
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
   const { rpID } = relyingParty(config)
-  const options = await generateAuthenticationOptions({
+  const options = await (await webauthn()).generateAuthenticationOptions({
     rpID,
     timeout: CHALLENGE_TTL_MS,
     userVerification: input.user === null ? 'required' : 'preferred',
@@ -134,7 +132,7 @@ export async function verifyPasskeyAssertion(
   if (response.response?.userHandle && response.response.userHandle !== Buffer.from(userHandleOf(passkey.userId)).toString('base64url')) return { ok: false, reason: 'invalid' }
   let newCounter: number
   try {
-    const result = await verifyAuthenticationResponse({
+    const result = await (await webauthn()).verifyAuthenticationResponse({
       response,
       expectedChallenge: (challenge) => consumeChallenge(db, { challenge, purpose: input.purpose, binding: input.binding, now: input.now }),
       expectedOrigin: origin,
