@@ -1,7 +1,7 @@
 import { Page, type PageChrome } from './layouts/page.tsx'
 import { Field } from './components/form.tsx'
 import { TotpSecretFigure } from './mfa.tsx'
-import { PasskeyNeedsJs, PasskeyScripts, PasskeyStatus } from './components/passkeys.tsx'
+import { FreshPasskeyForm } from './components/passkeys.tsx'
 
 // Replacing the authenticator from /account (SPEC §11): a fresh code from the current one (or a
 // fresh passkey assertion) first, then the new secret, confirmed with a code from it.
@@ -16,23 +16,7 @@ export function TotpReplaceStartPage(props: { chrome: PageChrome; error?: string
         <Field name="code" label="Code from your current authenticator app" inputmode="numeric" autocomplete="one-time-code" required autofocus maxlength={7} pattern="[0-9 ]{6,7}" error={props.error} hint="Enter the 6-digit code your app now shows." />
         <button type="submit">Continue</button>
       </form>
-      {props.hasPasskeys && (
-        <form method="post" action="/account/totp" class="stack">
-          <p>Or confirm with one of your passkeys instead of a code.</p>
-          {props.passkeyError && (
-            <p class="error" role="alert">
-              {props.passkeyError}
-            </p>
-          )}
-          <input type="hidden" name="passkey_assertion" value="" />
-          <button type="button" class="secondary" hidden data-passkey="reauth" data-passkey-button data-status="passkey-reauth-status">
-            Confirm with a passkey and continue
-          </button>
-          <PasskeyNeedsJs alternative="Use the code from your authenticator app above." />
-          <PasskeyStatus id="passkey-reauth-status" />
-          <PasskeyScripts />
-        </form>
-      )}
+      {props.hasPasskeys && <FreshPasskeyForm action="/account/totp" button="Confirm with a passkey and continue" error={props.passkeyError} />}
       <p>
         Lost your authenticator? Sign in with a recovery code, or ask your Gatehouse administrator to reset it. <a href="/account">Back to your account</a>
       </p>

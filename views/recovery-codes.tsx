@@ -1,5 +1,5 @@
 import { Page, type PageChrome } from './layouts/page.tsx'
-import { PasskeyNeedsJs, PasskeyScripts, PasskeyStatus } from './components/passkeys.tsx'
+import { FreshPasskeyForm } from './components/passkeys.tsx'
 import { Card, Field } from './components/form.tsx'
 import { RECOVERY_CODES_LOW } from '../src/auth/recovery-codes.ts'
 
@@ -58,23 +58,7 @@ export function RecoveryCodesAccountPage(props: { chrome: PageChrome; left: numb
           <Field name="code" label="Code from your authenticator app" inputmode="numeric" autocomplete="one-time-code" required maxlength={7} pattern="[0-9 ]{6,7}" error={props.error} hint="Enter the 6-digit code your app now shows." />
           <button type="submit">Make new recovery codes</button>
         </form>
-        {props.hasPasskeys && (
-          <form method="post" action="/account/recovery-codes" class="stack">
-            <p>Or confirm with one of your passkeys instead of a code.</p>
-            {props.passkeyError && (
-              <p class="error" role="alert">
-                {props.passkeyError}
-              </p>
-            )}
-            <input type="hidden" name="passkey_assertion" value="" />
-            <button type="button" class="secondary" hidden data-passkey="reauth" data-passkey-button data-status="passkey-reauth-status">
-              Confirm with a passkey and make new codes
-            </button>
-            <PasskeyNeedsJs alternative="Use the code from your authenticator app above." />
-            <PasskeyStatus id="passkey-reauth-status" />
-            <PasskeyScripts />
-          </form>
-        )}
+        {props.hasPasskeys && <FreshPasskeyForm action="/account/recovery-codes" button="Confirm with a passkey and make new codes" error={props.passkeyError} />}
       </Card>
       <p>
         <a href="/account">Back to your account</a>

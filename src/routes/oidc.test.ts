@@ -11,6 +11,7 @@ import { hasLocalPassword } from '../auth/local-password.ts'
 import { createIdentityProvider } from '../models/identity-providers.ts'
 import { auditEvents, signInThrottles, identityProviders, userIdentities, users, sessions, outbox, roles } from '../db/schema.ts'
 import { writeTransaction } from '../db/client.ts'
+import { loginAtProvider } from '../test/oidc-world.ts'
 
 const ACCOUNTS: Record<string, { email: string; email_verified: boolean }> = {
   alice: { email: 'alice@hospital.example', email_verified: true },
@@ -90,43 +91,6 @@ async function setup(opts: { autoLink?: boolean; trustMfa?: boolean; issuerUrl?:
     { actor: { id: admin.user.id, email: admin.user.email }, now: t.clock.now(), ip: '127.0.0.1' },
   )
   return { t, provider: p }
-}
-
-/** Follows the provider's redirects, submits its dev login (as `login`) and consent forms; returns the Gatehouse callback path. */
-async function loginAtProvider(authUrl: string, login: string, deny = false): Promise<string> {
-  const jar = new Map<string, string>()
-  let url = authUrl
-  let init: RequestInit = {}
-  for (let i = 0; i < 20; i++) {
-    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), Cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } })
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';')
-      const [k, ...v] = pair!.split('=')
-      jar.set(k!, v.join('='))
-    }
-    init = {}
-    const location = res.headers.get('location')
-    if (location) {
-      const next = new URL(location, url).href
-      if (next.startsWith(BASE_URL)) return next.slice(BASE_URL.length)
-      url = next
-      continue
-    }
-    const html = await res.text()
-    const action = html.match(/<form[^>]*action="([^"]+)"/)?.[1]
-    if (!action) throw new Error(`provider page without a form: ${res.status} ${html.slice(0, 300)}`)
-    const body = new URLSearchParams()
-    for (const m of html.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) body.set(m[1]!, m[2]!)
-    if (html.includes('name="login"')) {
-      body.set('login', login)
-      body.set('password', 'any')
-    }
-    let target = new URL(action.replace(/&amp;/g, '&'), url).href
-    if (deny && !html.includes('name="login"')) target = target.replace(/\/confirm$/, '/abort').replace(/(\/interaction\/[^/]+)$/, '$1/abort')
-    url = target
-    init = { method: 'POST', body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }
-  }
-  throw new Error('too many steps at the provider')
 }
 
 async function start(client: TestClient, providerId: number, returnTo?: string) {

@@ -32,8 +32,11 @@ export function providerUrlOf(res: Response): string {
   return match[1]!
 }
 
-/** Follows the provider's redirects, submits its dev login (as `login`) and consent; returns the Gatehouse callback path. */
-export async function loginAtProvider(authUrl: string, login: string): Promise<string> {
+/**
+ * Follows the provider's redirects, submits its dev login (as `login`) and consent (or, with `deny`,
+ * aborts at the consent: the provider answers `error=access_denied`); returns the Gatehouse callback path.
+ */
+export async function loginAtProvider(authUrl: string, login: string, deny = false): Promise<string> {
   const jar = new Map<string, string>()
   let url = authUrl
   let init: RequestInit = {}
@@ -61,7 +64,9 @@ export async function loginAtProvider(authUrl: string, login: string): Promise<s
       body.set('login', login)
       body.set('password', 'any')
     }
-    url = new URL(action.replace(/&amp;/g, '&'), url).href
+    let target = new URL(action.replace(/&amp;/g, '&'), url).href
+    if (deny && !html.includes('name="login"')) target = target.replace(/\/confirm$/, '/abort').replace(/(\/interaction\/[^/]+)$/, '$1/abort')
+    url = target
     init = { method: 'POST', body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }
   }
   throw new Error('too many steps at the provider')

@@ -87,3 +87,27 @@ export function PasskeysSection(props: { passkeys: Passkey[] }) {
     </section>
   )
 }
+
+/**
+ * "Or confirm with a passkey": the fresh-factor alternative to a typed code (POST `action` with the
+ * assertion in `passkey_assertion`), for replacing the authenticator and making new recovery codes.
+ */
+export function FreshPasskeyForm(props: { action: string; button: string; error?: string | undefined }) {
+  return (
+    <form method="post" action={props.action} class="stack">
+      <p>Or confirm with one of your passkeys instead of a code.</p>
+      {props.error && (
+        <p class="error" role="alert">
+          {props.error}
+        </p>
+      )}
+      <input type="hidden" name="passkey_assertion" value="" />
+      <button type="button" class="secondary" hidden data-passkey="reauth" data-passkey-button data-status="passkey-reauth-status">
+        {props.button}
+      </button>
+      <PasskeyNeedsJs alternative="Use the code from your authenticator app above." />
+      <PasskeyStatus id="passkey-reauth-status" />
+      <PasskeyScripts />
+    </form>
+  )
+}
