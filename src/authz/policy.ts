@@ -109,6 +109,15 @@ export function denyOnModel(actor: Actor | null, permission: ProjectPermission, 
   return toDenial(decideOnModel(actor, permission, access, model))
 }
 
+/**
+ * Whether an identity provider's auto_link (SPEC §10) may attach an identity to this account on its
+ * own: an enabled account whose site role does not open the admin area. An account holding
+ * admin.access links a provider itself, from /account, never by a matching address alone.
+ */
+export function mayAutoLink(account: Actor): boolean {
+  return account.disabledAt === null && !account.sitePermissions.includes('admin.access')
+}
+
 export function can(actor: Actor | null, permission: SitePermission): boolean {
   return decideSite(actor, permission).allowed
 }

@@ -9,7 +9,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } 
 import { eq } from 'drizzle-orm'
 import { BASE_URL, createTestEnv, createTestUser, type TestEnv } from '../test/helpers.ts'
 import { createIdentityProvider } from '../models/identity-providers.ts'
-import { auditEvents, outbox, sessions, userIdentities, users } from '../db/schema.ts'
+import { auditEvents, outbox, roles, sessions, userIdentities, users } from '../db/schema.ts'
 import { writeTransaction } from '../db/client.ts'
 
 let server: Server
@@ -191,6 +191,25 @@ describe('claims an attacker controls at a provider (security review)', () => {
     expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, root.user.id)).all()).toHaveLength(0)
     expect(t.db.select().from(sessions).where(eq(sessions.userId, root.user.id)).all()).toHaveLength(0)
     expect(snapshot(t)).toBe(before)
+  })
+
+  it('auto_link never links an account whose custom site role holds admin.access, and does link one whose custom role does not', async () => {
+    const { t, provider } = await setup()
+    const now = t.clock.now()
+    t.db.insert(roles).values([
+      { name: 'user-manager', scope: 'site', permissions: ['admin.access', 'users.manage'], createdAt: now, updatedAt: now },
+      { name: 'site-staff', scope: 'site', permissions: ['projects.contribute'], createdAt: now, updatedAt: now },
+    ]).run()
+    const manager = await createTestUser(t, { email: 'manager@hospital.example' })
+    const staff = await createTestUser(t, { email: 'staff@hospital.example' })
+    t.db.update(users).set({ role: 'user-manager' }).where(eq(users.id, manager.user.id)).run()
+    t.db.update(users).set({ role: 'site-staff' }).where(eq(users.id, staff.user.id)).run()
+    const before = snapshot(t)
+    expect((await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'mallory', email: 'manager@hospital.example' }))).status).toBe(403)
+    expect(snapshot(t)).toBe(before)
+    expect((await signInWith(t, provider.id, (nonce) => craft(nonce, { sub: 'steph', email: 'staff@hospital.example' }))).status).toBe(303)
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, staff.user.id)).all()).toHaveLength(1)
+    expect(t.db.select().from(userIdentities).where(eq(userIdentities.userId, manager.user.id)).all()).toHaveLength(0)
   })
 
   it('auto_link never links a disabled account (it would sign in the day the account is enabled again)', async () => {

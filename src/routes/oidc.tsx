@@ -14,9 +14,9 @@ import { getOidcConfiguration, oidcAttemptCookie, safeReturnTo, takeOidcAttempt,
 import { recordAuditEvent } from '../models/audit.ts'
 import { continueProviderSignIn, describeError, oidcFailed, providerUnavailable, startOidcFlow } from './oidc-flow.tsx'
 import { finishInvitationWithProvider, finishLinkWithProvider } from './oidc-claims.tsx'
-import { siteRolePermissions } from '../models/access.ts'
+import { mayAutoLink } from '../authz/policy.ts'
+import { resolveActor } from '../models/roles.ts'
 import type { User } from '../db/schema.ts'
-import type { Db } from '../db/client.ts'
 
 // GET /login/oidc/:providerId starts an authorization-code + PKCE sign-in; GET /login/oidc/callback
 // finishes it. Every check of the answer (state, nonce, signature, issuer, audience, expiry) is
@@ -75,7 +75,7 @@ oidc.get('/login/oidc/callback', publicPage, async (c) => {
     // the stored address must equal the claim exactly (getUserByEmail folds case itself), and an
     // admin account is never auto-linked: its holder links a provider from /account (README)
     const candidate = getUserByEmail(db, email)
-    if (candidate !== null && candidate.email === email && candidate.disabledAt === null && !isAdminAccount(db, candidate) && !hasIdentityAtProvider(db, candidate.id, provider.id)) {
+    if (candidate !== null && candidate.email === email && mayAutoLink(resolveActor(db, candidate)) && !hasIdentityAtProvider(db, candidate.id, provider.id)) {
       linkUserIdentity(db, { user: candidate, provider, sub, email, now, ip, baseUrl: config.baseUrl, how: 'auto_link' })
       user = candidate
     }
@@ -86,11 +86,6 @@ oidc.get('/login/oidc/callback', publicPage, async (c) => {
   }
   return continueProviderSignIn(c, { user, provider, amr: claims.amr, identityId: identity?.id ?? null, returnTo: attempt.returnTo })
 })
-
-/** An account whose site role opens the admin area (the built-in admin, or a custom role with admin.access). */
-function isAdminAccount(db: Db, user: User): boolean {
-  return user.role === 'admin' || siteRolePermissions(db, user.role).includes('admin.access')
-}
 
 oidc.get('/login/oidc/:providerId{[0-9]+}', publicPage, async (c) => {
   const limited = limitByIp(c)
