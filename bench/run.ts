@@ -26,6 +26,7 @@ import { freePort, killAllChildrenNow, startServer, type ServerChild } from './l
 import { signIn, TotpUserPool } from './lib/signin.ts'
 import { round } from './lib/stats.ts'
 import { foreignCpuCores, readMemory } from './lib/proc.ts'
+import { startScriptFlags } from './lib/start-flags.ts'
 import type { LoadResult } from './lib/load.ts'
 import { authenticatedPage } from './figures/authenticated-page.ts'
 import { userTable } from './figures/user-table.ts'
@@ -112,9 +113,9 @@ async function startServersAndSignIn(data: PreparedData, servers: ServerChild[],
       logDir: data.dataDir,
       readyPath: '/healthz',
       publicHost: 'localhost',
-      // the flags npm start uses, then any extra ones for a diagnosis
+      // the flags npm start uses (read from package.json), then any extra ones for a diagnosis
       // plus the memory probe (lib/memory-probe.mjs: a 25-ms sampler, for the split of the peak RSS)
-      nodeFlags: ['--max-semi-space-size=4', '--import', join(REPO_ROOT, 'bench', 'lib', 'memory-probe.mjs'), ...(process.env.BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])],
+      nodeFlags: [...startScriptFlags(REPO_ROOT), '--import', join(REPO_ROOT, 'bench', 'lib', 'memory-probe.mjs'), ...(process.env.BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])],
       env: {
         MALLOC_ARENA_MAX: '2', // as npm start and the Dockerfile set it
         DATA_DIR: data.dataDir,

@@ -1,0 +1,23 @@
+// The node flags the server runs with, read from where they are set (package.json's start script
+// and the Dockerfile's CMD), so the bench measures the server as both start it.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+/** The `--` flags given to node before the entry script in an argument list. */
+function nodeFlags(args: string[]): string[] {
+  const node = args.indexOf('node')
+  if (node === -1) throw new Error(`no node in ${JSON.stringify(args)}`)
+  return args.slice(node + 1).filter((a, i, rest) => a.startsWith('--') && rest.slice(0, i).every((b) => b.startsWith('--')))
+}
+
+export function startScriptFlags(repoRoot: string): string[] {
+  const start = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start
+  if (!start) throw new Error('package.json has no start script')
+  return nodeFlags(start.split(/\s+/))
+}
+
+export function dockerfileFlags(repoRoot: string): string[] {
+  const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'))?.[1]
+  if (!cmd) throw new Error('the Dockerfile has no CMD in exec form')
+  return nodeFlags(JSON.parse(cmd) as string[])
+}
