@@ -106,7 +106,7 @@ export const importFreeze: FigureProducer = {
       if (end !== 'applied') throw new Error(`the apply of run ${runId} ended ${end}`)
       const invitations = reader.prepare("select count(*) from invitations where status = 'sent'").pluck().get() as number
       // The seeded directory holds some of the generated people already, so the run's own count is the reference.
-      const invited = Number(reader.prepare("select json_extract(report, '$.counts.invited') from import_runs where id = ?").pluck().get(runId) ?? NaN)
+      const invited = Number(reader.prepare("select json_extract(report, '$.counts.invited') from import_run_files where run_id = ?").pluck().get(runId) ?? NaN)
       const all = Object.values(result.samples).flat()
       const perPage = Object.fromEntries(Object.entries(result.samples).map(([name, v]) => [name, { samples: v.length, p50: round(percentile(v, 50), 1), p99: round(percentile(v, 99), 1), max: round(max(v), 1) }]))
       ctx.log(`  applied in ${round(applyMs / 1000, 2)} s (server CPU ${round(cpu, 2)} s); ${all.length} probes, p99 ${round(percentile(all, 99), 1)} ms, max ${round(max(all), 1)} ms; ${JSON.stringify(perPage)}`)

@@ -1,27 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { cpSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { openDatabase } from './client.ts'
-import { applyMigrations, migrationsFolder } from './migrate.ts'
-import { tempDataDir } from '../test/cli.ts'
-
-type Journal = { entries: { tag: string }[] }
+import { databaseBeforeMigration } from '../test/migrations.ts'
 
 describe('migration 0011: project roles as sets', () => {
   it('carries an existing single-role membership over, and the membership can then hold a second role', () => {
-    const { dataDir } = tempDataDir('migrate-0011')
-    const folder = join(dataDir, 'drizzle')
-    cpSync(migrationsFolder, folder, { recursive: true })
-    const journalPath = join(folder, 'meta', '_journal.json')
-    const full = readFileSync(journalPath, 'utf8')
-    const journal = JSON.parse(full) as Journal
-    const at = journal.entries.findIndex((e) => e.tag === '0011_project_member_roles')
-    expect(at).toBeGreaterThan(0)
-    // the database as it was before this migration
-    writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }))
-    const file = join(dataDir, 'gatehouse.sqlite')
-    let db = openDatabase(file)
-    applyMigrations(db, folder)
+    const database = databaseBeforeMigration('0011_project_member_roles')
+    let db = database.before()
     const sqlite = db.$client
     const userId = Number(sqlite.prepare("insert into users (email, role, password_hash, password_changed_at, created_at) values ('m@example.org', 'researcher', 'x', 0, 0)").run().lastInsertRowid)
     const projectId = Number(sqlite.prepare("insert into projects (name, owner_id, created_at, updated_at) values ('P', ?, 0, 0)").run(userId).lastInsertRowid)
@@ -32,9 +15,7 @@ describe('migration 0011: project roles as sets', () => {
     expect(() => sqlite.prepare('insert into project_members (project_id, user_id, role_id, created_at) values (?, ?, ?, 124)').run(projectId, userId, role('read-only'))).toThrow(/UNIQUE|PRIMARY/)
     sqlite.close()
 
-    writeFileSync(journalPath, full)
-    db = openDatabase(file)
-    applyMigrations(db, folder)
+    db = database.after()
     const rows = () => db.$client.prepare('select project_id as projectId, user_id as userId, role_id as roleId, created_at as createdAt from project_members order by role_id').all()
     expect(rows()).toEqual([{ projectId, userId, roleId: role('contributor'), createdAt: 123 }])
     db.$client.prepare('insert into project_members (project_id, user_id, role_id, created_at) values (?, ?, ?, 124)').run(projectId, userId, role('read-only'))

@@ -1,26 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { cpSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { openDatabase } from './client.ts'
-import { applyMigrations, migrationsFolder } from './migrate.ts'
-import { tempDataDir } from '../test/cli.ts'
-
-type Journal = { entries: { tag: string }[] }
+import { databaseBeforeMigration } from '../test/migrations.ts'
 
 describe('migration 0015: site decisions as history', () => {
   it('carries the decisions recorded before it over as history rows (approved → approve, not approved → decline with a reason); undecided sites get none', () => {
-    const { dataDir } = tempDataDir('migrate-0015')
-    const folder = join(dataDir, 'drizzle')
-    cpSync(migrationsFolder, folder, { recursive: true })
-    const journalPath = join(folder, 'meta', '_journal.json')
-    const full = readFileSync(journalPath, 'utf8')
-    const journal = JSON.parse(full) as Journal
-    const at = journal.entries.findIndex((e) => e.tag === '0015_site_decisions')
-    expect(at).toBeGreaterThan(0)
-    writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }))
-    const file = join(dataDir, 'gatehouse.sqlite')
-    let db = openDatabase(file)
-    applyMigrations(db, folder)
+    const database = databaseBeforeMigration('0015_site_decisions')
+    let db = database.before()
     const s = db.$client
     const userId = Number(s.prepare("insert into users (email, role, password_hash, password_changed_at, created_at) values ('a@example.org', 'admin', 'x', 0, 0)").run().lastInsertRowid)
     const projectId = Number(s.prepare("insert into projects (name, owner_id, status, created_at, updated_at) values ('P', ?, 'approved', 0, 0)").run(userId).lastInsertRowid)
@@ -32,9 +16,7 @@ describe('migration 0015: site decisions as history', () => {
     s.prepare('insert into project_sites (project_id, site_id, staged_at) values (?, ?, 0)').run(projectId, c)
     s.close()
 
-    writeFileSync(journalPath, full)
-    db = openDatabase(file)
-    applyMigrations(db, folder)
+    db = database.after()
     const rows = db.$client.prepare('select project_id as projectId, site_id as siteId, decision, decided_by as decidedBy, decided_at as decidedAt, reason, cohort_query_id as cohortQueryId, expires_on as expiresOn from site_decisions order by site_id').all()
     expect(rows).toEqual([
       { projectId, siteId: a, decision: 'approve', decidedBy: userId, decidedAt: 500, reason: '', cohortQueryId: queryId, expiresOn: null },

@@ -643,7 +643,12 @@ export const invitations = sqliteTable(
 export const IMPORT_RUN_STATUSES = ['planning', 'planned', 'applying', 'applied', 'failed'] as const
 export const NOTIFY_MODES = ['none', 'date', 'force'] as const
 
-/** A consortium import started from the admin area: the uploaded files, the plan, and the result once applied. */
+/**
+ * A consortium import started from the admin area (or applied by the CLI): its status and summary.
+ * The uploaded files and the report, megabytes for a large directory, are in import_run_files, so
+ * that the status changes (planned → applying → applied) rewrite a row of a few bytes: SQLite
+ * rewrites a whole record on UPDATE, and rewriting the files to claim a run stopped every page.
+ */
 export const importRuns = sqliteTable('import_runs', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   status: text('status', { enum: IMPORT_RUN_STATUSES }).notNull(),
@@ -653,16 +658,24 @@ export const importRuns = sqliteTable('import_runs', {
   usersFilename: text('users_filename').notNull(),
   authFilename: text('auth_filename').notNull(),
   domainsFilename: text('domains_filename'),
-  usersYaml: text('users_yaml').notNull(),
-  authYaml: text('auth_yaml').notNull(),
-  domainsYaml: text('domains_yaml'),
   entries: integer('entries').notNull().default(0),
-  /** The report of SPEC §6.6 (the plan; once applied, the applied result). */
-  report: text('report', { mode: 'json' }).$type<Record<string, unknown>>(),
+  /** The stored report's `ok` (null: no report yet), kept with the report. */
+  reportOk: integer('report_ok', { mode: 'boolean' }),
   appliedAt: integer('applied_at'),
   appliedBy: integer('applied_by').references(() => users.id),
   /** Why planning or applying failed (an unexpected error; file errors are in the report). */
   failure: text('failure'),
+})
+
+/** An import run's files and its report of SPEC §6.6 (the plan; once applied, the applied result). */
+export const importRunFiles = sqliteTable('import_run_files', {
+  runId: integer('run_id')
+    .primaryKey()
+    .references(() => importRuns.id, { onDelete: 'cascade' }),
+  usersYaml: text('users_yaml').notNull(),
+  authYaml: text('auth_yaml').notNull(),
+  domainsYaml: text('domains_yaml'),
+  report: text('report', { mode: 'json' }).$type<Record<string, unknown>>(),
 })
 
 /** A task's history: created, claimed, claim expired, result, error. */
@@ -688,7 +701,7 @@ export type Role = typeof roles.$inferSelect
 export type Group = typeof groups.$inferSelect
 export type Project = typeof projects.$inferSelect
 export type Invitation = typeof invitations.$inferSelect
-export type ImportRun = typeof importRuns.$inferSelect
+export type ImportRun = typeof importRuns.$inferSelect & Omit<typeof importRunFiles.$inferSelect, 'runId'>
 export type Site = typeof sites.$inferSelect
 export type SiteApprover = typeof siteApprovers.$inferSelect
 export type SiteDecision = typeof siteDecisions.$inferSelect

@@ -176,10 +176,10 @@ describe('cli import: domains, notification mode, recorded runs', () => {
     expect(count(dataDir, "select count(*) from project_members pm join users u on u.id = pm.user_id where u.email = 'wendy@umich.edu'")).toBe(2)
     expect(rows(dataDir, 'select follow_up_mode from invitations')).toEqual([{ follow_up_mode: 'date' }])
 
-    const runs = rows(dataDir, 'select id, status, notify, created_by, users_filename, auth_filename, domains_filename, entries, applied_at is not null as applied, report from import_runs')
+    const runs = rows(dataDir, 'select id, status, notify, created_by, users_filename, auth_filename, domains_filename, entries, applied_at is not null as applied, report_ok, report from import_runs join import_run_files on run_id = id')
     expect(runs).toHaveLength(1)
     const recorded = runs[0]!
-    expect(recorded).toMatchObject({ status: 'applied', notify: 'date', created_by: null, users_filename: 'users.yaml', auth_filename: 'auth.yaml', domains_filename: 'import-checks.yaml', entries: 2, applied: 1 })
+    expect(recorded).toMatchObject({ status: 'applied', notify: 'date', created_by: null, users_filename: 'users.yaml', auth_filename: 'auth.yaml', domains_filename: 'import-checks.yaml', entries: 2, applied: 1, report_ok: 1 })
     const stored = JSON.parse(recorded.report as string)
     expect(stored.flags).toEqual([flag])
     expect(stored.counts).toMatchObject({ invited: 1, granted: 2 })

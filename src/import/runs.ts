@@ -1,11 +1,11 @@
 // Import runs: every applied import (CLI or admin area) and every plan made in the admin area is a
-// row of import_runs holding the files, the notification mode and the report of SPEC §6.6, so a
-// result stays viewable afterwards. In the admin area, planning and applying run as jobs in this
+// row of import_runs (status, notification mode, summary) with its files and the report of SPEC §6.6
+// in import_run_files, so a result stays viewable afterwards. In the admin area, planning and applying run as jobs in this
 // process: planning yields to the event loop and reports progress; applying is one transaction.
 
-import { and, desc, eq, inArray, sql } from 'drizzle-orm'
-import { importRuns, type ImportRun } from '../db/schema.ts'
-import { writeTransaction, type Db } from '../db/client.ts'
+import { and, desc, eq, inArray } from 'drizzle-orm'
+import { importRunFiles, importRuns, type ImportRun } from '../db/schema.ts'
+import { joinOrWriteTransaction, writeTransaction, type Db } from '../db/client.ts'
 import { planImportAsync, type ImportReport, type NotifyMode, type PlannedImport, type PlanProgress } from './plan.ts'
 import { denyImportPlan, applyImport, type ApplyContext, type ImportCounts } from './apply.ts'
 import { applyInWorker } from './apply-in-worker.ts'
@@ -24,24 +24,40 @@ export type ImportFiles = {
   domainsYaml: string | null
 }
 
+/** A run with its files and report (megabytes for a large import: the pages that show them only). */
 export function getImportRun(db: Db, id: number): ImportRun | null {
-  return db.select().from(importRuns).where(eq(importRuns.id, id)).get() ?? null
+  const row = db.select().from(importRuns).innerJoin(importRunFiles, eq(importRunFiles.runId, importRuns.id)).where(eq(importRuns.id, id)).get()
+  if (!row) return null
+  const { runId: _runId, ...files } = row.import_run_files
+  return { ...row.import_runs, ...files }
+}
+
+/** A new run and its files, in the caller's statement order (inside a transaction). */
+function insertRun(db: Db, files: ImportFiles, run: Pick<typeof importRuns.$inferInsert, 'status' | 'notify' | 'createdAt' | 'createdBy'>): number {
+  const { usersYaml, authYaml, domainsYaml, ...names } = files
+  const { id } = db.insert(importRuns).values({ ...names, ...run }).returning({ id: importRuns.id }).get()
+  db.insert(importRunFiles).values({ runId: id, usersYaml, authYaml, domainsYaml }).run()
+  return id
+}
+
+/** Stores a run's report and its new status (and whatever else `set` holds), in one transaction. */
+function storeReport(db: Db, runId: number, report: StoredReport, set: Partial<typeof importRuns.$inferInsert>): void {
+  joinOrWriteTransaction(db, () => {
+    db.update(importRunFiles).set({ report }).where(eq(importRunFiles.runId, runId)).run()
+    db.update(importRuns).set({ ...set, reportOk: report.ok }).where(eq(importRuns.id, runId)).run()
+  })
 }
 
 export type ImportRunState = { id: number; status: ImportRun['status']; ok: boolean | null }
 
 /**
  * A run's status and whether its report is ok (null: no report yet), without reading its files
- * and report: for a 10,000-entry run those are megabytes to parse, a stall of every page each time
+ * and report: for a 10,000-entry run those are megabytes to read, a stall of every page each time
  * (the apply, the progress polled every second).
  */
 export function getImportRunState(db: Db, id: number): ImportRunState | null {
-  const row = db
-    .select({ id: importRuns.id, status: importRuns.status, ok: sql<number | null>`json_extract(${importRuns.report}, '$.ok')` })
-    .from(importRuns)
-    .where(eq(importRuns.id, id))
-    .get()
-  return row ? { id: row.id, status: row.status, ok: row.ok === null ? null : Boolean(row.ok) } : null
+  const row = db.select({ id: importRuns.id, status: importRuns.status, ok: importRuns.reportOk }).from(importRuns).where(eq(importRuns.id, id)).get()
+  return row ?? null
 }
 
 /** The latest runs, without their files and reports (the list on /admin/import). */
@@ -54,7 +70,7 @@ export function listImportRuns(db: Db, limit = 50) {
     .all()
 }
 
-export function reportOf(run: ImportRun): StoredReport | null {
+export function reportOf(run: Pick<ImportRun, 'report'>): StoredReport | null {
   return (run.report as StoredReport | null) ?? null
 }
 
@@ -72,13 +88,9 @@ export function applyAndRecord(db: Db, planned: PlannedImport, files: ImportFile
   const plan = planned.report
   if (!plan.ok) return plan
   return writeTransaction(db, () => {
-    const run = db
-      .insert(importRuns)
-      .values({ ...files, status: 'applying', notify: ctx.notify, createdAt: ctx.now, createdBy: ctx.createdBy })
-      .returning({ id: importRuns.id })
-      .get()
-    const applied = applyImport(db, plan, { ...ctx, runId: run.id })
-    db.update(importRuns).set({ status: 'applied', appliedAt: ctx.now, appliedBy: ctx.createdBy, report: applied, entries: planned.entries }).where(eq(importRuns.id, run.id)).run()
+    const runId = insertRun(db, files, { status: 'applying', notify: ctx.notify, createdAt: ctx.now, createdBy: ctx.createdBy })
+    const applied = applyImport(db, plan, { ...ctx, runId })
+    storeReport(db, runId, applied, { status: 'applied', appliedAt: ctx.now, appliedBy: ctx.createdBy, entries: planned.entries })
     return applied
   })
 }
@@ -122,21 +134,17 @@ export function markInterruptedRuns(db: Db): number {
 
 /** Creates a run from uploaded files and plans it in the background. */
 export function startPlanning(db: Db, files: ImportFiles, input: { notify: NotifyMode; now: number; createdBy: number; onError: (error: unknown) => void }): number {
-  const run = db
-    .insert(importRuns)
-    .values({ ...files, status: 'planning', notify: input.notify, createdAt: input.now, createdBy: input.createdBy })
-    .returning({ id: importRuns.id })
-    .get()
-  track(run.id, async () => {
+  const runId = writeTransaction(db, () => insertRun(db, files, { status: 'planning', notify: input.notify, createdAt: input.now, createdBy: input.createdBy }))
+  track(runId, async () => {
     try {
-      const { report, entries } = await planImportAsync(db, { usersYaml: files.usersYaml, authYaml: files.authYaml, domainsYaml: files.domainsYaml, notify: input.notify, now: input.now, actorId: input.createdBy }, (p) => progress.set(run.id, p))
-      db.update(importRuns).set({ status: 'planned', report, entries }).where(eq(importRuns.id, run.id)).run()
+      const { report, entries } = await planImportAsync(db, { usersYaml: files.usersYaml, authYaml: files.authYaml, domainsYaml: files.domainsYaml, notify: input.notify, now: input.now, actorId: input.createdBy }, (p) => progress.set(runId, p))
+      storeReport(db, runId, report, { status: 'planned', entries })
     } catch (error) {
       input.onError(error)
-      db.update(importRuns).set({ status: 'failed', failure: 'Planning failed with an unexpected error (see the server log); nothing was applied.' }).where(eq(importRuns.id, run.id)).run()
+      db.update(importRuns).set({ status: 'failed', failure: 'Planning failed with an unexpected error (see the server log); nothing was applied.' }).where(eq(importRuns.id, runId)).run()
     }
   }, input.onError)
-  return run.id
+  return runId
 }
 
 export type RunApplyContext = Omit<ApplyContext, 'notify' | 'runId'>
@@ -153,7 +161,7 @@ export async function applyPlannedRun(db: Db, runId: number, ctx: RunApplyContex
     const input = { usersYaml: run.usersYaml, authYaml: run.authYaml, domainsYaml: run.domainsYaml, notify: run.notify, now: ctx.now, actorId: ctx.actor.id }
     const { report: fresh, entries } = await planImportAsync(db, input, onProgress)
     if (!fresh.ok) {
-      db.update(importRuns).set({ status: 'planned', report: fresh }).where(eq(importRuns.id, runId)).run()
+      storeReport(db, runId, fresh, { status: 'planned' })
       return
     }
     onProgress({ phase: 'applying', done: 0, total: fresh.actions.length })
@@ -168,7 +176,7 @@ export async function applyPlannedRun(db: Db, runId: number, ctx: RunApplyContex
         return
       }
       const applied = applyImport(db, fresh, { ...ctx, notify: run.notify, runId })
-      db.update(importRuns).set({ status: 'applied', report: applied, appliedAt: ctx.now, appliedBy: ctx.actor.id, entries }).where(eq(importRuns.id, runId)).run()
+      storeReport(db, runId, applied, { status: 'applied', appliedAt: ctx.now, appliedBy: ctx.actor.id, entries })
     })
   } catch (error) {
     onError(error)

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { eq } from 'drizzle-orm'
 import { BASE_URL, createTestEnv, createTestUser, emailsTo, signIn, type TestClient, type TestEnv } from '../../test/helpers.ts'
-import { auditEvents, importRuns, invitations, outbox, projectMembers, roles, users } from '../../db/schema.ts'
+import { auditEvents, importRunFiles, importRuns, invitations, outbox, projectMembers, roles, users } from '../../db/schema.ts'
 import { applyConsortiumStructure } from '../../models/consortium.ts'
 import { applyPlannedRun, getImportRun, markInterruptedRuns, settleImportJobs } from '../../import/runs.ts'
 import type { ImportReport } from '../../import/plan.ts'
@@ -831,12 +831,11 @@ describe('GET /admin/import', () => {
 describe('interrupted runs', () => {
   it('marks runs left planning or applying as failed, shows why, and refuses to apply them', async () => {
     const { t, admin, browser } = await adminSession()
-    const insert = (status: 'planning' | 'applying' | 'planned') =>
-      t.db
-        .insert(importRuns)
-        .values({ status, notify: 'none', createdAt: t.clock.now(), createdBy: admin.user.id, usersFilename: 'users.yaml', authFilename: 'auth.yaml', usersYaml: ANN, authYaml: AUTH })
-        .returning()
-        .get().id
+    const insert = (status: 'planning' | 'applying' | 'planned') => {
+      const { id } = t.db.insert(importRuns).values({ status, notify: 'none', createdAt: t.clock.now(), createdBy: admin.user.id, usersFilename: 'users.yaml', authFilename: 'auth.yaml' }).returning().get()
+      t.db.insert(importRunFiles).values({ runId: id, usersYaml: ANN, authYaml: AUTH }).run()
+      return id
+    }
     const planning = insert('planning')
     const applying = insert('applying')
     const done = await planned(browser, { users: ANN })
