@@ -1,14 +1,15 @@
 // Import runs: every applied import (CLI or admin area) and every plan made in the admin area is a
 // row of import_runs (status, notification mode, summary) with its files and the report of SPEC §6.6
-// in import_run_files, so a result stays viewable afterwards. In the admin area, planning and applying run as jobs in this
-// process: planning yields to the event loop and reports progress; applying is one transaction.
+// in import_run_files, so a result stays viewable afterwards. In the admin area, planning and
+// applying run as jobs in a worker thread (job-in-worker.ts; in this thread for ':memory:', the
+// tests): planning reports progress; applying is one transaction.
 
 import { and, desc, eq, inArray } from 'drizzle-orm'
 import { importRunFiles, importRuns, type ImportRun } from '../db/schema.ts'
 import { joinOrWriteTransaction, writeTransaction, type Db } from '../db/client.ts'
 import { planImportAsync, type ImportReport, type NotifyMode, type PlannedImport, type PlanProgress } from './plan.ts'
 import { denyImportPlan, applyImport, type ApplyContext, type ImportCounts } from './apply.ts'
-import { applyInWorker } from './apply-in-worker.ts'
+import { runImportJobInWorker, type ImportJob } from './job-in-worker.ts'
 import { resolveActor } from '../models/roles.ts'
 import { holdsEverySitePermission } from '../authz/policy.ts'
 import { getUserById } from '../models/users.ts'
@@ -132,19 +133,47 @@ export function markInterruptedRuns(db: Db): number {
     .run().changes
 }
 
+/** What planning a stored run needs besides the run: the time it is planned at and who plans it. */
+export type RunPlanContext = { now: number; actorId: number }
+
+const PLAN_FAILED = 'Planning failed with an unexpected error (see the server log); nothing was applied.'
+const APPLY_FAILED = 'Applying failed with an unexpected error (see the server log); nothing was applied.'
+
 /** Creates a run from uploaded files and plans it in the background. */
 export function startPlanning(db: Db, files: ImportFiles, input: { notify: NotifyMode; now: number; createdBy: number; onError: (error: unknown) => void }): number {
   const runId = writeTransaction(db, () => insertRun(db, files, { status: 'planning', notify: input.notify, createdAt: input.now, createdBy: input.createdBy }))
-  track(runId, async () => {
-    try {
-      const { report, entries } = await planImportAsync(db, { usersYaml: files.usersYaml, authYaml: files.authYaml, domainsYaml: files.domainsYaml, notify: input.notify, now: input.now, actorId: input.createdBy }, (p) => progress.set(runId, p))
-      storeReport(db, runId, report, { status: 'planned', entries })
-    } catch (error) {
-      input.onError(error)
-      db.update(importRuns).set({ status: 'failed', failure: 'Planning failed with an unexpected error (see the server log); nothing was applied.' }).where(eq(importRuns.id, runId)).run()
-    }
-  }, input.onError)
+  runJob(db, { kind: 'plan', runId, ctx: { now: input.now, actorId: input.createdBy } }, input.onError)
   return runId
+}
+
+/** The plan job of a run left 'planning' (startPlanning): plans its stored files and stores the report, or marks it failed. */
+export async function planStoredRun(db: Db, runId: number, ctx: RunPlanContext, onProgress: (p: JobProgress) => void, onError: (error: unknown) => void): Promise<void> {
+  try {
+    const run = getImportRun(db, runId)
+    if (!run || run.status !== 'planning') return
+    const { report, entries } = await planImportAsync(db, { usersYaml: run.usersYaml, authYaml: run.authYaml, domainsYaml: run.domainsYaml, notify: run.notify, now: ctx.now, actorId: ctx.actorId }, onProgress)
+    storeReport(db, runId, report, { status: 'planned', entries })
+  } catch (error) {
+    onError(error)
+    markFailed(db, runId, 'planning', PLAN_FAILED)
+  }
+}
+
+/**
+ * Runs a job: on a file database in the import worker (job-in-worker.ts), so this event loop goes
+ * on answering pages; on ':memory:' (tests) in this thread. A worker lost midway marks the run failed.
+ */
+function runJob(db: Db, job: ImportJob, onError: (error: unknown) => void): void {
+  const onProgress = (p: JobProgress) => progress.set(job.runId, p)
+  const from = job.kind === 'plan' ? 'planning' : 'applying'
+  track(
+    job.runId,
+    () => {
+      if (!db.$client.memory) return runImportJobInWorker(db.$client.name, job, { onProgress, onError, onLost: () => markFailed(db, job.runId, from, job.kind === 'plan' ? PLAN_FAILED : APPLY_FAILED) })
+      return job.kind === 'plan' ? planStoredRun(db, job.runId, job.ctx, onProgress, onError) : applyPlannedRun(db, job.runId, job.ctx, onProgress, onError)
+    },
+    onError,
+  )
 }
 
 export type RunApplyContext = Omit<ApplyContext, 'notify' | 'runId'>
@@ -152,7 +181,7 @@ export type RunApplyContext = Omit<ApplyContext, 'notify' | 'runId'>
 /**
  * The apply job of a run claimed as 'applying' (startApplying): plans again from the stored files,
  * then applies in one transaction with the run's new status; any failure rolls the transaction back
- * and marks the run failed. Runs in this thread (':memory:') or in the apply worker (apply-worker.ts).
+ * and marks the run failed. Runs in this thread (':memory:') or in the import worker (job-worker.ts).
  */
 export async function applyPlannedRun(db: Db, runId: number, ctx: RunApplyContext, onProgress: (p: JobProgress) => void, onError: (error: unknown) => void): Promise<void> {
   try {
@@ -180,15 +209,15 @@ export async function applyPlannedRun(db: Db, runId: number, ctx: RunApplyContex
     })
   } catch (error) {
     onError(error)
-    markApplyFailed(db, runId)
+    markFailed(db, runId, 'applying', APPLY_FAILED)
   }
 }
 
-/** Marks a run still 'applying' as failed (its transaction rolled back: nothing was applied). */
-export function markApplyFailed(db: Db, runId: number): void {
+/** Marks a run still planning or applying as failed (an apply's transaction rolled back: nothing was applied). */
+function markFailed(db: Db, runId: number, from: 'planning' | 'applying', failure: string): void {
   db.update(importRuns)
-    .set({ status: 'failed', failure: 'Applying failed with an unexpected error (see the server log); nothing was applied.' })
-    .where(and(eq(importRuns.id, runId), eq(importRuns.status, 'applying')))
+    .set({ status: 'failed', failure })
+    .where(and(eq(importRuns.id, runId), eq(importRuns.status, from)))
     .run()
 }
 
@@ -206,9 +235,6 @@ export function startApplying(db: Db, runId: number, ctx: RunApplyContext & { on
   const claimed = db.update(importRuns).set({ status: 'applying' }).where(eq(importRuns.id, runId)).run().changes
   if (claimed === 0) return 'not planned'
   const { onError, ...applyCtx } = ctx
-  const onProgress = (p: JobProgress) => progress.set(runId, p)
-  // A file database is applied by a worker thread on its own connection, so this event loop goes on
-  // answering pages while the transaction runs (apply-worker.ts); ':memory:' (tests) only here.
-  track(runId, () => (db.$client.memory ? applyPlannedRun(db, runId, applyCtx, onProgress, onError) : applyInWorker(db.$client.name, runId, applyCtx, { onProgress, onError, onLost: () => markApplyFailed(db, runId) })), onError)
+  runJob(db, { kind: 'apply', runId, ctx: applyCtx }, onError)
   return 'started'
 }

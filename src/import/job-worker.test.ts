@@ -14,9 +14,9 @@ import { applyConsortiumStructure } from '../models/consortium.ts'
 import { getImportRun, jobProgress, settleImportJobs } from './runs.ts'
 import { AUTH, STRUCTURE } from '../test/small-consortium.ts'
 
-// The admin page's apply on a database file runs in a worker thread with its own connection
-// (apply-in-worker.ts): the same result as in-process, one transaction, and a failure inside the
-// worker rolls everything back and marks the run failed.
+// The admin page's planning and apply on a database file run in a worker thread with its own
+// connection (job-in-worker.ts): the same result as in-process, one transaction, and a failure
+// inside the worker rolls everything back and marks the run failed.
 
 function person(auth: string, first: string): string {
   return `- active: true
@@ -37,7 +37,7 @@ afterEach(async () => {
 
 /** A test environment like createTestEnv's, on a database file (the worker needs a file to open). */
 function fileEnv(): TestEnv {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-apply-worker-'))
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-import-worker-'))
   dirs.push(dir)
   const config = testConfig()
   const db = openDatabase(join(dir, 'gatehouse.sqlite'))
@@ -48,8 +48,10 @@ function fileEnv(): TestEnv {
   return { deps, db, clock, config, app, client: (ip = '203.0.113.7') => new TestClient(app, ip) }
 }
 
-async function plannedRun(usersYaml: string) {
+/** Uploads the files as the admin page does; the run is then being planned. */
+async function uploadedRun(usersYaml: string, prepare: (db: TestEnv['db']) => void = () => {}) {
   const t = fileEnv()
+  prepare(t.db)
   const admin = await createTestUser(t, { email: 'admin@example.org', role: 'admin' })
   expect(applyConsortiumStructure(t.db, STRUCTURE, { actor: { id: admin.user.id, email: admin.user.email }, now: t.clock.now(), ip: '' }).ok).toBe(true)
   const browser = await signIn(t, admin)
@@ -60,11 +62,43 @@ async function plannedRun(usersYaml: string) {
   form.append('notify', 'none')
   const res = await browser.request('/admin/import', { method: 'POST', body: form, headers: { Origin: BASE_URL } })
   expect(res.status).toBe(303)
-  await settleImportJobs()
-  const id = Number(/(\d+)$/.exec(res.headers.get('Location')!)![1])
-  expect(getImportRun(t.db, id)?.status).toBe('planned')
-  return { t, browser, id }
+  return { t, browser, id: Number(/(\d+)$/.exec(res.headers.get('Location')!)![1]) }
 }
+
+async function plannedRun(usersYaml: string) {
+  const run = await uploadedRun(usersYaml)
+  await settleImportJobs()
+  expect(getImportRun(run.t.db, run.id)?.status).toBe('planned')
+  return run
+}
+
+describe('planning an import in a worker thread (database file)', () => {
+  it('plans off this thread: while this thread holds the write lock the plan waits in the worker to store its report, pages answer, then it is planned', async () => {
+    // The lock is taken as the upload returns: a plan made on this connection would store its
+    // report inside this transaction at once; one on the worker's own connection has to wait.
+    const { t, browser, id } = await uploadedRun(person('ann@alpha.edu', 'Ann'))
+    t.db.$client.exec('BEGIN IMMEDIATE')
+    try {
+      await new Promise((r) => setTimeout(r, 500))
+      expect((await browser.get('/')).status).toBe(200)
+      expect(getImportRun(t.db, id)?.status).toBe('planning')
+    } finally {
+      t.db.$client.exec('COMMIT')
+    }
+    await settleImportJobs()
+    expect(getImportRun(t.db, id)).toMatchObject({ status: 'planned', entries: 1, reportOk: true, report: { ok: true } })
+  })
+
+  it('a failure inside the worker marks the run failed with the reason, and stores no report', async () => {
+    const { t, browser, id } = await uploadedRun(person('ann@alpha.edu', 'Ann'), (db) =>
+      // Storing the report fails inside the worker (its own connection sees the trigger too).
+      db.$client.exec(`CREATE TRIGGER fail_report BEFORE UPDATE OF report ON import_run_files BEGIN SELECT RAISE(ABORT, 'injected failure'); END`),
+    )
+    await settleImportJobs()
+    expect(getImportRun(t.db, id)).toMatchObject({ status: 'failed', failure: expect.stringContaining('Planning failed'), report: null, reportOk: null })
+    expect(await (await browser.get(`/admin/import/${id}`)).text()).toContain('Planning failed')
+  })
+})
 
 describe('applying an import in a worker thread (database file)', () => {
   it('applies through the admin route in the worker: invitations, emails, the run applied, one audit event', async () => {
