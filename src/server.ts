@@ -1,7 +1,7 @@
 import { serve } from '@hono/node-server'
 import { join } from 'node:path'
 import { loadConfig, ConfigError } from './config.ts'
-import { openDatabase } from './db/client.ts'
+import { openDatabase, SERVER_PAGE_CACHE_KIB } from './db/client.ts'
 import { migrateWithBackup, MigrationError } from './db/migrate.ts'
 import { upgradeInvitationTokenHashes } from './models/invitations.ts'
 import { createApp } from './app.ts'
@@ -48,7 +48,7 @@ async function main() {
     if (error instanceof ConfigError) fail(error.message)
     throw error
   }
-  const db = openDatabase(join(config.dataDir, 'gatehouse.sqlite'))
+  const db = openDatabase(join(config.dataDir, 'gatehouse.sqlite'), { pageCacheKiB: SERVER_PAGE_CACHE_KIB })
   try {
     const backup = await migrateWithBackup(db, { now: Date.now() })
     if (backup) log.info({ msg: 'backed up the database before migrating', backup })
