@@ -100,7 +100,8 @@ function invitationWhere(q: string): SQL {
  */
 export function countUserFacets(db: Db, q: string, p: StatusPolicy): UserFacetCounts {
   if (q === '') return countUnfilteredFacets(db, p)
-  const sum = (facet: Exclude<UserFacet, 'invitations'>) => sql`coalesce(sum(case when ${facetCondition(facet, p)} then 1 else 0 end), 0)`
+  // total() of a condition (0 or 1, never null here) counts the rows that meet it: fewer steps per row than sum(case …).
+  const sum = (facet: Exclude<UserFacet, 'invitations'>) => sql`total(${facetCondition(facet, p)})`
   const row = db.get<Record<string, number>>(sql`
     select count(*) as accounts, ${sum('active')} as active, ${sum('admins')} as admins, ${sum('disabled')} as disabled, ${sum('locked')} as locked,
       ${sum('mfa_not_enrolled')} as mfa_not_enrolled, ${sum('must_change_password')} as must_change_password, ${sum('inactive')} as inactive,
