@@ -1,3 +1,5 @@
+// First: hono/jsx's first render, which decides that renders use no AsyncLocalStorage (see the module).
+import './http/jsx-render-context.ts'
 import { Hono } from 'hono'
 import { serveStatic } from '@hono/node-server/serve-static'
 import { join, relative } from 'node:path'

@@ -1,3 +1,5 @@
+// First: hono/jsx's first render, which decides that renders use no AsyncLocalStorage (see the module).
+import './http/jsx-render-context.ts'
 import { serve } from '@hono/node-server'
 import { join } from 'node:path'
 import { loadConfig, ConfigError } from './config.ts'
