@@ -11,6 +11,6 @@ describe('the server start flags', () => {
     expect(flags).toContain('--max-semi-space-size=4')
     // Without it V8 lets the old generation grow to about four times the live heap between
     // collections under load (25 MB live, 90 MB collected at once: a 194 MB peak).
-    expect(flags).toContain('--heap-growing-percent=50')
+    expect(flags).toContain('--heap-growing-percent=30')
   })
 })
