@@ -7,7 +7,9 @@ import { join } from 'node:path'
 function nodeFlags(args: string[]): string[] {
   const node = args.indexOf('node')
   if (node === -1) throw new Error(`no node in ${JSON.stringify(args)}`)
-  return args.slice(node + 1).filter((a, i, rest) => a.startsWith('--') && rest.slice(0, i).every((b) => b.startsWith('--')))
+  const rest = args.slice(node + 1)
+  const entry = rest.findIndex((a) => !a.startsWith('--'))
+  return entry === -1 ? rest : rest.slice(0, entry)
 }
 
 export function startScriptFlags(repoRoot: string): string[] {

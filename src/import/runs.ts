@@ -136,8 +136,11 @@ export function markInterruptedRuns(db: Db): number {
 /** What planning a stored run needs besides the run: the time it is planned at and who plans it. */
 export type RunPlanContext = { now: number; actorId: number }
 
-const PLAN_FAILED = 'Planning failed with an unexpected error (see the server log); nothing was applied.'
-const APPLY_FAILED = 'Applying failed with an unexpected error (see the server log); nothing was applied.'
+/** Each job's run status while it runs, and the failure recorded when it fails or its worker is lost. */
+const JOB_STATES = {
+  plan: { status: 'planning', failure: 'Planning failed with an unexpected error (see the server log); nothing was applied.' },
+  apply: { status: 'applying', failure: 'Applying failed with an unexpected error (see the server log); nothing was applied.' },
+} as const
 
 /** Creates a run from uploaded files and plans it in the background. */
 export function startPlanning(db: Db, files: ImportFiles, input: { notify: NotifyMode; now: number; createdBy: number; onError: (error: unknown) => void }): number {
@@ -155,7 +158,7 @@ export async function planStoredRun(db: Db, runId: number, ctx: RunPlanContext, 
     storeReport(db, runId, report, { status: 'planned', entries })
   } catch (error) {
     onError(error)
-    markFailed(db, runId, 'planning', PLAN_FAILED)
+    markFailed(db, runId, 'plan')
   }
 }
 
@@ -165,11 +168,10 @@ export async function planStoredRun(db: Db, runId: number, ctx: RunPlanContext, 
  */
 function runJob(db: Db, job: ImportJob, onError: (error: unknown) => void): void {
   const onProgress = (p: JobProgress) => progress.set(job.runId, p)
-  const from = job.kind === 'plan' ? 'planning' : 'applying'
   track(
     job.runId,
     () => {
-      if (!db.$client.memory) return runImportJobInWorker(db.$client.name, job, { onProgress, onError, onLost: () => markFailed(db, job.runId, from, job.kind === 'plan' ? PLAN_FAILED : APPLY_FAILED) })
+      if (!db.$client.memory) return runImportJobInWorker(db.$client.name, job, { onProgress, onError, onLost: () => markFailed(db, job.runId, job.kind) })
       return job.kind === 'plan' ? planStoredRun(db, job.runId, job.ctx, onProgress, onError) : applyPlannedRun(db, job.runId, job.ctx, onProgress, onError)
     },
     onError,
@@ -209,15 +211,16 @@ export async function applyPlannedRun(db: Db, runId: number, ctx: RunApplyContex
     })
   } catch (error) {
     onError(error)
-    markFailed(db, runId, 'applying', APPLY_FAILED)
+    markFailed(db, runId, 'apply')
   }
 }
 
-/** Marks a run still planning or applying as failed (an apply's transaction rolled back: nothing was applied). */
-function markFailed(db: Db, runId: number, from: 'planning' | 'applying', failure: string): void {
+/** Marks a run still in the job's status as failed (an apply's transaction rolled back: nothing was applied). */
+function markFailed(db: Db, runId: number, kind: ImportJob['kind']): void {
+  const { status, failure } = JOB_STATES[kind]
   db.update(importRuns)
     .set({ status: 'failed', failure })
-    .where(and(eq(importRuns.id, runId), eq(importRuns.status, from)))
+    .where(and(eq(importRuns.id, runId), eq(importRuns.status, status)))
     .run()
 }
 
@@ -232,7 +235,7 @@ export function startApplying(db: Db, runId: number, ctx: RunApplyContext & { on
   const run = getImportRunState(db, runId)
   if (!run || run.status !== 'planned') return 'not planned'
   if (!run.ok) return 'has errors'
-  const claimed = db.update(importRuns).set({ status: 'applying' }).where(eq(importRuns.id, runId)).run().changes
+  const claimed = db.update(importRuns).set({ status: 'applying' }).where(and(eq(importRuns.id, runId), eq(importRuns.status, 'planned'))).run().changes
   if (claimed === 0) return 'not planned'
   const { onError, ...applyCtx } = ctx
   runJob(db, { kind: 'apply', runId, ctx: applyCtx }, onError)
